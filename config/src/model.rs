@@ -1,0 +1,360 @@
+//! The validated model of a center and of a display daemon.
+//!
+//! These are the types the rest of the workspace uses. They are only ever
+//! built by validation (see `validate`), so every value here has already been
+//! checked: pins exist and are unique, blocks do not overlap, counters serve
+//! known departments, times are well formed. Nothing in this module parses.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jiff::civil::{Date, Time, Weekday};
+use jiff::tz::TimeZone;
+
+/// A whole center: the file `kiosk run --config FILE` reads.
+#[derive(Debug, Clone)]
+pub struct CenterConfig {
+    /// The center's identity, time zone, schedule and ticket texts.
+    pub center: Center,
+    /// Departments in file order; ids are unique.
+    pub departments: Vec<Department>,
+    /// Counters in file order; numbers are unique.
+    pub counters: Vec<Counter>,
+    /// Settings of the ticket-machine Pi itself.
+    pub kiosk: KioskSettings,
+}
+
+/// Who the center is and when it works.
+#[derive(Debug, Clone)]
+pub struct Center {
+    /// Full name, e.g. "Trung tâm Hành chính công quận Phú Xuân".
+    pub name: String,
+    /// Short name printed large on tickets.
+    pub short_name: String,
+    /// Postal address, printed under the name.
+    pub address: String,
+    /// IANA name of the time zone, as written in the file.
+    pub timezone_name: String,
+    /// The time zone the service day and opening hours are counted in.
+    pub timezone: TimeZone,
+    /// Local time at which a new service day starts and numbers reset.
+    pub day_starts_at: Time,
+    /// Opening sessions of an ordinary day, in order, not overlapping.
+    pub sessions: Vec<Session>,
+    /// Weekdays the center is closed (e.g. Sunday).
+    pub closed_weekdays: Vec<Weekday>,
+    /// Single dates the center is closed (holidays).
+    pub closed_dates: Vec<Date>,
+    /// Lines printed above the center's name on every ticket.
+    pub ticket_header: Vec<String>,
+    /// Lines printed at the bottom of every ticket.
+    pub ticket_footer: Vec<String>,
+    /// When set, the ticket's QR code links here with `{ticket}` replaced by the ticket id.
+    pub status_url: Option<String>,
+}
+
+/// One opening session, e.g. "Sáng" 07:30–11:30.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Vietnamese name shown on tickets ("Sáng", "Chiều").
+    pub name: String,
+    /// First minute tickets are issued.
+    pub start: Time,
+    /// Tickets are refused from this time on.
+    pub end: Time,
+}
+
+/// The identifier of a department, as written in the config (`ho-tich`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DepartmentId(pub String);
+
+impl std::fmt::Display for DepartmentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A department: its own numbers, button and hours.
+#[derive(Debug, Clone)]
+pub struct Department {
+    /// Unique id used by counters, the API and the store.
+    pub id: DepartmentId,
+    /// Vietnamese name, printed on tickets and shown on displays.
+    pub name: String,
+    /// The numbers this department hands out each service day.
+    pub block: NumberBlock,
+    /// At most this many tickets per service day; never larger than the block.
+    pub daily_cap: Option<u32>,
+    /// Opening sessions of this department when they differ from the center's.
+    pub sessions: Option<Vec<Session>>,
+    /// Whether priority tickets are offered for this department.
+    pub priority: bool,
+    /// The button citizens press for an ordinary ticket.
+    pub button: Option<ButtonPin>,
+    /// The button for a priority ticket, when there is one.
+    pub priority_button: Option<ButtonPin>,
+}
+
+/// The numbers of a department, e.g. 1001–1999 or A001–A999.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberBlock {
+    /// First number of the day.
+    pub first: u32,
+    /// Last number of the day.
+    pub last: u32,
+    /// Optional letter prefix printed before the digits ("A").
+    pub prefix: Option<String>,
+    /// Number of digits printed, zero-padded (3 gives "A005").
+    pub digits: u8,
+    /// What happens after `last` has been issued.
+    pub on_exhausted: Exhaustion,
+}
+
+impl NumberBlock {
+    /// How many numbers the block holds.
+    pub fn len(&self) -> u32 {
+        self.last - self.first + 1
+    }
+
+    /// A block always holds at least one number.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The label printed on the ticket and shown on displays: `1005`, `A005`.
+    pub fn label(&self, number: u32) -> String {
+        let prefix = self.prefix.as_deref().unwrap_or("");
+        format!("{prefix}{number:0width$}", width = usize::from(self.digits))
+    }
+}
+
+/// What a department does when its block runs out during a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exhaustion {
+    /// Start again at `first` (only safe when earlier holders are long served).
+    Wrap,
+    /// Refuse further tickets for the day ("đã hết số").
+    Refuse,
+}
+
+/// A GPIO input, numbered as BCM GPIO (what `rppal` uses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ButtonPin {
+    /// BCM GPIO number, 2–27 on a 40-pin header.
+    pub pin: u8,
+    /// Level the pin reads while the button is pressed.
+    pub active: ActiveLevel,
+}
+
+/// Electrical level meaning "pressed" or "lit".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActiveLevel {
+    /// Pressed pulls the pin to ground (internal pull-up); the usual wiring.
+    Low,
+    /// Pressed drives the pin high (pull-down).
+    High,
+}
+
+/// A counter where a clerk serves citizens.
+#[derive(Debug, Clone)]
+pub struct Counter {
+    /// Number shown on displays and said by the voice ("quầy số 3").
+    pub number: u16,
+    /// Name shown to staff ("Quầy 3 – Hộ tịch").
+    pub name: String,
+    /// Departments this counter calls from, most preferred first.
+    pub serves: Vec<DepartmentId>,
+}
+
+/// Settings of the ticket-machine Pi.
+#[derive(Debug, Clone)]
+pub struct KioskSettings {
+    /// Where the durable store lives.
+    pub data_dir: PathBuf,
+    /// Address the LAN API listens on.
+    pub listen: SocketAddr,
+    /// The ticket printer.
+    pub printer: PrinterSettings,
+    /// Status LEDs; each is optional.
+    pub leds: StatusLeds,
+    /// A button gives at most one ticket per this interval.
+    pub press_interval: Duration,
+    /// How priority tickets are ordered against normal ones.
+    pub priority: PriorityPolicy,
+    /// sled page cache size in bytes; small on a Pi.
+    pub store_cache_bytes: u64,
+    /// Service days older than this many days are summarised and removed.
+    pub retention_days: u32,
+}
+
+/// Status LEDs of the kiosk, BCM GPIO numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusLeds {
+    /// Lit while tickets can be issued.
+    pub ready: Option<LedPin>,
+    /// Lit while the printer reports its paper near the end.
+    pub paper_low: Option<LedPin>,
+    /// Lit while paper is out, the cover is open or the printer is unreachable.
+    pub fault: Option<LedPin>,
+    /// Lit outside opening hours or when a department cannot issue more today.
+    pub closed: Option<LedPin>,
+}
+
+/// A GPIO output driving an LED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedPin {
+    /// BCM GPIO number.
+    pub pin: u8,
+    /// Level that lights the LED.
+    pub active: ActiveLevel,
+}
+
+/// How priority tickets go ahead of normal ones without starving them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriorityPolicy {
+    /// The priority classes a ticket can carry.
+    pub classes: Vec<PriorityClass>,
+    /// When both wait, at most this many priority tickets are called before a normal one.
+    pub max_in_a_row: u32,
+}
+
+/// A class of citizens served first (elderly, disabled, pregnant, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriorityClass {
+    /// Identifier used by the API ("nguoi-cao-tuoi").
+    pub id: String,
+    /// Vietnamese name printed on the ticket ("Người cao tuổi").
+    pub name: String,
+}
+
+/// The ticket printer and how to reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrinterSettings {
+    /// How bytes reach the printer.
+    pub transport: PrinterTransport,
+    /// Paper width in millimetres: 58 or 80.
+    pub paper_width_mm: u8,
+    /// Printable dots per line (384 for 58 mm, 576 for 80 mm).
+    pub dots_per_line: u16,
+    /// Cut the paper after each ticket.
+    pub cut: bool,
+    /// Height in dots of each `GS v 0` band, so small buffers never overflow.
+    pub band_height: u16,
+    /// Raster (default, works everywhere) or a Vietnamese code page.
+    pub mode: PrintMode,
+    /// Connect timeout for network printers.
+    pub connect_timeout: Duration,
+    /// Timeout for one write or status answer.
+    pub io_timeout: Duration,
+    /// How often the printer's status is polled.
+    pub status_interval: Duration,
+}
+
+/// How bytes reach the printer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrinterTransport {
+    /// Network printer, usually port 9100.
+    Tcp { host: String, port: u16 },
+    /// USB printer-class device such as `/dev/usb/lp0`.
+    Usb { path: PathBuf },
+    /// Serial port.
+    Serial { path: PathBuf, baud: u32 },
+    /// A file: each ticket's bytes are written there (tests, demo).
+    File { path: PathBuf },
+}
+
+/// How the ticket is encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrintMode {
+    /// The whole ticket as a 1-bit image; the default.
+    Raster,
+    /// Text in the printer's own Vietnamese code page (`ESC t n`).
+    Text { codepage: u8 },
+}
+
+/// A display daemon's own file.
+#[derive(Debug, Clone)]
+pub struct DisplayConfig {
+    /// Base URL of the kiosk, e.g. `http://192.168.1.10:8080`.
+    pub kiosk_url: String,
+    /// Device token with the `display` role (and `keypad` for a keypad).
+    pub token: String,
+    /// What this display shows.
+    pub mode: DisplayMode,
+    /// Counters shown; empty means all.
+    pub counters: Vec<u16>,
+    /// Address of the local page served for the browser (hall board, counter page).
+    pub listen: SocketAddr,
+    /// Serial LED board, when one is attached.
+    pub led_board: Option<LedBoard>,
+    /// Voice announcements.
+    pub voice: VoiceSettings,
+    /// Keypad buttons at a counter.
+    pub keypad: Option<Keypad>,
+}
+
+/// What a display shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisplayMode {
+    /// The big board in the hall.
+    HallBoard,
+    /// One counter's current number.
+    Counter,
+    /// A text view in the terminal.
+    Terminal,
+}
+
+/// A serial LED board at a counter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedBoard {
+    /// Serial device path.
+    pub path: PathBuf,
+    /// Baud rate.
+    pub baud: u32,
+}
+
+/// How calls are announced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoiceSettings {
+    /// Whether calls are announced at all.
+    pub enabled: bool,
+    /// Phrase with `{number}` and `{counter}` placeholders.
+    pub phrase: String,
+    /// Read the number digit by digit instead of as a Vietnamese number.
+    pub digit_by_digit: bool,
+    /// Where the audio comes from.
+    pub backend: VoiceBackend,
+    /// Command that plays a WAV file (the file path is appended).
+    pub player: Vec<String>,
+    /// Play a chime before the phrase.
+    pub chime: bool,
+    /// How many times each call is said.
+    pub repeat: u8,
+}
+
+/// Source of the spoken audio.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VoiceBackend {
+    /// A text-to-speech command writing a WAV (default `espeak-ng -v vi -w {wav} {text}`).
+    Command(Vec<String>),
+    /// A folder of recorded clips, one WAV per word.
+    Clips(PathBuf),
+}
+
+/// Keypad buttons of a counter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keypad {
+    /// The counter the keypad acts for.
+    pub counter: u16,
+    /// "Next" button.
+    pub next: ButtonPin,
+    /// "Recall" button.
+    pub recall: Option<ButtonPin>,
+    /// "No-show" button.
+    pub no_show: Option<ButtonPin>,
+    /// "Finish" button.
+    pub finish: Option<ButtonPin>,
+    /// LED confirming an action.
+    pub confirm_led: Option<LedPin>,
+}

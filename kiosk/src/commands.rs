@@ -1,0 +1,3 @@
+//! Technician subcommands of the `kiosk` binary, one module each.
+
+pub mod check_config;

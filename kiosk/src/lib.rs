@@ -1,0 +1,3 @@
+//! The ticket-machine daemon (`kiosk`): durable queue, buttons, printing, LAN API.
+
+pub mod commands;
