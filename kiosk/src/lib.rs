@@ -1,3 +1,4 @@
 //! The ticket-machine daemon (`kiosk`): durable queue, buttons, printing, LAN API.
 
+pub mod auth;
 pub mod commands;
