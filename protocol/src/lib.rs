@@ -1,1 +1,460 @@
-//! placeholder
+//! The types that cross the LAN between the kiosk and the display daemons
+//! (`queue-protocol`).
+//!
+//! This crate owns the wire shape of the queue: the [`Event`] log that the
+//! kiosk's store appends to (and streams as server-sent events), the
+//! [`Snapshot`] a new client starts from, the [`Ticket`] record and the
+//! per-day [`DaySummary`] kept after retention removes old days. It does no
+//! I/O and knows nothing about sled, HTTP or configuration files: the kiosk
+//! produces these values, the display daemon and reports consume them.
+//!
+//! Conventions: times are Unix milliseconds (`*_ms`, UTC); a service day is
+//! the local date `YYYY-MM-DD` in the center's time zone; departments are
+//! their config id (`ho-tich`); counters are their number. Enums are
+//! serialized with a `"type"` tag in `snake_case`.
+
+use serde::{Deserialize, Serialize};
+
+/// Unique identifier of a ticket, never reused (not across days, not after
+/// retention removed old tickets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TicketId(pub u64);
+
+impl std::fmt::Display for TicketId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// One change of the queue, as stored in the log and streamed to displays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Sequence number: strictly increasing by one, starting at 1, never
+    /// reused. It is the SSE `id:`.
+    pub seq: u64,
+    /// When the kiosk recorded the change, Unix milliseconds (the kiosk's
+    /// clock, which may be wrong right after boot on a Pi without RTC).
+    pub at_ms: i64,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// Who performed an action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Actor {
+    /// A logged-in staff member or admin, by user name.
+    Staff {
+        /// The account's user name.
+        name: String,
+    },
+    /// The keypad of a counter (through a display daemon).
+    Keypad {
+        /// The counter the keypad belongs to.
+        counter: u16,
+    },
+    /// A citizen pressing a button on the kiosk.
+    Button,
+    /// The kiosk itself (day rollover, retention, faults).
+    System,
+}
+
+/// Why a change happened: every variant is one kind of event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A new service day began; numbers restart from each block's first.
+    ServiceDayStarted {
+        /// The new service day, `YYYY-MM-DD`.
+        service_day: String,
+        /// The previous service day, if any.
+        previous: Option<String>,
+    },
+    /// A ticket was issued (before it is printed).
+    TicketIssued {
+        /// The new ticket.
+        ticket: TicketId,
+        /// Its service day.
+        service_day: String,
+        /// Its department.
+        department: String,
+        /// Its number within the department's block.
+        number: u32,
+        /// The label printed and shown (`1005`, `A005`).
+        label: String,
+        /// The priority class id, for a priority ticket.
+        priority: Option<String>,
+        /// People waiting ahead of it when it was issued.
+        waiting_ahead: u32,
+        /// Who asked for it.
+        actor: Actor,
+    },
+    /// A ticket was called to a counter (`recall` when called again).
+    Called {
+        /// The ticket called.
+        ticket: TicketId,
+        /// Its label, for the board and the voice.
+        label: String,
+        /// The counter the citizen should go to.
+        counter: u16,
+        /// The ticket's department.
+        department: String,
+        /// `false` for the first call, `true` for a repeat of the same call.
+        recall: bool,
+        /// Who pressed "next" or "recall".
+        actor: Actor,
+    },
+    /// The called citizen did not come; the ticket is closed.
+    NoShow {
+        /// The ticket.
+        ticket: TicketId,
+        /// Its label.
+        label: String,
+        /// The counter that had called it.
+        counter: u16,
+        /// Its department.
+        department: String,
+        /// Who skipped it.
+        actor: Actor,
+    },
+    /// The citizen arrived at the counter and service began.
+    ServingStarted {
+        /// The ticket.
+        ticket: TicketId,
+        /// Its label.
+        label: String,
+        /// The counter serving it.
+        counter: u16,
+        /// Its department.
+        department: String,
+        /// Who started it.
+        actor: Actor,
+    },
+    /// Service ended; the ticket is done.
+    Finished {
+        /// The ticket.
+        ticket: TicketId,
+        /// Its label.
+        label: String,
+        /// The counter that served it.
+        counter: u16,
+        /// Its department.
+        department: String,
+        /// Who finished it (`System` when "next" closed it implicitly).
+        actor: Actor,
+    },
+    /// The ticket was sent to another department or counter; it waits again,
+    /// keeping its place by original issue time.
+    Transferred {
+        /// The ticket.
+        ticket: TicketId,
+        /// Its label (unchanged).
+        label: String,
+        /// The department it belonged to.
+        from_department: String,
+        /// The department it now waits in.
+        to_department: String,
+        /// The counter that transferred it, if any.
+        from_counter: Option<u16>,
+        /// The only counter that may call it now, for a transfer to a counter.
+        to_counter: Option<u16>,
+        /// Who transferred it.
+        actor: Actor,
+    },
+    /// The ticket was cancelled (by staff, or by the kiosk when its service
+    /// day ended before it was served).
+    Cancelled {
+        /// The ticket.
+        ticket: TicketId,
+        /// Its label.
+        label: String,
+        /// Its department.
+        department: String,
+        /// Why, in English for technicians ("service day ended").
+        reason: String,
+        /// Who cancelled it.
+        actor: Actor,
+    },
+    /// The ticket was printed completely.
+    Printed {
+        /// The ticket.
+        ticket: TicketId,
+    },
+    /// Printing failed after the number was issued; the ticket can be reprinted.
+    PrintFailed {
+        /// The ticket.
+        ticket: TicketId,
+        /// What the printer or transport reported.
+        reason: String,
+    },
+    /// The clock maps to an earlier service day than one already used; the
+    /// kiosk keeps the later day and continues its numbering.
+    ClockWentBackwards {
+        /// The service day the clock now maps to.
+        clock_day: String,
+        /// The service day kept.
+        kept_day: String,
+    },
+    /// A fault outside the queue itself (printer, disk, network).
+    Fault {
+        /// Short machine-readable kind ("printer_paper_out").
+        kind: String,
+        /// English detail for technicians.
+        detail: String,
+    },
+    /// A fault reported earlier is gone.
+    FaultCleared {
+        /// The kind given when it was reported.
+        kind: String,
+    },
+    /// An administrative change (config reload, user added, …).
+    AdminAction {
+        /// Who did it.
+        actor: Actor,
+        /// What, in English.
+        action: String,
+    },
+    /// Old service days were summarised and removed by retention.
+    Pruned {
+        /// Service days removed.
+        days: Vec<String>,
+        /// Events before this sequence number are gone from the log.
+        oldest_kept_seq: u64,
+    },
+}
+
+/// Where a ticket is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TicketState {
+    /// In the queue of its department (or of one counter after a transfer).
+    Waiting,
+    /// Called to a counter; the citizen is on the way.
+    Called {
+        /// The counter that called it.
+        counter: u16,
+    },
+    /// Being served at a counter.
+    Serving {
+        /// The counter serving it.
+        counter: u16,
+    },
+    /// Served and finished.
+    Done,
+    /// Called but the citizen never came.
+    NoShow,
+    /// Cancelled before being served.
+    Cancelled,
+}
+
+impl TicketState {
+    /// Whether the ticket can still change (waiting, called or serving).
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            Self::Waiting | Self::Called { .. } | Self::Serving { .. }
+        )
+    }
+
+    /// The counter holding the ticket, while called or serving.
+    pub fn counter(self) -> Option<u16> {
+        match self {
+            Self::Called { counter } | Self::Serving { counter } => Some(counter),
+            _ => None,
+        }
+    }
+}
+
+/// Whether the paper ticket reached the citizen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrintStatus {
+    /// Issued; printing not confirmed yet.
+    Pending,
+    /// Printed completely.
+    Printed,
+    /// Printing failed; it can be reprinted.
+    Failed,
+}
+
+/// A ticket as stored by the kiosk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// Unique id.
+    pub id: TicketId,
+    /// Service day it was issued on, `YYYY-MM-DD`.
+    pub service_day: String,
+    /// Department it was issued for.
+    pub issued_department: String,
+    /// Department it waits in or is served by now (differs after a transfer).
+    pub department: String,
+    /// Number within the issuing department's block.
+    pub number: u32,
+    /// Label printed and shown.
+    pub label: String,
+    /// Priority class id, for a priority ticket.
+    pub priority: Option<String>,
+    /// Issue time, Unix ms; the queue order (kept across transfers).
+    pub issued_at_ms: i64,
+    /// Current state.
+    pub state: TicketState,
+    /// After a transfer to a counter, only this counter may call it.
+    pub for_counter: Option<u16>,
+    /// First call time of the current stay at a counter, Unix ms.
+    pub called_at_ms: Option<i64>,
+    /// When service began, Unix ms.
+    pub serving_at_ms: Option<i64>,
+    /// When the ticket was closed (done, no-show, cancelled), Unix ms.
+    pub closed_at_ms: Option<i64>,
+    /// How many times it was called again.
+    pub recalls: u32,
+    /// How many times it was transferred.
+    pub transfers: u32,
+    /// Print outcome.
+    pub print: PrintStatus,
+}
+
+/// A call shown on displays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallInfo {
+    /// The ticket called.
+    pub ticket: TicketId,
+    /// Its label.
+    pub label: String,
+    /// The counter it was called to.
+    pub counter: u16,
+    /// Its department.
+    pub department: String,
+    /// When it was called (or recalled), Unix ms.
+    pub at_ms: i64,
+    /// Whether this was a repeated call.
+    pub recall: bool,
+}
+
+/// What a counter is doing now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterNow {
+    /// Counter number.
+    pub counter: u16,
+    /// The ticket called or being served there, if any.
+    pub current: Option<CurrentTicket>,
+}
+
+/// The ticket at a counter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentTicket {
+    /// The ticket.
+    pub ticket: TicketId,
+    /// Its label.
+    pub label: String,
+    /// Its department.
+    pub department: String,
+    /// `true` once service started, `false` while only called.
+    pub serving: bool,
+    /// When it was called, Unix ms.
+    pub called_at_ms: i64,
+}
+
+/// The queue of one department.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartmentQueue {
+    /// Department id.
+    pub department: String,
+    /// Tickets waiting (all classes).
+    pub waiting: u32,
+    /// Of which priority tickets.
+    pub priority_waiting: u32,
+    /// Estimated wait of a ticket issued now, seconds.
+    pub estimated_wait_secs: u64,
+    /// Tickets issued this service day.
+    pub issued_today: u32,
+}
+
+/// The whole visible state, for a client that starts or lost events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Sequence number of the last event included; stream from here.
+    pub last_seq: u64,
+    /// The current service day, once one was started.
+    pub service_day: Option<String>,
+    /// Every configured counter, in config order.
+    pub counters: Vec<CounterNow>,
+    /// Every configured department, in config order.
+    pub departments: Vec<DepartmentQueue>,
+    /// Most recent calls, newest first.
+    pub last_calls: Vec<CallInfo>,
+}
+
+/// Statistics of a duration, in seconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DurationStats {
+    /// How many samples.
+    pub count: u32,
+    /// Mean, seconds.
+    pub mean_secs: u64,
+    /// 90th percentile, seconds.
+    pub p90_secs: u64,
+    /// Longest, seconds.
+    pub max_secs: u64,
+}
+
+/// What happened in one department on one service day; kept after retention
+/// removed that day's tickets and events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaySummary {
+    /// Service day, `YYYY-MM-DD`.
+    pub service_day: String,
+    /// Department id (the issuing department).
+    pub department: String,
+    /// Tickets issued.
+    pub issued: u32,
+    /// Tickets served to the end.
+    pub served: u32,
+    /// Tickets skipped as no-show.
+    pub no_show: u32,
+    /// Tickets transferred at least once.
+    pub transferred: u32,
+    /// Tickets cancelled (including those left when the day ended).
+    pub cancelled: u32,
+    /// Time from issue to first call.
+    pub waiting: DurationStats,
+    /// Time from start of service to finish.
+    pub service: DurationStats,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_json_is_tagged_snake_case() {
+        let event = Event {
+            seq: 7,
+            at_ms: 1_700_000_000_000,
+            kind: EventKind::Called {
+                ticket: TicketId(42),
+                label: "A005".into(),
+                counter: 3,
+                department: "ho-tich".into(),
+                recall: false,
+                actor: Actor::Keypad { counter: 3 },
+            },
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["seq"], 7);
+        assert_eq!(json["kind"]["type"], "called");
+        assert_eq!(json["kind"]["ticket"], 42);
+        assert_eq!(json["kind"]["actor"]["type"], "keypad");
+        let back: Event = serde_json::from_value(json).unwrap();
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn ticket_state_helpers() {
+        assert!(TicketState::Waiting.is_open());
+        assert!(!TicketState::Done.is_open());
+        assert_eq!(TicketState::Serving { counter: 2 }.counter(), Some(2));
+        assert_eq!(TicketState::NoShow.counter(), None);
+    }
+}
