@@ -1,1 +1,4 @@
 //! placeholder
+
+pub mod sse;
+pub mod voice;

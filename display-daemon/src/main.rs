@@ -1,1 +1,141 @@
-fn main() {}
+//! `display-daemon`: command-line entry point.
+//!
+//! Parses arguments, sets up logging and hands over to the library. The
+//! subcommands are technician tools; running the daemon itself
+//! (`display-daemon --config FILE`) is wired here when the library's `run`
+//! exists.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Parser, Subcommand};
+use display_daemon::voice;
+use kiosk_config::{VoiceBackend, VoiceSettings};
+
+/// Follows the kiosk's event stream and drives hall boards, counter displays,
+/// voice and keypads.
+#[derive(Debug, Parser)]
+#[command(name = "display-daemon", version)]
+struct Cli {
+    /// The display's config file.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// A technician tool to run instead of the daemon.
+    #[command(subcommand)]
+    command: Option<Tool>,
+}
+
+/// Technician tools.
+#[derive(Debug, Subcommand)]
+enum Tool {
+    /// Print the sentence announced for a call; with --wav, write its audio
+    /// (chime and repeats included) without playing it.
+    Say {
+        /// Ticket number or label, e.g. 1005 or A005.
+        number: String,
+        /// Counter number.
+        counter: u16,
+        /// Write the announcement's audio to this WAV file.
+        #[arg(long, value_name = "FILE")]
+        wav: Option<PathBuf>,
+    },
+    /// List the words a folder of recorded voice clips needs, one per line
+    /// (record each as WORD.wav).
+    VoiceClips {
+        /// Only the words missing from the configured clip folder.
+        #[arg(long)]
+        missing: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Some(Tool::Say {
+            number,
+            counter,
+            wav,
+        }) => say(cli.config.as_deref(), &number, counter, wav.as_deref()),
+        Some(Tool::VoiceClips { missing }) => voice_clips(cli.config.as_deref(), missing),
+        None => bail!(
+            "running the daemon is not available in this build yet; \
+             use `display-daemon say NUMBER COUNTER` to test the voice"
+        ),
+    }
+}
+
+/// Voice settings from the config file, or the defaults without one.
+fn voice_settings(config: Option<&Path>) -> Result<VoiceSettings> {
+    match config {
+        None => Ok(voice::default_settings()),
+        Some(path) => bail!(
+            "cannot read {}: loading display configs is not available in this build yet; \
+             run without --config to use the default voice settings",
+            path.display()
+        ),
+    }
+}
+
+fn say(config: Option<&Path>, number: &str, counter: u16, wav: Option<&Path>) -> Result<()> {
+    let settings = voice_settings(config)?;
+    if voice::read_label(number, false).is_empty() {
+        bail!("ticket number {number:?} has no digits or letters to read; give e.g. 1005 or A005");
+    }
+    let text = voice::phrase(&settings, number, counter);
+    println!("{text}");
+    if let Some(path) = wav {
+        let audio = voice::render(&settings, &text).context("cannot produce the announcement")?;
+        let bytes = audio
+            .to_bytes()
+            .context("cannot encode the announcement as WAV")?;
+        std::fs::write(path, bytes)
+            .with_context(|| format!("cannot write the announcement to {}", path.display()))?;
+        eprintln!(
+            "wrote {} ({:.1} s, {})",
+            path.display(),
+            audio.duration_secs(),
+            audio.format
+        );
+    }
+    Ok(())
+}
+
+fn voice_clips(config: Option<&Path>, missing: bool) -> Result<()> {
+    let settings = voice_settings(config)?;
+    let words = voice::clip_words(&settings.phrase);
+    let words = if missing {
+        let VoiceBackend::Clips(dir) = &settings.backend else {
+            bail!("--missing needs a config whose voice uses a clip folder; this one uses a text-to-speech command");
+        };
+        let index = voice::audio::clip_index(dir)
+            .with_context(|| format!("cannot check the clip folder {}", dir.display()))?;
+        words
+            .into_iter()
+            .filter(|w| !index.contains_key(w))
+            .collect()
+    } else {
+        words
+    };
+    for word in words {
+        println!("{word}");
+    }
+    Ok(())
+}
