@@ -52,6 +52,9 @@ pub fn phrase_with(
     normalized.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Non-ASCII punctuation trimmed from words, besides ASCII punctuation.
+const QUOTES_AND_DASHES: [char; 9] = ['…', '“', '”', '‘', '’', '«', '»', '–', '—'];
+
 /// The words of `text` as clip names: NFC, lower case, without the
 /// punctuation around them ("Xin mời," → `["xin", "mời"]`). Hyphenated
 /// letter names stay one word ("e-lờ").
@@ -60,7 +63,7 @@ pub fn words(text: &str) -> Vec<String> {
     normalized
         .split_whitespace()
         .map(|w| {
-            w.trim_matches(|c: char| c.is_ascii_punctuation() || c == '…' || c == '“' || c == '”')
+            w.trim_matches(|c: char| c.is_ascii_punctuation() || QUOTES_AND_DASHES.contains(&c))
                 .to_lowercase()
                 .nfc()
                 .collect::<String>()
