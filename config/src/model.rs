@@ -358,3 +358,143 @@ pub struct Keypad {
     /// LED confirming an action.
     pub confirm_led: Option<LedPin>,
 }
+
+// Lookups and questions the rest of the workspace asks of a validated
+// configuration. None of them fails: validation already made sure ids,
+// numbers and pins are unique.
+
+impl CenterConfig {
+    /// The department with this id.
+    pub fn department(&self, id: &DepartmentId) -> Option<&Department> {
+        self.departments.iter().find(|d| &d.id == id)
+    }
+
+    /// The position of the department with this id in file order.
+    pub fn department_index(&self, id: &DepartmentId) -> Option<usize> {
+        self.departments.iter().position(|d| &d.id == id)
+    }
+
+    /// The counter with this number.
+    pub fn counter(&self, number: u16) -> Option<&Counter> {
+        self.counters.iter().find(|c| c.number == number)
+    }
+
+    /// Counters that call tickets of this department, in file order.
+    pub fn counters_serving<'a>(
+        &'a self,
+        id: &'a DepartmentId,
+    ) -> impl Iterator<Item = &'a Counter> + 'a {
+        self.counters
+            .iter()
+            .filter(move |c| c.serves_department(id))
+    }
+
+    /// Departments whose tickets no counter calls (a warning at load time).
+    pub fn unserved_departments(&self) -> Vec<&Department> {
+        self.departments
+            .iter()
+            .filter(|d| self.counters_serving(&d.id).next().is_none())
+            .collect()
+    }
+
+    /// Every GPIO pin the kiosk uses (buttons and LEDs), ascending.
+    pub fn used_pins(&self) -> Vec<u8> {
+        let buttons = self
+            .departments
+            .iter()
+            .flat_map(|d| [d.button, d.priority_button])
+            .flatten()
+            .map(|b| b.pin);
+        let l = &self.kiosk.leds;
+        let leds = [l.ready, l.paper_low, l.fault, l.closed]
+            .into_iter()
+            .flatten()
+            .map(|l| l.pin);
+        let mut pins: Vec<u8> = buttons.chain(leds).collect();
+        pins.sort_unstable();
+        pins
+    }
+}
+
+impl Center {
+    /// The opening sessions that apply to `department`: its own, or the center's.
+    pub fn sessions_for<'a>(&'a self, department: &'a Department) -> &'a [Session] {
+        department.sessions.as_deref().unwrap_or(&self.sessions)
+    }
+
+    /// `at` as a local date and time in the center's time zone.
+    pub fn local(&self, at: jiff::Timestamp) -> jiff::Zoned {
+        at.to_zoned(self.timezone.clone())
+    }
+
+    /// The service day `at` belongs to: the local date, or the day before
+    /// when `at` is earlier than `day_starts_at`.
+    pub fn service_day(&self, at: jiff::Timestamp) -> Date {
+        let local = self.local(at).datetime();
+        if local.time() < self.day_starts_at {
+            local.date().yesterday().unwrap_or(local.date())
+        } else {
+            local.date()
+        }
+    }
+
+    /// Whether the center is closed for the whole of service day `day`.
+    pub fn is_closed_on(&self, day: Date) -> bool {
+        self.closed_weekdays.contains(&day.weekday()) || self.closed_dates.contains(&day)
+    }
+
+    /// Whether `department` issues tickets at `at`: not a closed day, and
+    /// inside one of its sessions.
+    pub fn is_open_at(&self, department: &Department, at: jiff::Timestamp) -> bool {
+        if self.is_closed_on(self.service_day(at)) {
+            return false;
+        }
+        let time = self.local(at).time();
+        self.sessions_for(department)
+            .iter()
+            .any(|s| s.contains(time))
+    }
+}
+
+impl Session {
+    /// Whether `time` lies in `[start, end)`.
+    pub fn contains(&self, time: Time) -> bool {
+        self.start <= time && time < self.end
+    }
+}
+
+impl Department {
+    /// How many tickets the department may issue in one service day.
+    pub fn daily_limit(&self) -> u32 {
+        self.daily_cap
+            .map_or(self.block.len(), |cap| cap.min(self.block.len()))
+    }
+}
+
+impl NumberBlock {
+    /// Whether `number` belongs to the block.
+    pub fn contains(&self, number: u32) -> bool {
+        (self.first..=self.last).contains(&number)
+    }
+}
+
+impl Counter {
+    /// Whether this counter calls tickets of department `id`.
+    pub fn serves_department(&self, id: &DepartmentId) -> bool {
+        self.serves.contains(id)
+    }
+}
+
+impl DepartmentId {
+    /// The id as written in the config.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl DisplayConfig {
+    /// Whether this display shows `counter` (an empty list shows all).
+    pub fn shows_counter(&self, counter: u16) -> bool {
+        self.counters.is_empty() || self.counters.contains(&counter)
+    }
+}
