@@ -86,11 +86,14 @@ fn dispatch(cli: Cli) -> Result<()> {
 fn voice_settings(config: Option<&Path>) -> Result<VoiceSettings> {
     match config {
         None => Ok(voice::default_settings()),
-        Some(path) => bail!(
-            "cannot read {}: loading display configs is not available in this build yet; \
-             run without --config to use the default voice settings",
-            path.display()
-        ),
+        Some(path) => {
+            let loaded = kiosk_config::load_display(path)
+                .with_context(|| format!("invalid display config {}", path.display()))?;
+            for warning in &loaded.warnings {
+                tracing::warn!("{warning}");
+            }
+            Ok(loaded.value.voice)
+        }
     }
 }
 
@@ -125,8 +128,7 @@ fn voice_clips(config: Option<&Path>, missing: bool) -> Result<()> {
         let VoiceBackend::Clips(dir) = &settings.backend else {
             bail!("--missing needs a config whose voice uses a clip folder; this one uses a text-to-speech command");
         };
-        let index = voice::audio::clip_index(dir)
-            .with_context(|| format!("cannot check the clip folder {}", dir.display()))?;
+        let index = voice::audio::clip_index(dir)?;
         words
             .into_iter()
             .filter(|w| !index.contains_key(w))

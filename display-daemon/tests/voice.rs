@@ -729,3 +729,96 @@ fn announcer_survives_failures_and_can_be_disabled() {
     disabled.shutdown();
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "tts\ntts\nplay\n");
 }
+
+// ---------------------------------------------------------------- `say`
+
+fn daemon(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_display-daemon"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn say_prints_the_default_phrase() {
+    let out = daemon(&["say", "1005", "3"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "Xin mời công dân có số thứ tự một nghìn không trăm linh năm đến quầy số ba\n"
+    );
+
+    let out = daemon(&["say", "#", "3"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "));
+
+    let out = daemon(&["say", "1005", "counter-three"]);
+    assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
+}
+
+#[test]
+fn say_with_a_clip_config_writes_the_wav() {
+    let dir = tempfile::tempdir().unwrap();
+    let clips = dir.path().join("clips");
+    std::fs::create_dir(&clips).unwrap();
+    let template = "Mời số {number} đến quầy {counter}";
+    let lengths = record_clips(&clips, &voice::clip_words(template), 16_000);
+    let config = dir.path().join("display.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "kiosk_url = \"http://127.0.0.1:8080\"\ntoken = \"t\"\n\n[voice]\nphrase = \"{template}\"\nbackend = \"clips\"\nclips_dir = \"{}\"\nrepeat = 2\n",
+            clips.display()
+        ),
+    )
+    .unwrap();
+    let wav_path = dir.path().join("call.wav");
+    let out = daemon(&[
+        "say",
+        "A21",
+        "2",
+        "--config",
+        config.to_str().unwrap(),
+        "--wav",
+        wav_path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text, "Mời số a hai mươi mốt đến quầy hai\n");
+
+    let wav = Wav::parse(&std::fs::read(&wav_path).unwrap()).unwrap();
+    let speech: usize = words(&text)
+        .iter()
+        .map(|w| lengths.iter().find(|(x, _)| x == w).unwrap().1)
+        .sum();
+    let gap = (REPEAT_GAP_SECS * 16_000.0).round() as usize;
+    assert_eq!(wav.frames(), chime_frames(16_000) + 2 * speech + gap);
+
+    // Nothing missing; then one word removed is reported.
+    let cfg = config.to_str().unwrap();
+    let out = daemon(&["voice-clips", "--missing", "--config", cfg]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "");
+    std::fs::remove_file(clips.join("mốt.wav")).unwrap();
+    let out = daemon(&["voice-clips", "--missing", "--config", cfg]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "mốt\n");
+    let out = daemon(&[
+        "say",
+        "A21",
+        "2",
+        "--config",
+        cfg,
+        "--wav",
+        wav_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no recording for: mốt"));
+}

@@ -3,7 +3,7 @@
 //! Owns the two audio backends — a text-to-speech command (default
 //! `espeak-ng -v vi -w {wav} {text}`) and a folder of recorded clips, one per
 //! word — the chime and repeat assembly, and running the player command. It
-//! does not decide what to say ([`super::phrase`]) or when
+//! does not decide what to say ([`super::phrase`](mod@super::phrase)) or when
 //! ([`super::announcer`]). Every external command runs with a timeout and is
 //! killed when it overruns.
 

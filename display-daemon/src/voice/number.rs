@@ -2,7 +2,7 @@
 //!
 //! This module owns the words only: it turns `1005` into
 //! "một nghìn không trăm linh năm" and `A005` into "a năm". It knows nothing
-//! of audio or of the phrase around the number (see [`super::phrase`]).
+//! of audio or of the phrase around the number (see [`super::phrase`](mod@super::phrase)).
 //!
 //! # Rules
 //!
