@@ -112,7 +112,7 @@ pub fn render(ticket: &TicketContent, width_dots: u16) -> Bitmap {
     page.rule();
     page.gap(8.0 * s);
     page.paragraph("PHIẾU SỐ THỨ TỰ", Weight::Bold, 30.0 * s);
-    page.number(&ticket.number_label, 150.0 * page.scale);
+    page.number(&ticket.number_label, 180.0 * page.scale);
     page.paragraph(&ticket.department, Weight::Bold, 27.0 * s);
     if let Some(class) = &ticket.priority_class {
         page.gap(4.0 * s);
@@ -315,17 +315,19 @@ fn wrap(text: &str, weight: Weight, size: f32, available: f32) -> Vec<String> {
             current_width = width;
             continue;
         }
+        // Character by character, summing advances (kerning inside a broken
+        // word is ignored; the caller keeps a dot or two of slack).
+        current_width = 0.0;
+        let mut buffer = [0u8; 4];
         for c in word.chars() {
-            let mut candidate = current.clone();
-            candidate.push(c);
-            if !current.is_empty() && font::advance_width(&candidate, weight, size) > available {
+            let advance = font::advance_width(c.encode_utf8(&mut buffer), weight, size);
+            if !current.is_empty() && current_width + advance > available {
                 lines.push(std::mem::take(&mut current));
-                current.push(c);
-            } else {
-                current = candidate;
+                current_width = 0.0;
             }
+            current.push(c);
+            current_width += advance;
         }
-        current_width = font::advance_width(&current, weight, size);
     }
     if !current.is_empty() {
         lines.push(current);
