@@ -1,3 +1,4 @@
 //! Technician subcommands of the `kiosk` binary, one module each.
 
 pub mod check_config;
+pub mod print_test;
