@@ -1,4 +1,6 @@
 //! The ticket-machine daemon (`kiosk`): durable queue, buttons, printing, LAN API.
 
 pub mod auth;
+pub mod clock;
 pub mod commands;
+pub mod store;

@@ -1,0 +1,260 @@
+//! The on-disk layout: every record in sled's default tree, under a one-byte
+//! prefix, values as JSON. Only this file knows the keys.
+//!
+//! | key | value |
+//! |---|---|
+//! | `c` | [`Core`] |
+//! | `p/<department id>` | [`DepartmentRuntime`] |
+//! | `k/<counter u16 BE>` | [`CounterRuntime`] |
+//! | `d/<YYYY-MM-DD>` | [`DayStart`] |
+//! | `t/<ticket id u64 BE>` | [`Ticket`] |
+//! | `e/<seq u64 BE>` | [`Event`] |
+//! | `s/<YYYY-MM-DD>/<department id>` | [`DaySummary`] |
+//!
+//! Big-endian integers keep tickets and events in id order, so a service
+//! day's records are one contiguous key range.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use jiff::civil::Date;
+use queue_protocol::{CallInfo, Event, EventKind, Ticket};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::error::StoreError;
+use super::queue::{
+    Change, Core, CounterRuntime, DayStart, DepartmentRuntime, QueueState, LAST_CALLS,
+};
+
+pub const CORE: &[u8] = b"c";
+pub const DEPT: &[u8] = b"p/";
+pub const COUNTER: &[u8] = b"k/";
+pub const DAY: &[u8] = b"d/";
+pub const TICKET: &[u8] = b"t/";
+pub const EVENT: &[u8] = b"e/";
+pub const SUMMARY: &[u8] = b"s/";
+
+/// How many events back `load` looks for the last calls.
+const LAST_CALLS_SCAN: usize = 5000;
+
+fn key(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(prefix.len() + rest.len());
+    k.extend_from_slice(prefix);
+    k.extend_from_slice(rest);
+    k
+}
+
+pub fn ticket_key(id: u64) -> Vec<u8> {
+    key(TICKET, &id.to_be_bytes())
+}
+
+pub fn event_key(seq: u64) -> Vec<u8> {
+    key(EVENT, &seq.to_be_bytes())
+}
+
+pub fn day_key(day: Date) -> Vec<u8> {
+    key(DAY, day.to_string().as_bytes())
+}
+
+pub fn summary_key(day: &str, department: &str) -> Vec<u8> {
+    key(SUMMARY, format!("{day}/{department}").as_bytes())
+}
+
+fn id_of(k: &[u8], prefix: &[u8]) -> Option<u64> {
+    let rest = k.strip_prefix(prefix)?;
+    Some(u64::from_be_bytes(rest.try_into().ok()?))
+}
+
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serializing these plain structs to JSON cannot fail (no maps with
+    // non-string keys, no custom serializers).
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+pub fn decode<T: DeserializeOwned>(k: &[u8], v: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(v).map_err(|source| StoreError::Decode {
+        key: String::from_utf8_lossy(k).into_owned(),
+        source,
+    })
+}
+
+fn io(doing: &'static str) -> impl Fn(sled::Error) -> StoreError {
+    move |source| StoreError::Io { doing, source }
+}
+
+/// Add `change` and the state's dirty runtime records to `batch`.
+pub fn write_change(batch: &mut sled::Batch, state: &QueueState, change: &Change) {
+    batch.insert(CORE, encode(&state.core));
+    for id in &change.departments {
+        let runtime = state.departments.get(id).cloned().unwrap_or_default();
+        batch.insert(key(DEPT, id.as_bytes()), encode(&runtime));
+    }
+    for number in &change.counters {
+        let runtime = state.counters.get(number).cloned().unwrap_or_default();
+        batch.insert(key(COUNTER, &number.to_be_bytes()), encode(&runtime));
+    }
+    if let Some((day, start)) = &change.day_started {
+        batch.insert(day_key(*day), encode(start));
+    }
+    for ticket in &change.tickets {
+        batch.insert(ticket_key(ticket.id.0), encode(ticket));
+    }
+    for event in &change.events {
+        batch.insert(event_key(event.seq), encode(event));
+    }
+}
+
+/// Rebuild the in-memory queue from disk, checking the log against the core.
+pub fn load(tree: &sled::Tree) -> Result<QueueState, StoreError> {
+    let core: Core = match tree.get(CORE).map_err(io("reading the core record"))? {
+        Some(v) => decode(CORE, &v)?,
+        None => Core::default(),
+    };
+    let mut departments = BTreeMap::new();
+    for item in tree.scan_prefix(DEPT) {
+        let (k, v) = item.map_err(io("reading department records"))?;
+        let id = String::from_utf8_lossy(&k[DEPT.len()..]).into_owned();
+        departments.insert(id, decode::<DepartmentRuntime>(&k, &v)?);
+    }
+    let mut counters = BTreeMap::new();
+    for item in tree.scan_prefix(COUNTER) {
+        let (k, v) = item.map_err(io("reading counter records"))?;
+        let number = k[COUNTER.len()..]
+            .try_into()
+            .map(u16::from_be_bytes)
+            .map_err(|_| StoreError::Inconsistent("malformed counter key".into()))?;
+        counters.insert(number, decode::<CounterRuntime>(&k, &v)?);
+    }
+    let mut open = Vec::new();
+    for item in tree.range(ticket_key(core.day_first_ticket)..ticket_key(u64::MAX)) {
+        let (k, v) = item.map_err(io("reading today's tickets"))?;
+        let ticket: Ticket = decode(&k, &v)?;
+        if ticket.state.is_open() {
+            open.push(ticket);
+        }
+    }
+    if let Some(item) = tree
+        .range(ticket_key(core.next_ticket)..ticket_key(u64::MAX))
+        .next()
+    {
+        let (k, _) = item.map_err(io("checking ticket ids"))?;
+        return Err(StoreError::Inconsistent(format!(
+            "ticket {:?} exists beyond the next ticket id {}",
+            id_of(&k, TICKET),
+            core.next_ticket
+        )));
+    }
+    let mut last_calls = VecDeque::new();
+    let mut last_seq = None;
+    for item in tree.scan_prefix(EVENT).rev().take(LAST_CALLS_SCAN) {
+        let (k, v) = item.map_err(io("reading recent events"))?;
+        let event: Event = decode(&k, &v)?;
+        last_seq.get_or_insert(event.seq);
+        if let EventKind::Called {
+            ticket,
+            label,
+            counter,
+            department,
+            recall,
+            ..
+        } = event.kind
+        {
+            last_calls.push_back(CallInfo {
+                ticket,
+                label,
+                counter,
+                department,
+                at_ms: event.at_ms,
+                recall,
+            });
+            if last_calls.len() >= LAST_CALLS {
+                break;
+            }
+        }
+    }
+    if let Some(last) = last_seq {
+        if last + 1 != core.next_seq {
+            return Err(StoreError::Inconsistent(format!(
+                "last stored event is {last} but the next sequence number is {}",
+                core.next_seq
+            )));
+        }
+    }
+    Ok(QueueState::restore(
+        core,
+        departments,
+        counters,
+        open,
+        last_calls,
+    ))
+}
+
+/// Read one record.
+pub fn get<T: DeserializeOwned>(tree: &sled::Tree, k: &[u8]) -> Result<Option<T>, StoreError> {
+    match tree.get(k).map_err(io("reading a record"))? {
+        Some(v) => decode(k, &v).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Events with `first <= seq`, at most `limit`.
+pub fn events_from(tree: &sled::Tree, first: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+    tree.range(event_key(first)..event_key(u64::MAX))
+        .take(limit)
+        .map(|item| {
+            let (k, v) = item.map_err(io("reading events"))?;
+            decode(&k, &v)
+        })
+        .collect()
+}
+
+/// Service days recorded on disk, oldest first.
+pub fn days(tree: &sled::Tree) -> Result<Vec<(Date, DayStart)>, StoreError> {
+    tree.scan_prefix(DAY)
+        .map(|item| {
+            let (k, v) = item.map_err(io("reading service days"))?;
+            let text = String::from_utf8_lossy(&k[DAY.len()..]).into_owned();
+            let day: Date = text.parse().map_err(|e| {
+                StoreError::Inconsistent(format!("bad service day key {text}: {e}"))
+            })?;
+            Ok((day, decode(&k, &v)?))
+        })
+        .collect()
+}
+
+/// Tickets with ids in `first..end`.
+pub fn tickets_between(tree: &sled::Tree, first: u64, end: u64) -> Result<Vec<Ticket>, StoreError> {
+    tree.range(ticket_key(first)..ticket_key(end))
+        .map(|item| {
+            let (k, v) = item.map_err(io("reading tickets"))?;
+            decode(&k, &v)
+        })
+        .collect()
+}
+
+/// Keys in `from..to` (for removal).
+pub fn keys_between(
+    tree: &sled::Tree,
+    from: Vec<u8>,
+    to: Vec<u8>,
+) -> Result<Vec<sled::IVec>, StoreError> {
+    tree.range(from..to)
+        .keys()
+        .map(|k| k.map_err(io("listing keys to remove")))
+        .collect()
+}
+
+/// Every stored day summary.
+pub fn summaries<T: DeserializeOwned>(tree: &sled::Tree) -> Result<Vec<T>, StoreError> {
+    tree.scan_prefix(SUMMARY)
+        .map(|item| {
+            let (k, v) = item.map_err(io("reading day summaries"))?;
+            decode(&k, &v)
+        })
+        .collect()
+}
+
+/// Wrap a sled error with what the store was doing.
+pub fn io_err(doing: &'static str, source: sled::Error) -> StoreError {
+    StoreError::Io { doing, source }
+}

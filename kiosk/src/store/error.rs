@@ -1,0 +1,190 @@
+//! Errors of the store: refusals of the queue (typed, expected, shown to
+//! people) and storage failures (unexpected, for technicians).
+
+use std::path::PathBuf;
+
+use jiff::civil::{Date, Time};
+use queue_protocol::TicketId;
+
+/// The disk store failed or holds something it cannot read.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// sled could not open the data directory.
+    #[error("cannot open the queue store in {dir}: {source}; check that the directory exists, is writable and that no other kiosk process uses it")]
+    Open {
+        /// The data directory.
+        dir: PathBuf,
+        /// What sled reported.
+        source: sled::Error,
+    },
+    /// A read, write or flush failed.
+    #[error("queue store I/O failed while {doing}: {source}; check the SD card or disk (dmesg) and free space")]
+    Io {
+        /// What the store was doing.
+        doing: &'static str,
+        /// What sled reported.
+        source: sled::Error,
+    },
+    /// A stored record could not be decoded.
+    #[error("queue store record {key} is unreadable: {source}; the data directory may come from an incompatible version")]
+    Decode {
+        /// The record's key, printable.
+        key: String,
+        /// What serde reported.
+        source: serde_json::Error,
+    },
+    /// Stored records contradict each other.
+    #[error(
+        "queue store is inconsistent: {0}; keep a copy of the data directory for the developers"
+    )]
+    Inconsistent(String),
+}
+
+/// Why a ticket was not issued.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    /// No department with this id in the config.
+    #[error(
+        "unknown department {department:?}; check the button and department ids in the config"
+    )]
+    UnknownDepartment {
+        /// The id asked for.
+        department: String,
+    },
+    /// No priority class with this id in the config.
+    #[error("unknown priority class {class:?}; check [kiosk.priority] classes in the config")]
+    UnknownPriorityClass {
+        /// The id asked for.
+        class: String,
+    },
+    /// The department does not offer priority tickets.
+    #[error(
+        "department {department} does not offer priority tickets (priority = false in the config)"
+    )]
+    PriorityNotOffered {
+        /// The department.
+        department: String,
+    },
+    /// The service day is a closed weekday or holiday.
+    #[error("department {department} is closed on {day} (closed weekday or date in the config)")]
+    ClosedDay {
+        /// The department.
+        department: String,
+        /// The service day.
+        day: Date,
+    },
+    /// Local time is outside the opening sessions.
+    #[error("department {department} is outside its opening hours at {time} local time")]
+    OutsideOpeningHours {
+        /// The department.
+        department: String,
+        /// Local time of the attempt.
+        time: Time,
+    },
+    /// The daily cap was reached.
+    #[error("department {department} reached its daily cap of {cap} tickets; raise daily_cap in the config if needed")]
+    DailyCapReached {
+        /// The department.
+        department: String,
+        /// The cap.
+        cap: u32,
+    },
+    /// The number block has no free number left today.
+    #[error("department {department} used its whole number block today (last number {last}); widen the block or set on_exhausted = \"wrap\"")]
+    BlockExhausted {
+        /// The department.
+        department: String,
+        /// The block's last number.
+        last: u32,
+    },
+    /// The store failed; no number was handed out.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IssueError {
+    /// What the kiosk tells the citizen, in Vietnamese.
+    pub fn citizen_message(&self) -> &'static str {
+        match self {
+            Self::UnknownDepartment { .. }
+            | Self::UnknownPriorityClass { .. }
+            | Self::PriorityNotOffered { .. }
+            | Self::Store(_) => {
+                "Máy tạm thời không cấp được số. Xin vui lòng liên hệ cán bộ hướng dẫn."
+            }
+            Self::ClosedDay { .. } => "Hôm nay không làm việc.",
+            Self::OutsideOpeningHours { .. } => "Ngoài giờ làm việc.",
+            Self::DailyCapReached { .. } | Self::BlockExhausted { .. } => {
+                "Hôm nay đã hết số. Xin vui lòng quay lại vào ngày làm việc tiếp theo."
+            }
+        }
+    }
+}
+
+/// Why a counter or admin action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// No counter with this number in the config.
+    #[error("unknown counter {counter}; check [[counters]] in the config")]
+    UnknownCounter {
+        /// The number asked for.
+        counter: u16,
+    },
+    /// No department with this id in the config.
+    #[error("unknown department {department:?}")]
+    UnknownDepartment {
+        /// The id asked for.
+        department: String,
+    },
+    /// No ticket with this id was ever issued (or it was removed by retention).
+    #[error("unknown ticket {ticket}")]
+    UnknownTicket {
+        /// The ticket.
+        ticket: TicketId,
+    },
+    /// The ticket is already done, no-show or cancelled.
+    #[error("ticket {ticket} is already closed")]
+    TicketClosed {
+        /// The ticket.
+        ticket: TicketId,
+    },
+    /// "Next" found nobody waiting for this counter.
+    #[error("nobody is waiting for counter {counter}")]
+    NothingWaiting {
+        /// The counter.
+        counter: u16,
+    },
+    /// The counter has no called or served ticket to act on.
+    #[error("counter {counter} has no current ticket; call the next one first")]
+    NoCurrentTicket {
+        /// The counter.
+        counter: u16,
+    },
+    /// The ticket is still waiting: it was never called.
+    #[error("ticket {ticket} has not been called yet")]
+    NotCalledYet {
+        /// The ticket.
+        ticket: TicketId,
+    },
+    /// The ticket is at another counter.
+    #[error("ticket {ticket} belongs to counter {counter}")]
+    BelongsToOtherCounter {
+        /// The ticket.
+        ticket: TicketId,
+        /// The counter holding it.
+        counter: u16,
+    },
+    /// The action does not apply in the ticket's state (e.g. no-show while serving).
+    #[error("cannot {action} ticket {ticket} while it is {state}")]
+    WrongState {
+        /// The ticket.
+        ticket: TicketId,
+        /// The action refused.
+        action: &'static str,
+        /// The ticket's state.
+        state: &'static str,
+    },
+    /// The store failed; nothing changed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,1005 @@
+//! The queue as a pure state machine: issuing, calling, serving, transfers,
+//! the priority policy, service-day rollover and the event sequence.
+//!
+//! Nothing here touches the disk. Every operation takes the config and "now",
+//! updates the in-memory state and records what it changed in a [`Change`]
+//! (events, tickets, runtime records) that the store persists atomically
+//! before anyone learns the outcome. Only open tickets (waiting, called,
+//! serving) are kept in memory; closed ones live on disk only.
+//!
+//! Policies decided here:
+//! - **Priority** is per counter: when a department the counter serves has
+//!   both priority and normal tickets waiting, at most
+//!   `kiosk.priority.max_in_a_row` priority tickets are called in a row at
+//!   that counter before the oldest normal one.
+//! - **"Next"** picks, in order: tickets transferred to this very counter
+//!   (oldest first), then the first department in the counter's `serves` list
+//!   that has someone waiting. Pressing "next" while a ticket is called or
+//!   served at the counter finishes that ticket first (a keypad may only have
+//!   a "next" button).
+//! - **Order** in a department is by original issue time, then ticket id, so
+//!   a transferred ticket keeps its place.
+//! - **Day rollover** cancels the tickets still open from the previous day
+//!   (their numbers would clash with the new day's).
+//! - **Clock backwards**: a clock mapping to an earlier service day than the
+//!   latest one used keeps the latest day and its numbering, and records one
+//!   `ClockWentBackwards` event per jump.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+use jiff::civil::Date;
+use jiff::Timestamp;
+use kiosk_config::{CenterConfig, Department, Exhaustion};
+use queue_protocol::{
+    Actor, CallInfo, CounterNow, CurrentTicket, DepartmentQueue, Event, EventKind, PrintStatus,
+    Snapshot, Ticket, TicketId, TicketState,
+};
+use serde::{Deserialize, Serialize};
+
+use super::day::{self, Closure};
+use super::error::{ActionError, IssueError};
+
+/// Service time assumed per ticket before any ticket was served.
+pub const DEFAULT_SERVICE_TIME: Duration = Duration::from_secs(5 * 60);
+/// How many recent service times the estimate averages.
+pub const RECENT_SERVICE_SAMPLES: usize = 10;
+/// How many calls the snapshot lists.
+pub const LAST_CALLS: usize = 10;
+
+/// Global counters of the store, persisted as one small record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Core {
+    /// Sequence number the next event gets.
+    pub next_seq: u64,
+    /// Id the next ticket gets.
+    pub next_ticket: u64,
+    /// The latest service day used; never goes back.
+    pub service_day: Option<Date>,
+    /// First ticket id of `service_day`.
+    pub day_first_ticket: u64,
+    /// Whether a `ClockWentBackwards` was recorded for the current jump.
+    pub clock_behind: bool,
+    /// Events before this sequence number were removed by retention.
+    pub oldest_kept_seq: u64,
+}
+
+impl Default for Core {
+    fn default() -> Self {
+        Self {
+            next_seq: 1,
+            next_ticket: 1,
+            service_day: None,
+            day_first_ticket: 1,
+            clock_behind: false,
+            oldest_kept_seq: 1,
+        }
+    }
+}
+
+/// Per-department runtime record: today's numbering and recent service times.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartmentRuntime {
+    /// Last number issued this service day.
+    pub last_number: Option<u32>,
+    /// Tickets issued this service day.
+    pub issued: u32,
+    /// Recent call-to-finish durations, milliseconds, newest last.
+    pub recent_service_ms: VecDeque<u64>,
+}
+
+/// Per-counter runtime record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterRuntime {
+    /// Priority tickets called in a row while normal tickets waited.
+    pub priority_streak: u32,
+}
+
+/// Where a service day's records start, persisted per day for retention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayStart {
+    /// First ticket id of the day.
+    pub first_ticket: u64,
+    /// Sequence number of the day's `ServiceDayStarted` event.
+    pub first_seq: u64,
+}
+
+/// Everything one operation changed, to be persisted atomically.
+#[derive(Debug, Default)]
+pub struct Change {
+    /// New events, in sequence order.
+    pub events: Vec<Event>,
+    /// Tickets written (latest version last).
+    pub tickets: Vec<Ticket>,
+    /// Departments whose runtime record changed.
+    pub departments: BTreeSet<String>,
+    /// Counters whose runtime record changed.
+    pub counters: BTreeSet<u16>,
+    /// A service day that started.
+    pub day_started: Option<(Date, DayStart)>,
+}
+
+impl Change {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.tickets.is_empty()
+    }
+}
+
+/// A ticket just issued, with what the citizen is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedTicket {
+    /// The ticket as stored.
+    pub ticket: Ticket,
+    /// People waiting ahead of it in its department.
+    pub waiting_ahead: u32,
+    /// Estimated wait before it is called.
+    pub estimated_wait: Duration,
+}
+
+/// The in-memory queue.
+#[derive(Debug, Default)]
+pub struct QueueState {
+    /// Global counters.
+    pub core: Core,
+    /// Runtime record per department id.
+    pub departments: BTreeMap<String, DepartmentRuntime>,
+    /// Runtime record per counter number.
+    pub counters: BTreeMap<u16, CounterRuntime>,
+    /// Open tickets by id.
+    open: BTreeMap<TicketId, Ticket>,
+    /// Recent calls, newest first.
+    last_calls: VecDeque<CallInfo>,
+    /// What changed since the last `take_change`.
+    change: Change,
+}
+
+fn ms(now: Timestamp) -> i64 {
+    now.as_millisecond()
+}
+
+fn state_name(state: TicketState) -> &'static str {
+    match state {
+        TicketState::Waiting => "waiting",
+        TicketState::Called { .. } => "called",
+        TicketState::Serving { .. } => "being served",
+        TicketState::Done => "done",
+        TicketState::NoShow => "no-show",
+        TicketState::Cancelled => "cancelled",
+    }
+}
+
+/// Queue order: original issue time, then id.
+fn queue_key(ticket: &Ticket) -> (i64, TicketId) {
+    (ticket.issued_at_ms, ticket.id)
+}
+
+impl QueueState {
+    /// A state rebuilt from persisted records.
+    pub fn restore(
+        core: Core,
+        departments: BTreeMap<String, DepartmentRuntime>,
+        counters: BTreeMap<u16, CounterRuntime>,
+        open: impl IntoIterator<Item = Ticket>,
+        last_calls: VecDeque<CallInfo>,
+    ) -> Self {
+        Self {
+            core,
+            departments,
+            counters,
+            open: open
+                .into_iter()
+                .filter(|t| t.state.is_open())
+                .map(|t| (t.id, t))
+                .collect(),
+            last_calls,
+            change: Change::default(),
+        }
+    }
+
+    /// Hand over what changed since the last call.
+    pub fn take_change(&mut self) -> Change {
+        std::mem::take(&mut self.change)
+    }
+
+    /// Sequence number of the last event (0 before any).
+    pub fn last_seq(&self) -> u64 {
+        self.core.next_seq - 1
+    }
+
+    /// An open ticket by id.
+    pub fn open_ticket(&self, id: TicketId) -> Option<&Ticket> {
+        self.open.get(&id)
+    }
+
+    /// All open tickets, by id.
+    pub fn open_tickets(&self) -> impl Iterator<Item = &Ticket> {
+        self.open.values()
+    }
+
+    fn push(&mut self, now: Timestamp, kind: EventKind) {
+        let event = Event {
+            seq: self.core.next_seq,
+            at_ms: ms(now),
+            kind,
+        };
+        self.core.next_seq += 1;
+        self.change.events.push(event);
+    }
+
+    /// Store a modified ticket: keep it in memory while open, record it.
+    fn put(&mut self, ticket: Ticket) {
+        if ticket.state.is_open() {
+            self.open.insert(ticket.id, ticket.clone());
+        } else {
+            self.open.remove(&ticket.id);
+        }
+        self.change.tickets.push(ticket);
+    }
+
+    /// Bring the state to the service day of `now` and return the day in use.
+    ///
+    /// Every operation calls this first, so a new day starts with the first
+    /// action after the reset time (the daemon also calls it periodically
+    /// through `Store::roll_service_day`).
+    pub fn enter_day(&mut self, config: &CenterConfig, now: Timestamp) -> Date {
+        let clock_day = day::service_day(&config.center, now);
+        match self.core.service_day {
+            Some(kept) if clock_day < kept => {
+                if !self.core.clock_behind {
+                    self.core.clock_behind = true;
+                    self.push(
+                        now,
+                        EventKind::ClockWentBackwards {
+                            clock_day: clock_day.to_string(),
+                            kept_day: kept.to_string(),
+                        },
+                    );
+                }
+                kept
+            }
+            Some(kept) if clock_day == kept => {
+                self.core.clock_behind = false;
+                kept
+            }
+            previous => {
+                self.core.clock_behind = false;
+                let leftovers: Vec<Ticket> = self.open.values().cloned().collect();
+                for mut ticket in leftovers {
+                    ticket.state = TicketState::Cancelled;
+                    ticket.closed_at_ms = Some(ms(now));
+                    let event = EventKind::Cancelled {
+                        ticket: ticket.id,
+                        label: ticket.label.clone(),
+                        department: ticket.department.clone(),
+                        reason: "service day ended".into(),
+                        actor: Actor::System,
+                    };
+                    self.put(ticket);
+                    self.push(now, event);
+                }
+                for (id, runtime) in &mut self.departments {
+                    runtime.last_number = None;
+                    runtime.issued = 0;
+                    self.change.departments.insert(id.clone());
+                }
+                for (number, runtime) in &mut self.counters {
+                    runtime.priority_streak = 0;
+                    self.change.counters.insert(*number);
+                }
+                let start = DayStart {
+                    first_ticket: self.core.next_ticket,
+                    first_seq: self.core.next_seq,
+                };
+                self.core.service_day = Some(clock_day);
+                self.core.day_first_ticket = start.first_ticket;
+                self.push(
+                    now,
+                    EventKind::ServiceDayStarted {
+                        service_day: clock_day.to_string(),
+                        previous: previous.map(|d| d.to_string()),
+                    },
+                );
+                self.change.day_started = Some((clock_day, start));
+                clock_day
+            }
+        }
+    }
+
+    fn waiting_in(&self, department: &str) -> impl Iterator<Item = &Ticket> + '_ {
+        let department = department.to_owned();
+        self.open
+            .values()
+            .filter(move |t| t.state == TicketState::Waiting && t.department == department)
+    }
+
+    /// Estimated wait for someone with `ahead` people before them.
+    pub fn estimate(&self, config: &CenterConfig, department: &str, ahead: u32) -> Duration {
+        let per_ticket = self
+            .departments
+            .get(department)
+            .filter(|r| !r.recent_service_ms.is_empty())
+            .map(|r| {
+                let sum: u64 = r.recent_service_ms.iter().sum();
+                Duration::from_millis(sum / r.recent_service_ms.len() as u64)
+            })
+            .unwrap_or(DEFAULT_SERVICE_TIME);
+        let counters = config
+            .counters
+            .iter()
+            .filter(|c| c.serves.iter().any(|d| d.0 == department))
+            .count()
+            .max(1) as u32;
+        per_ticket * ahead / counters
+    }
+
+    /// Issue a ticket for `department` (with a priority class id or none).
+    pub fn issue(
+        &mut self,
+        config: &CenterConfig,
+        department: &str,
+        priority: Option<&str>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<IssuedTicket, IssueError> {
+        let day = self.enter_day(config, now);
+        let dept: &Department = config
+            .departments
+            .iter()
+            .find(|d| d.id.0 == department)
+            .ok_or_else(|| IssueError::UnknownDepartment {
+                department: department.to_owned(),
+            })?;
+        if let Some(class) = priority {
+            if !dept.priority {
+                return Err(IssueError::PriorityNotOffered {
+                    department: department.to_owned(),
+                });
+            }
+            if !config.kiosk.priority.classes.iter().any(|c| c.id == class) {
+                return Err(IssueError::UnknownPriorityClass {
+                    class: class.to_owned(),
+                });
+            }
+        }
+        match day::check_open(&config.center, dept, now) {
+            Ok(()) => {}
+            Err(Closure::ClosedDay(day)) => {
+                return Err(IssueError::ClosedDay {
+                    department: department.to_owned(),
+                    day,
+                })
+            }
+            Err(Closure::OutsideHours(time)) => {
+                return Err(IssueError::OutsideOpeningHours {
+                    department: department.to_owned(),
+                    time,
+                })
+            }
+        }
+        let runtime = self
+            .departments
+            .get(department)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(cap) = dept.daily_cap {
+            if runtime.issued >= cap {
+                return Err(IssueError::DailyCapReached {
+                    department: department.to_owned(),
+                    cap,
+                });
+            }
+        }
+        let block = &dept.block;
+        let exhausted = || IssueError::BlockExhausted {
+            department: department.to_owned(),
+            last: block.last,
+        };
+        let number = match runtime.last_number {
+            None => block.first,
+            Some(last) if last < block.last => last + 1,
+            Some(_) => match block.on_exhausted {
+                Exhaustion::Refuse => return Err(exhausted()),
+                Exhaustion::Wrap => block.first,
+            },
+        };
+        // Wrapping must never hand out a number whose holder still waits.
+        if self
+            .open
+            .values()
+            .any(|t| t.issued_department == department && t.number == number)
+        {
+            return Err(exhausted());
+        }
+        let ahead = self
+            .waiting_in(department)
+            .filter(|t| priority.is_none() || t.priority.is_some())
+            .count() as u32;
+        let estimated_wait = self.estimate(config, department, ahead);
+        let label = block.label(number);
+        let ticket = Ticket {
+            id: TicketId(self.core.next_ticket),
+            service_day: day.to_string(),
+            issued_department: department.to_owned(),
+            department: department.to_owned(),
+            number,
+            label: label.clone(),
+            priority: priority.map(str::to_owned),
+            issued_at_ms: ms(now),
+            state: TicketState::Waiting,
+            for_counter: None,
+            called_at_ms: None,
+            serving_at_ms: None,
+            closed_at_ms: None,
+            recalls: 0,
+            transfers: 0,
+            print: PrintStatus::Pending,
+        };
+        self.core.next_ticket += 1;
+        let runtime = self.departments.entry(department.to_owned()).or_default();
+        runtime.last_number = Some(number);
+        runtime.issued += 1;
+        self.change.departments.insert(department.to_owned());
+        self.put(ticket.clone());
+        self.push(
+            now,
+            EventKind::TicketIssued {
+                ticket: ticket.id,
+                service_day: day.to_string(),
+                department: department.to_owned(),
+                number,
+                label,
+                priority: priority.map(str::to_owned),
+                waiting_ahead: ahead,
+                actor,
+            },
+        );
+        Ok(IssuedTicket {
+            ticket,
+            waiting_ahead: ahead,
+            estimated_wait,
+        })
+    }
+
+    fn check_counter(config: &CenterConfig, counter: u16) -> Result<(), ActionError> {
+        if config.counters.iter().any(|c| c.number == counter) {
+            Ok(())
+        } else {
+            Err(ActionError::UnknownCounter { counter })
+        }
+    }
+
+    /// The ticket called or served at `counter`.
+    pub fn current_at(&self, counter: u16) -> Option<&Ticket> {
+        self.open
+            .values()
+            .find(|t| t.state.counter() == Some(counter))
+    }
+
+    fn closed_or_unknown(&self, ticket: TicketId) -> ActionError {
+        if ticket.0 < self.core.next_ticket {
+            ActionError::TicketClosed { ticket }
+        } else {
+            ActionError::UnknownTicket { ticket }
+        }
+    }
+
+    /// The ticket an action at `counter` applies to: the one given (which
+    /// must be at that counter) or the counter's current one.
+    fn resolve(
+        &self,
+        config: &CenterConfig,
+        counter: u16,
+        ticket: Option<TicketId>,
+    ) -> Result<Ticket, ActionError> {
+        Self::check_counter(config, counter)?;
+        match ticket {
+            None => self
+                .current_at(counter)
+                .cloned()
+                .ok_or(ActionError::NoCurrentTicket { counter }),
+            Some(id) => {
+                let found = self
+                    .open
+                    .get(&id)
+                    .ok_or_else(|| self.closed_or_unknown(id))?;
+                match found.state.counter() {
+                    Some(at) if at == counter => Ok(found.clone()),
+                    Some(other) => Err(ActionError::BelongsToOtherCounter {
+                        ticket: id,
+                        counter: other,
+                    }),
+                    None => Err(ActionError::NotCalledYet { ticket: id }),
+                }
+            }
+        }
+    }
+
+    fn close_served(
+        &mut self,
+        mut ticket: Ticket,
+        counter: u16,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Ticket {
+        if let Some(called) = ticket.called_at_ms {
+            let took = u64::try_from(ms(now).saturating_sub(called)).unwrap_or(0);
+            let runtime = self
+                .departments
+                .entry(ticket.department.clone())
+                .or_default();
+            runtime.recent_service_ms.push_back(took);
+            while runtime.recent_service_ms.len() > RECENT_SERVICE_SAMPLES {
+                runtime.recent_service_ms.pop_front();
+            }
+            self.change.departments.insert(ticket.department.clone());
+        }
+        ticket.state = TicketState::Done;
+        ticket.closed_at_ms = Some(ms(now));
+        let event = EventKind::Finished {
+            ticket: ticket.id,
+            label: ticket.label.clone(),
+            counter,
+            department: ticket.department.clone(),
+            actor,
+        };
+        self.put(ticket.clone());
+        self.push(now, event);
+        ticket
+    }
+
+    fn record_call(
+        &mut self,
+        ticket: &Ticket,
+        counter: u16,
+        recall: bool,
+        actor: Actor,
+        now: Timestamp,
+    ) {
+        self.last_calls.push_front(CallInfo {
+            ticket: ticket.id,
+            label: ticket.label.clone(),
+            counter,
+            department: ticket.department.clone(),
+            at_ms: ms(now),
+            recall,
+        });
+        self.last_calls.truncate(LAST_CALLS);
+        self.push(
+            now,
+            EventKind::Called {
+                ticket: ticket.id,
+                label: ticket.label.clone(),
+                counter,
+                department: ticket.department.clone(),
+                recall,
+                actor,
+            },
+        );
+    }
+
+    /// Pick the ticket "next" at `counter` would call, and whether it is a
+    /// priority pick made while normal tickets waited.
+    fn pick_next(&self, config: &CenterConfig, counter: u16) -> Option<(TicketId, Pick)> {
+        if let Some(t) = self
+            .open
+            .values()
+            .filter(|t| t.state == TicketState::Waiting && t.for_counter == Some(counter))
+            .min_by_key(|t| queue_key(t))
+        {
+            return Some((t.id, Pick::Direct));
+        }
+        let serves = &config.counters.iter().find(|c| c.number == counter)?.serves;
+        let max_in_a_row = config.kiosk.priority.max_in_a_row;
+        let streak = self.counters.get(&counter).map_or(0, |c| c.priority_streak);
+        for department in serves {
+            let waiting = self
+                .waiting_in(&department.0)
+                .filter(|t| t.for_counter.is_none());
+            let (mut best_priority, mut best_normal): (Option<&Ticket>, Option<&Ticket>) =
+                (None, None);
+            for t in waiting {
+                let slot = if t.priority.is_some() {
+                    &mut best_priority
+                } else {
+                    &mut best_normal
+                };
+                if slot.map_or(true, |b| queue_key(t) < queue_key(b)) {
+                    *slot = Some(t);
+                }
+            }
+            match (best_priority, best_normal) {
+                (Some(p), None) => return Some((p.id, Pick::PriorityAlone)),
+                (Some(p), Some(_)) if streak < max_in_a_row => {
+                    return Some((p.id, Pick::PriorityOverNormal))
+                }
+                (_, Some(n)) => return Some((n.id, Pick::Normal)),
+                (None, None) => {}
+            }
+        }
+        None
+    }
+
+    /// "Next" at `counter`: finish its current ticket, call the next one.
+    pub fn call_next(
+        &mut self,
+        config: &CenterConfig,
+        counter: u16,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Ticket, ActionError> {
+        self.enter_day(config, now);
+        Self::check_counter(config, counter)?;
+        if let Some(current) = self.current_at(counter).cloned() {
+            self.close_served(current, counter, actor.clone(), now);
+        }
+        let (id, pick) = self
+            .pick_next(config, counter)
+            .ok_or(ActionError::NothingWaiting { counter })?;
+        let runtime = self.counters.entry(counter).or_default();
+        match pick {
+            Pick::Direct | Pick::PriorityAlone => {}
+            Pick::PriorityOverNormal => runtime.priority_streak += 1,
+            Pick::Normal => runtime.priority_streak = 0,
+        }
+        self.change.counters.insert(counter);
+        let mut ticket = self.open[&id].clone();
+        ticket.state = TicketState::Called { counter };
+        ticket.for_counter = None;
+        ticket.called_at_ms = Some(ms(now));
+        self.put(ticket.clone());
+        self.record_call(&ticket, counter, false, actor, now);
+        Ok(ticket)
+    }
+
+    /// Call the counter's called ticket again.
+    pub fn recall(
+        &mut self,
+        config: &CenterConfig,
+        counter: u16,
+        ticket: Option<TicketId>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Ticket, ActionError> {
+        self.enter_day(config, now);
+        let mut ticket = self.resolve(config, counter, ticket)?;
+        if !matches!(ticket.state, TicketState::Called { .. }) {
+            return Err(ActionError::WrongState {
+                ticket: ticket.id,
+                action: "recall",
+                state: state_name(ticket.state),
+            });
+        }
+        ticket.recalls += 1;
+        self.put(ticket.clone());
+        self.record_call(&ticket, counter, true, actor, now);
+        Ok(ticket)
+    }
+
+    /// The called citizen did not come.
+    pub fn no_show(
+        &mut self,
+        config: &CenterConfig,
+        counter: u16,
+        ticket: Option<TicketId>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Ticket, ActionError> {
+        self.enter_day(config, now);
+        let mut ticket = self.resolve(config, counter, ticket)?;
+        if !matches!(ticket.state, TicketState::Called { .. }) {
+            return Err(ActionError::WrongState {
+                ticket: ticket.id,
+                action: "mark as no-show",
+                state: state_name(ticket.state),
+            });
+        }
+        ticket.state = TicketState::NoShow;
+        ticket.closed_at_ms = Some(ms(now));
+        self.put(ticket.clone());
+        self.push(
+            now,
+            EventKind::NoShow {
+                ticket: ticket.id,
+                label: ticket.label.clone(),
+                counter,
+                department: ticket.department.clone(),
+                actor,
+            },
+        );
+        Ok(ticket)
+    }
+
+    /// The citizen arrived; service begins.
+    pub fn start_serving(
+        &mut self,
+        config: &CenterConfig,
+        counter: u16,
+        ticket: Option<TicketId>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Ticket, ActionError> {
+        self.enter_day(config, now);
+        let mut ticket = self.resolve(config, counter, ticket)?;
+        if !matches!(ticket.state, TicketState::Called { .. }) {
+            return Err(ActionError::WrongState {
+                ticket: ticket.id,
+                action: "start serving",
+                state: state_name(ticket.state),
+            });
+        }
+        ticket.state = TicketState::Serving { counter };
+        ticket.serving_at_ms = Some(ms(now));
+        self.put(ticket.clone());
+        self.push(
+            now,
+            EventKind::ServingStarted {
+                ticket: ticket.id,
+                label: ticket.label.clone(),
+                counter,
+                department: ticket.department.clone(),
+                actor,
+            },
+        );
+        Ok(ticket)
+    }
+
+    /// Service ended.
+    pub fn finish(
+        &mut self,
+        config: &CenterConfig,
+        counter: u16,
+        ticket: Option<TicketId>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Ticket, ActionError> {
+        self.enter_day(config, now);
+        let ticket = self.resolve(config, counter, ticket)?;
+        Ok(self.close_served(ticket, counter, actor, now))
+    }
+
+    fn transfer(
+        &mut self,
+        config: &CenterConfig,
+        counter: u16,
+        ticket: Option<TicketId>,
+        to: Destination<'_>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Ticket, ActionError> {
+        self.enter_day(config, now);
+        let mut ticket = self.resolve(config, counter, ticket)?;
+        let from_department = ticket.department.clone();
+        let (to_department, to_counter) = match to {
+            Destination::Department(d) => (Some(d), None),
+            Destination::Counter(c) => (None, Some(c)),
+        };
+        if let Some(to) = to_department {
+            if !config.departments.iter().any(|d| d.id.0 == to) {
+                return Err(ActionError::UnknownDepartment {
+                    department: to.to_owned(),
+                });
+            }
+            ticket.department = to.to_owned();
+        }
+        if let Some(to) = to_counter {
+            Self::check_counter(config, to)?;
+        }
+        ticket.state = TicketState::Waiting;
+        ticket.for_counter = to_counter;
+        ticket.called_at_ms = None;
+        ticket.serving_at_ms = None;
+        ticket.transfers += 1;
+        self.put(ticket.clone());
+        self.push(
+            now,
+            EventKind::Transferred {
+                ticket: ticket.id,
+                label: ticket.label.clone(),
+                from_department,
+                to_department: ticket.department.clone(),
+                from_counter: Some(counter),
+                to_counter,
+                actor,
+            },
+        );
+        Ok(ticket)
+    }
+
+    /// Send the counter's ticket to another department; it keeps its place
+    /// by issue time there.
+    pub fn transfer_to_department(
+        &mut self,
+        config: &CenterConfig,
+        counter: u16,
+        ticket: Option<TicketId>,
+        to: &str,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Ticket, ActionError> {
+        self.transfer(
+            config,
+            counter,
+            ticket,
+            Destination::Department(to),
+            actor,
+            now,
+        )
+    }
+
+    /// Send the counter's ticket to one specific counter, which calls it
+    /// before its ordinary queue.
+    pub fn transfer_to_counter(
+        &mut self,
+        config: &CenterConfig,
+        counter: u16,
+        ticket: Option<TicketId>,
+        to: u16,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Ticket, ActionError> {
+        self.transfer(
+            config,
+            counter,
+            ticket,
+            Destination::Counter(to),
+            actor,
+            now,
+        )
+    }
+
+    /// Cancel an open ticket, wherever it is.
+    pub fn cancel(
+        &mut self,
+        config: &CenterConfig,
+        ticket: TicketId,
+        reason: &str,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Ticket, ActionError> {
+        self.enter_day(config, now);
+        let mut found = self
+            .open
+            .get(&ticket)
+            .cloned()
+            .ok_or_else(|| self.closed_or_unknown(ticket))?;
+        found.state = TicketState::Cancelled;
+        found.closed_at_ms = Some(ms(now));
+        self.put(found.clone());
+        self.push(
+            now,
+            EventKind::Cancelled {
+                ticket,
+                label: found.label.clone(),
+                department: found.department.clone(),
+                reason: reason.to_owned(),
+                actor,
+            },
+        );
+        Ok(found)
+    }
+
+    /// Record the print outcome of `ticket` (read from memory or disk by the
+    /// caller). `Err(reason)` marks it failed.
+    pub fn print_outcome(
+        &mut self,
+        mut ticket: Ticket,
+        outcome: Result<(), String>,
+        now: Timestamp,
+    ) -> Ticket {
+        let kind = match outcome {
+            Ok(()) => {
+                ticket.print = PrintStatus::Printed;
+                EventKind::Printed { ticket: ticket.id }
+            }
+            Err(reason) => {
+                ticket.print = PrintStatus::Failed;
+                EventKind::PrintFailed {
+                    ticket: ticket.id,
+                    reason,
+                }
+            }
+        };
+        self.put(ticket.clone());
+        self.push(now, kind);
+        ticket
+    }
+
+    /// Record an event that changes no ticket (faults, admin actions, pruning).
+    pub fn record(&mut self, kind: EventKind, now: Timestamp) {
+        self.push(now, kind);
+    }
+
+    /// The visible state for displays.
+    pub fn snapshot(&self, config: &CenterConfig) -> Snapshot {
+        let counters = config
+            .counters
+            .iter()
+            .map(|c| CounterNow {
+                counter: c.number,
+                current: self.current_at(c.number).map(|t| CurrentTicket {
+                    ticket: t.id,
+                    label: t.label.clone(),
+                    department: t.department.clone(),
+                    serving: matches!(t.state, TicketState::Serving { .. }),
+                    called_at_ms: t.called_at_ms.unwrap_or(t.issued_at_ms),
+                }),
+            })
+            .collect();
+        let departments = config
+            .departments
+            .iter()
+            .map(|d| {
+                let (waiting, priority_waiting) =
+                    self.waiting_in(&d.id.0).fold((0u32, 0u32), |(w, p), t| {
+                        (w + 1, p + u32::from(t.priority.is_some()))
+                    });
+                DepartmentQueue {
+                    department: d.id.0.clone(),
+                    waiting,
+                    priority_waiting,
+                    estimated_wait_secs: self.estimate(config, &d.id.0, waiting).as_secs(),
+                    issued_today: self.departments.get(&d.id.0).map_or(0, |r| r.issued),
+                }
+            })
+            .collect();
+        Snapshot {
+            last_seq: self.last_seq(),
+            service_day: self.core.service_day.map(|d| d.to_string()),
+            counters,
+            departments,
+            last_calls: self.last_calls.iter().cloned().collect(),
+        }
+    }
+
+    /// Check the invariants that must hold between any two operations.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut at_counter = BTreeSet::new();
+        let mut numbers = BTreeSet::new();
+        for (id, t) in &self.open {
+            if *id != t.id || !t.state.is_open() {
+                return Err(format!("open map holds {id} in state {:?}", t.state));
+            }
+            if let Some(c) = t.state.counter() {
+                if !at_counter.insert(c) {
+                    return Err(format!("counter {c} holds two tickets"));
+                }
+            }
+            if !numbers.insert((t.issued_department.clone(), t.number)) {
+                return Err(format!(
+                    "two open tickets share {} {}",
+                    t.issued_department, t.number
+                ));
+            }
+            if t.id.0 >= self.core.next_ticket {
+                return Err(format!(
+                    "ticket {id} not below next id {}",
+                    self.core.next_ticket
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How "next" chose a ticket, for the priority streak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pick {
+    /// Transferred to this counter.
+    Direct,
+    /// A priority ticket with no normal one waiting.
+    PriorityAlone,
+    /// A priority ticket ahead of waiting normal ones.
+    PriorityOverNormal,
+    /// A normal ticket.
+    Normal,
+}
+
+/// Where a transfer sends a ticket.
+#[derive(Debug, Clone, Copy)]
+enum Destination<'a> {
+    /// The queue of another department.
+    Department(&'a str),
+    /// One specific counter.
+    Counter(u16),
+}

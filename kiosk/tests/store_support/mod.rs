@@ -1,0 +1,148 @@
+//! Shared helpers of the store tests: a center config built directly in Rust
+//! (independent of the TOML parser) and a store on a temporary directory.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::civil::{date, time, Weekday};
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use kiosk::clock::ManualClock;
+use kiosk::store::{Store, StoreOptions};
+use kiosk_config::*;
+
+/// A department with a plain numeric block.
+pub fn department(id: &str, first: u32, last: u32) -> Department {
+    Department {
+        id: DepartmentId(id.into()),
+        name: format!("Phòng {id}"),
+        block: NumberBlock {
+            first,
+            last,
+            prefix: None,
+            digits: 4,
+            on_exhausted: Exhaustion::Refuse,
+        },
+        daily_cap: None,
+        sessions: None,
+        priority: true,
+        button: None,
+        priority_button: None,
+    }
+}
+
+/// A counter serving `serves` in that order.
+pub fn counter(number: u16, serves: &[&str]) -> Counter {
+    Counter {
+        number,
+        name: format!("Quầy {number}"),
+        serves: serves.iter().map(|d| DepartmentId((*d).into())).collect(),
+    }
+}
+
+/// Phú Xuân-like center: day starts 04:00, open 07:30–11:30 and 13:30–17:00,
+/// closed on Sundays; departments `ho-tich` (1001–1999) and `dat-dai`
+/// (A001–A999); counters 1 (ho-tich), 2 (ho-tich then dat-dai), 3 (dat-dai).
+pub fn center() -> CenterConfig {
+    let mut dat_dai = department("dat-dai", 1, 999);
+    dat_dai.block.prefix = Some("A".into());
+    dat_dai.block.digits = 3;
+    CenterConfig {
+        center: Center {
+            name: "Trung tâm Hành chính công quận Phú Xuân".into(),
+            short_name: "TTHCC Phú Xuân".into(),
+            address: "Huế".into(),
+            timezone_name: "Asia/Ho_Chi_Minh".into(),
+            timezone: TimeZone::get("Asia/Ho_Chi_Minh").expect("bundled tzdb"),
+            day_starts_at: time(4, 0, 0, 0),
+            sessions: vec![
+                Session {
+                    name: "Sáng".into(),
+                    start: time(7, 30, 0, 0),
+                    end: time(11, 30, 0, 0),
+                },
+                Session {
+                    name: "Chiều".into(),
+                    start: time(13, 30, 0, 0),
+                    end: time(17, 0, 0, 0),
+                },
+            ],
+            closed_weekdays: vec![Weekday::Sunday],
+            closed_dates: vec![date(2026, 9, 2)],
+            ticket_header: vec![],
+            ticket_footer: vec![],
+            status_url: None,
+        },
+        departments: vec![department("ho-tich", 1001, 1999), dat_dai],
+        counters: vec![
+            counter(1, &["ho-tich"]),
+            counter(2, &["ho-tich", "dat-dai"]),
+            counter(3, &["dat-dai"]),
+        ],
+        kiosk: KioskSettings {
+            data_dir: "/var/lib/kiosk".into(),
+            listen: "127.0.0.1:0".parse().expect("literal address"),
+            printer: PrinterSettings {
+                transport: PrinterTransport::File {
+                    path: "/dev/null".into(),
+                },
+                paper_width_mm: 80,
+                dots_per_line: 576,
+                cut: true,
+                band_height: 24,
+                mode: PrintMode::Raster,
+                connect_timeout: Duration::from_secs(1),
+                io_timeout: Duration::from_secs(1),
+                status_interval: Duration::from_secs(5),
+            },
+            leds: StatusLeds::default(),
+            press_interval: Duration::from_millis(800),
+            priority: PriorityPolicy {
+                classes: vec![
+                    PriorityClass {
+                        id: "nguoi-cao-tuoi".into(),
+                        name: "Người cao tuổi".into(),
+                    },
+                    PriorityClass {
+                        id: "khuyet-tat".into(),
+                        name: "Người khuyết tật".into(),
+                    },
+                ],
+                max_in_a_row: 2,
+            },
+            store_cache_bytes: 4 * 1024 * 1024,
+            retention_days: 90,
+        },
+    }
+}
+
+/// An instant given as local time in Huế.
+pub fn local(y: i16, m: i8, d: i8, h: i8, min: i8) -> Timestamp {
+    date(y, m, d)
+        .at(h, min, 0, 0)
+        .to_zoned(TimeZone::get("Asia/Ho_Chi_Minh").expect("bundled tzdb"))
+        .expect("valid local time")
+        .timestamp()
+}
+
+/// Thursday 26 November 2026, 08:00 in Huế: open.
+pub fn morning() -> Timestamp {
+    local(2026, 11, 26, 8, 0)
+}
+
+/// Open a store in `dir` with `config` and `clock`.
+pub fn open(dir: &Path, config: &CenterConfig, clock: &ManualClock) -> Store {
+    Store::open(
+        dir,
+        Arc::new(config.clone()),
+        Arc::new(clock.clone()),
+        &StoreOptions {
+            cache_bytes: 1024 * 1024,
+            ..StoreOptions::default()
+        },
+    )
+    .expect("store opens")
+}
