@@ -17,8 +17,16 @@ fn staff() -> Actor {
     Actor::Staff { name: "lan".into() }
 }
 
-fn issue(q: &mut QueueState, c: &CenterConfig, dept: &str, prio: Option<&str>, now: Timestamp) -> Ticket {
-    q.issue(c, dept, prio, Actor::Button, now).expect("issued").ticket
+fn issue(
+    q: &mut QueueState,
+    c: &CenterConfig,
+    dept: &str,
+    prio: Option<&str>,
+    now: Timestamp,
+) -> Ticket {
+    q.issue(c, dept, prio, Actor::Button, now)
+        .expect("issued")
+        .ticket
 }
 
 #[test]
@@ -27,17 +35,36 @@ fn next_calls_oldest_of_the_preferred_department() {
     let mut q = QueueState::default();
     let t0 = morning();
     let a = issue(&mut q, &c, "dat-dai", None, t0);
-    let h = issue(&mut q, &c, "ho-tich", None, t0 + SignedDuration::from_secs(1));
+    let h = issue(
+        &mut q,
+        &c,
+        "ho-tich",
+        None,
+        t0 + SignedDuration::from_secs(1),
+    );
     // Counter 2 prefers ho-tich even though dat-dai's ticket is older.
-    assert_eq!(q.call_next(&c, 2, staff(), t0 + SignedDuration::from_secs(2)).unwrap().id, h.id);
-    assert_eq!(q.call_next(&c, 2, staff(), t0 + SignedDuration::from_secs(3)).unwrap().id, a.id);
+    assert_eq!(
+        q.call_next(&c, 2, staff(), t0 + SignedDuration::from_secs(2))
+            .unwrap()
+            .id,
+        h.id
+    );
+    assert_eq!(
+        q.call_next(&c, 2, staff(), t0 + SignedDuration::from_secs(3))
+            .unwrap()
+            .id,
+        a.id
+    );
     assert!(matches!(
         q.call_next(&c, 2, staff(), t0 + SignedDuration::from_secs(4)),
         Err(ActionError::NothingWaiting { counter: 2 })
     ));
     // "next" finished the previous tickets.
     let events: Vec<Event> = q.take_change().events;
-    let finished = events.iter().filter(|e| matches!(e.kind, EventKind::Finished { .. })).count();
+    let finished = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Finished { .. }))
+        .count();
     assert_eq!(finished, 2);
 }
 
@@ -50,12 +77,19 @@ fn priority_goes_first_but_never_more_than_max_in_a_row() {
         now += SignedDuration::from_secs(10);
         now
     };
-    let normal: Vec<TicketId> = (0..3).map(|_| issue(&mut q, &c, "ho-tich", None, tick()).id).collect();
+    let normal: Vec<TicketId> = (0..3)
+        .map(|_| issue(&mut q, &c, "ho-tich", None, tick()).id)
+        .collect();
     let prio: Vec<TicketId> = (0..4)
         .map(|_| issue(&mut q, &c, "ho-tich", Some("nguoi-cao-tuoi"), tick()).id)
         .collect();
-    let order: Vec<TicketId> = (0..7).map(|_| q.call_next(&c, 1, staff(), tick()).unwrap().id).collect();
-    assert_eq!(order, vec![prio[0], prio[1], normal[0], prio[2], prio[3], normal[1], normal[2]]);
+    let order: Vec<TicketId> = (0..7)
+        .map(|_| q.call_next(&c, 1, staff(), tick()).unwrap().id)
+        .collect();
+    assert_eq!(
+        order,
+        vec![prio[0], prio[1], normal[0], prio[2], prio[3], normal[1], normal[2]]
+    );
 }
 
 #[test]
@@ -64,17 +98,42 @@ fn transfer_keeps_place_by_issue_time() {
     let mut q = QueueState::default();
     let t0 = morning();
     let early = issue(&mut q, &c, "ho-tich", None, t0);
-    let later = issue(&mut q, &c, "dat-dai", None, t0 + SignedDuration::from_secs(60));
-    let called = q.call_next(&c, 1, staff(), t0 + SignedDuration::from_secs(120)).unwrap();
+    let later = issue(
+        &mut q,
+        &c,
+        "dat-dai",
+        None,
+        t0 + SignedDuration::from_secs(60),
+    );
+    let called = q
+        .call_next(&c, 1, staff(), t0 + SignedDuration::from_secs(120))
+        .unwrap();
     assert_eq!(called.id, early.id);
     let moved = q
-        .transfer_to_department(&c, 1, Some(early.id), "dat-dai", staff(), t0 + SignedDuration::from_secs(180))
+        .transfer_to_department(
+            &c,
+            1,
+            Some(early.id),
+            "dat-dai",
+            staff(),
+            t0 + SignedDuration::from_secs(180),
+        )
         .unwrap();
     assert_eq!(moved.state, TicketState::Waiting);
     assert_eq!(moved.label, "1001");
     // At dat-dai the transferred ticket is older than A001, so it goes first.
-    assert_eq!(q.call_next(&c, 3, staff(), t0 + SignedDuration::from_secs(200)).unwrap().id, early.id);
-    assert_eq!(q.call_next(&c, 3, staff(), t0 + SignedDuration::from_secs(300)).unwrap().id, later.id);
+    assert_eq!(
+        q.call_next(&c, 3, staff(), t0 + SignedDuration::from_secs(200))
+            .unwrap()
+            .id,
+        early.id
+    );
+    assert_eq!(
+        q.call_next(&c, 3, staff(), t0 + SignedDuration::from_secs(300))
+            .unwrap()
+            .id,
+        later.id
+    );
 }
 
 #[test]
@@ -83,12 +142,30 @@ fn transfer_to_counter_is_called_only_there_and_first() {
     let mut q = QueueState::default();
     let t0 = morning();
     let a = issue(&mut q, &c, "ho-tich", None, t0);
-    let b = issue(&mut q, &c, "ho-tich", None, t0 + SignedDuration::from_secs(1));
-    q.call_next(&c, 1, staff(), t0 + SignedDuration::from_secs(2)).unwrap();
-    q.transfer_to_counter(&c, 1, None, 3, staff(), t0 + SignedDuration::from_secs(3)).unwrap();
+    let b = issue(
+        &mut q,
+        &c,
+        "ho-tich",
+        None,
+        t0 + SignedDuration::from_secs(1),
+    );
+    q.call_next(&c, 1, staff(), t0 + SignedDuration::from_secs(2))
+        .unwrap();
+    q.transfer_to_counter(&c, 1, None, 3, staff(), t0 + SignedDuration::from_secs(3))
+        .unwrap();
     // Counter 2 serves ho-tich but must not take the ticket sent to counter 3.
-    assert_eq!(q.call_next(&c, 2, staff(), t0 + SignedDuration::from_secs(4)).unwrap().id, b.id);
-    assert_eq!(q.call_next(&c, 3, staff(), t0 + SignedDuration::from_secs(5)).unwrap().id, a.id);
+    assert_eq!(
+        q.call_next(&c, 2, staff(), t0 + SignedDuration::from_secs(4))
+            .unwrap()
+            .id,
+        b.id
+    );
+    assert_eq!(
+        q.call_next(&c, 3, staff(), t0 + SignedDuration::from_secs(5))
+            .unwrap()
+            .id,
+        a.id
+    );
 }
 
 #[test]
@@ -101,16 +178,28 @@ fn illegal_moves_are_refused_with_typed_errors() {
         q.finish(&c, 1, Some(waiting.id), staff(), t0),
         Err(ActionError::NotCalledYet { .. })
     ));
-    assert!(matches!(q.finish(&c, 1, None, staff(), t0), Err(ActionError::NoCurrentTicket { counter: 1 })));
-    assert!(matches!(q.call_next(&c, 99, staff(), t0), Err(ActionError::UnknownCounter { counter: 99 })));
+    assert!(matches!(
+        q.finish(&c, 1, None, staff(), t0),
+        Err(ActionError::NoCurrentTicket { counter: 1 })
+    ));
+    assert!(matches!(
+        q.call_next(&c, 99, staff(), t0),
+        Err(ActionError::UnknownCounter { counter: 99 })
+    ));
     q.call_next(&c, 1, staff(), t0).unwrap();
     assert!(matches!(
         q.no_show(&c, 2, Some(waiting.id), staff(), t0),
         Err(ActionError::BelongsToOtherCounter { counter: 1, .. })
     ));
     q.start_serving(&c, 1, None, staff(), t0).unwrap();
-    assert!(matches!(q.no_show(&c, 1, None, staff(), t0), Err(ActionError::WrongState { .. })));
-    assert!(matches!(q.recall(&c, 1, None, staff(), t0), Err(ActionError::WrongState { .. })));
+    assert!(matches!(
+        q.no_show(&c, 1, None, staff(), t0),
+        Err(ActionError::WrongState { .. })
+    ));
+    assert!(matches!(
+        q.recall(&c, 1, None, staff(), t0),
+        Err(ActionError::WrongState { .. })
+    ));
     q.finish(&c, 1, None, staff(), t0).unwrap();
     assert!(matches!(
         q.cancel(&c, waiting.id, "test", staff(), t0),
@@ -137,7 +226,8 @@ fn estimated_wait_uses_recent_service_times_and_counters() {
     assert_eq!(issued.estimated_wait.as_secs(), 4 * 300 / 2);
     // Serve one in 2 minutes: the estimate follows.
     q.call_next(&c, 1, staff(), t0).unwrap();
-    q.finish(&c, 1, None, staff(), t0 + SignedDuration::from_secs(120)).unwrap();
+    q.finish(&c, 1, None, staff(), t0 + SignedDuration::from_secs(120))
+        .unwrap();
     let issued = q.issue(&c, "ho-tich", None, Actor::Button, t0).unwrap();
     assert_eq!(issued.waiting_ahead, 4);
     assert_eq!(issued.estimated_wait.as_secs(), 4 * 120 / 2);
