@@ -66,7 +66,8 @@ fn write_summary(out: &mut String, config: &CenterConfig) -> std::fmt::Result {
         .map(|d| weekday(*d).to_owned())
         .collect();
     if !c.closed_dates.is_empty() {
-        closed.push(format!("{} listed dates", c.closed_dates.len()));
+        let n = c.closed_dates.len();
+        closed.push(format!("{n} listed date{}", if n == 1 { "" } else { "s" }));
     }
     if !closed.is_empty() {
         writeln!(out, "Closed:      {}", closed.join(", "))?;

@@ -301,7 +301,8 @@ impl<'a> Checker<'a> {
         };
         if let Some(holder) = self.pins.get(&gpio) {
             let message = format!("pin {gpio} is already used by {holder}");
-            let free = USABLE_GPIO.clone().find(|p| !self.pins.contains_key(p));
+            // Suggest I2C's 2 and 3 (fixed pull-ups) only when nothing else is left.
+            let free = (4..=27).chain(2..=3).find(|p| !self.pins.contains_key(p));
             let hint = match free {
                 Some(p) => format!("each pin drives one thing; GPIO {p} is still free"),
                 None => "each pin drives one thing; every header pin is taken".to_owned(),
