@@ -603,7 +603,10 @@ fn counters(raw: &RawCenterFile, c: &mut Checker<'_>) -> Option<Vec<Counter>> {
         .flatten()
         .filter_map(|d| d.id.as_ref().map(|id| id.trim().to_owned()))
         .collect();
-    let departments_unusable = raw.departments.is_none();
+    // With a department whose id could not be read, an id not found here may
+    // well be that one: its own error is enough.
+    let departments_unusable =
+        raw.departments.is_none() || raw.departments.iter().flatten().any(|d| d.id.is_none());
     let mut numbers: BTreeMap<u16, usize> = BTreeMap::new();
     let mut out = Vec::new();
     let mut ok = true;
