@@ -2,3 +2,5 @@
 
 pub mod check_config;
 pub mod print_test;
+pub mod token;
+pub mod user;

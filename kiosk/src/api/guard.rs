@@ -1,0 +1,195 @@
+//! The one guard in front of every route: finds who is calling (bearer
+//! token, session cookie, or `?token=` on the stream) and checks the row's
+//! [`Access`](super::Access) rule and CSRF before the handler runs.
+
+use std::time::Instant;
+
+use axum::extract::{RawPathParams, Request, State};
+use axum::http::{header, HeaderMap};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::{Access, ApiError, ApiState, Route, CSRF_HEADER, SESSION_COOKIE};
+use crate::auth::{secrets_equal, Principal};
+
+/// The session a request came with (for logout).
+#[derive(Debug, Clone)]
+pub struct SessionId(pub String);
+
+/// The value of `name` in the request's cookies.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<Result<String, ApiError>> {
+    let value = headers.get(header::AUTHORIZATION)?;
+    let text = value.to_str().unwrap_or("");
+    Some(match text.strip_prefix("Bearer ") {
+        Some(token) if !token.trim().is_empty() => Ok(token.trim().to_string()),
+        _ => Err(ApiError::unauthorized(
+            "the Authorization header must be `Bearer TOKEN`",
+        )),
+    })
+}
+
+fn query_token(query: Option<&str>) -> Option<String> {
+    query?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == "token")
+        .map(|(_, v)| v.to_string())
+}
+
+/// How the caller proved who it is.
+enum Credential {
+    /// A device or admin token: no CSRF needed.
+    Token(Principal),
+    /// A browser session: CSRF needed on changes.
+    Session {
+        principal: Principal,
+        id: String,
+        csrf: String,
+    },
+}
+
+fn identify(state: &ApiState, request: &Request, access: Access) -> Result<Credential, ApiError> {
+    let headers = request.headers();
+    let bad_token = || {
+        ApiError::unauthorized(
+            "this token is not valid (revoked or mistyped); ask the technician for a new one (`kiosk token add`)",
+        )
+    };
+    if let Some(token) = bearer(headers) {
+        return state
+            .accounts()
+            .authenticate_token(&token?)
+            .map(Credential::Token)
+            .ok_or_else(bad_token);
+    }
+    if let Some(id) = cookie(headers, SESSION_COOKIE) {
+        let session = state.sessions().get(&id, Instant::now());
+        if let Some(session) = session {
+            // Role and counters as the account is now; a disabled account's
+            // sessions stop at once.
+            return match state.accounts().principal(&session.principal.name) {
+                Some(principal) => Ok(Credential::Session {
+                    principal,
+                    id,
+                    csrf: session.csrf,
+                }),
+                None => {
+                    state.sessions().end(&id);
+                    Err(ApiError::unauthorized(
+                        "this account is disabled or was removed; ask the technician",
+                    ))
+                }
+            };
+        }
+        // An expired cookie falls through: a stream token may still be given.
+    }
+    if matches!(access, Access::Stream(_)) {
+        if let Some(token) = query_token(request.uri().query()) {
+            return state
+                .accounts()
+                .authenticate_token(&token)
+                .map(Credential::Token)
+                .ok_or_else(bad_token);
+        }
+    }
+    Err(ApiError::unauthorized(
+        "log in first (POST /api/v1/login) or send `Authorization: Bearer TOKEN`",
+    ))
+}
+
+/// Checks `route`'s access rule for this request, then runs the handler
+/// with the [`Principal`] (and [`SessionId`]) in the request's extensions.
+pub async fn guard(
+    State((state, route)): State<(ApiState, &'static Route)>,
+    params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match check(&state, route, params.ok().as_ref(), &request) {
+        Ok(None) => next.run(request).await,
+        Ok(Some((principal, session))) => {
+            request.extensions_mut().insert(principal);
+            if let Some(id) = session {
+                request.extensions_mut().insert(SessionId(id));
+            }
+            next.run(request).await
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+type Allowed = Option<(Principal, Option<String>)>;
+
+fn check(
+    state: &ApiState,
+    route: &Route,
+    params: Option<&RawPathParams>,
+    request: &Request,
+) -> Result<Allowed, ApiError> {
+    if route.access == Access::Public {
+        return Ok(None);
+    }
+    let credential = identify(state, request, route.access)?;
+    let (principal, session) = match credential {
+        Credential::Token(principal) => (principal, None),
+        Credential::Session {
+            principal,
+            id,
+            csrf,
+        } => {
+            if route.method.is_mutating() {
+                let sent = request
+                    .headers()
+                    .get(CSRF_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if !secrets_equal(sent, &csrf) {
+                    return Err(ApiError::forbidden(
+                        "missing or wrong X-CSRF-Token header; reload the page and try again",
+                    ));
+                }
+            }
+            (principal, Some(id))
+        }
+    };
+    if !route.access.roles().contains(&principal.role) {
+        return Err(ApiError::forbidden(format!(
+            "a {} account may not do this",
+            principal.role.as_str()
+        )));
+    }
+    if let Access::Counter(_) = route.access {
+        let raw = params
+            .and_then(|p| {
+                p.iter()
+                    .find(|(k, _)| *k == "n")
+                    .map(|(_, v)| v.to_string())
+            })
+            .unwrap_or_default();
+        let counter: u16 = raw
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("{raw:?} is not a counter number")))?;
+        if !principal.may_act_at(counter) {
+            return Err(
+                ApiError::forbidden(format!("bạn không được giao quầy {counter}")).with_detail(
+                    format!(
+                        "{} is not assigned to counter {counter}; an admin can assign it",
+                        principal.name
+                    ),
+                ),
+            );
+        }
+    }
+    Ok(Some((principal, session)))
+}

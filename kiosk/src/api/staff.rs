@@ -1,0 +1,199 @@
+//! Counter routes: what staff (and keypads) do at their counter, and what
+//! they see of the queue. The guard has already checked that the caller may
+//! act at the counter in the path.
+
+use axum::extract::State;
+use axum::{Extension, Json};
+use queue_protocol::{Actor, Ticket, TicketId};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::{ApiJson, ApiPath, OptionalJson};
+use super::{ApiError, ApiState};
+use crate::app::blocking;
+use crate::auth::{Principal, Role};
+use crate::store::{ActionError, Store};
+
+/// Who the store records as having acted.
+pub fn actor(principal: &Principal) -> Actor {
+    match principal.role {
+        Role::Keypad => Actor::Keypad {
+            counter: principal.counters.first().copied().unwrap_or(0),
+        },
+        _ => Actor::Staff {
+            name: principal.name.clone(),
+        },
+    }
+}
+
+/// Optional body of the ticket actions.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketBody {
+    /// The ticket the screen shows; must be the counter's current one.
+    #[serde(default)]
+    ticket: Option<TicketId>,
+}
+
+/// Body of a transfer: exactly one of `department` and `counter`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBody {
+    /// The ticket the screen shows.
+    #[serde(default)]
+    ticket: Option<TicketId>,
+    /// Send it to this department's queue.
+    #[serde(default)]
+    department: Option<String>,
+    /// Send it to this counter, which calls it first.
+    #[serde(default)]
+    counter: Option<u16>,
+}
+
+async fn act(
+    state: &ApiState,
+    op: impl FnOnce(&Store) -> Result<Ticket, ActionError> + Send + 'static,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.app().store().clone();
+    let ticket = blocking(move || op(&store)).await?;
+    Ok(Json(json!({ "ticket": ticket })))
+}
+
+/// `GET /api/v1/me/counters`.
+pub async fn my_counters(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+) -> Json<Value> {
+    let config = state.app().config();
+    let store = state.app().store().clone();
+    let snapshot = blocking(move || store.snapshot()).await;
+    let counters: Vec<Value> = config
+        .counters
+        .iter()
+        .filter(|c| principal.role == Role::Admin || principal.counters.contains(&c.number))
+        .map(|c| {
+            let current = snapshot
+                .counters
+                .iter()
+                .find(|now| now.counter == c.number)
+                .and_then(|now| now.current.clone());
+            json!({
+                "counter": c.number,
+                "name": c.name,
+                "serves": c.serves.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+                "current": current,
+            })
+        })
+        .collect();
+    Json(json!({
+        "name": principal.name,
+        "role": principal.role,
+        "counters": counters,
+    }))
+}
+
+/// `GET /api/v1/queue`: waiting counts per department.
+pub async fn queue(State(state): State<ApiState>) -> Json<Value> {
+    let store = state.app().store().clone();
+    let snapshot = blocking(move || store.snapshot()).await;
+    Json(json!({
+        "service_day": snapshot.service_day,
+        "last_seq": snapshot.last_seq,
+        "departments": snapshot.departments,
+    }))
+}
+
+/// `GET /api/v1/counters/{n}/current`.
+pub async fn current(
+    State(state): State<ApiState>,
+    ApiPath(counter): ApiPath<u16>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.app().store().clone();
+    let snapshot = blocking(move || store.snapshot()).await;
+    let now = snapshot
+        .counters
+        .into_iter()
+        .find(|c| c.counter == counter)
+        .ok_or_else(|| ApiError::from(ActionError::UnknownCounter { counter }))?;
+    Ok(Json(json!({ "counter": counter, "current": now.current })))
+}
+
+/// `POST /api/v1/counters/{n}/next`.
+pub async fn next(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(counter): ApiPath<u16>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = actor(&principal);
+    act(&state, move |s| s.call_next(counter, actor)).await
+}
+
+/// `POST /api/v1/counters/{n}/recall`.
+pub async fn recall(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(counter): ApiPath<u16>,
+    OptionalJson(body): OptionalJson<TicketBody>,
+) -> Result<Json<Value>, ApiError> {
+    let (actor, ticket) = (actor(&principal), body.unwrap_or_default().ticket);
+    act(&state, move |s| s.recall(counter, ticket, actor)).await
+}
+
+/// `POST /api/v1/counters/{n}/no-show`.
+pub async fn no_show(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(counter): ApiPath<u16>,
+    OptionalJson(body): OptionalJson<TicketBody>,
+) -> Result<Json<Value>, ApiError> {
+    let (actor, ticket) = (actor(&principal), body.unwrap_or_default().ticket);
+    act(&state, move |s| s.no_show(counter, ticket, actor)).await
+}
+
+/// `POST /api/v1/counters/{n}/start`.
+pub async fn start(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(counter): ApiPath<u16>,
+    OptionalJson(body): OptionalJson<TicketBody>,
+) -> Result<Json<Value>, ApiError> {
+    let (actor, ticket) = (actor(&principal), body.unwrap_or_default().ticket);
+    act(&state, move |s| s.start_serving(counter, ticket, actor)).await
+}
+
+/// `POST /api/v1/counters/{n}/finish`.
+pub async fn finish(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(counter): ApiPath<u16>,
+    OptionalJson(body): OptionalJson<TicketBody>,
+) -> Result<Json<Value>, ApiError> {
+    let (actor, ticket) = (actor(&principal), body.unwrap_or_default().ticket);
+    act(&state, move |s| s.finish(counter, ticket, actor)).await
+}
+
+/// `POST /api/v1/counters/{n}/transfer`.
+pub async fn transfer(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(counter): ApiPath<u16>,
+    ApiJson(body): ApiJson<TransferBody>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = actor(&principal);
+    let ticket = body.ticket;
+    match (body.department, body.counter) {
+        (Some(to), None) => {
+            act(&state, move |s| {
+                s.transfer_to_department(counter, ticket, &to, actor)
+            })
+            .await
+        }
+        (None, Some(to)) => {
+            act(&state, move |s| s.transfer_to_counter(counter, ticket, to, actor)).await
+        }
+        _ => Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "give exactly one of \"department\" (an id such as \"ho-tich\") or \"counter\" (a number)",
+        )),
+    }
+}
