@@ -1,9 +1,9 @@
 //! `display-daemon`: command-line entry point.
 //!
-//! Parses arguments, sets up logging and hands over to the library. The
-//! subcommands are technician tools; running the daemon itself
-//! (`display-daemon --config FILE`) is wired here when the library's `run`
-//! exists.
+//! Parses arguments, sets up logging and signals, and hands over to the
+//! library. `display-daemon --config FILE` (or `display-daemon run --config
+//! FILE`) runs the daemon until SIGTERM or SIGINT; the other subcommands are
+//! technician tools.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,6 +29,8 @@ struct Cli {
 /// Technician tools.
 #[derive(Debug, Subcommand)]
 enum Tool {
+    /// Run the daemon (the default without a subcommand).
+    Run,
     /// Print the sentence announced for a call; with --wav, write its audio
     /// (chime and repeats included) without playing it.
     Say {
@@ -75,10 +77,61 @@ fn dispatch(cli: Cli) -> Result<()> {
             wav,
         }) => say(cli.config.as_deref(), &number, counter, wav.as_deref()),
         Some(Tool::VoiceClips { missing }) => voice_clips(cli.config.as_deref(), missing),
-        None => bail!(
-            "running the daemon is not available in this build yet; \
-             use `display-daemon say NUMBER COUNTER` to test the voice"
-        ),
+        Some(Tool::Run) | None => run_daemon(cli.config.as_deref()),
+    }
+}
+
+fn run_daemon(config: Option<&Path>) -> Result<()> {
+    let Some(path) = config else {
+        bail!("give the display's config file: display-daemon --config /etc/queue/display.toml");
+    };
+    let loaded = kiosk_config::load_display(path)
+        .with_context(|| format!("invalid display config {}", path.display()))?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    let config = loaded.value;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {} for the local pages; is another display-daemon running, or change `listen`",
+                    config.listen
+                )
+            })?;
+        display_daemon::run(config, listener, shutdown_signal())
+            .await
+            .context("the display daemon cannot start")
+    })
+}
+
+/// Resolves on SIGTERM (systemd) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM ({e}); stop with Ctrl-C");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

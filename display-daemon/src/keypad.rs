@@ -1,0 +1,321 @@
+//! The optional keypad at a counter: buttons for next, recall, no-show and
+//! finish, and a confirmation LED.
+//!
+//! It owns turning button levels into actions and sending them to the kiosk
+//! (`POST /api/v1/counters/{n}/{action}` with the display's token, which
+//! needs the keypad role). It is generic over embedded-hal's
+//! [`InputPin`]/[`OutputPin`], so it is tested with mocks; opening real pins
+//! is [`crate::rpi`]'s (cargo feature `rpi`). It does not depend on the
+//! `kiosk` crate (which links sled); the rule is the same as the kiosk's
+//! buttons, written small:
+//!
+//! - the pin is sampled every [`POLL_INTERVAL`];
+//! - a level counts once it has been stable for [`KeyRule::debounce`], so
+//!   contact bounce is ignored;
+//! - an action fires on the press (released → pressed), never while held;
+//! - at most one action per key per [`KeyRule::min_interval`], so a hammered
+//!   button does not call three citizens.
+//!
+//! The kiosk's answer is confirmed by a short blink of the LED (accepted)
+//! and by the counter page and the terminal view (accepted or refused, with
+//! the kiosk's reason).
+
+use std::time::{Duration, Instant};
+
+use embedded_hal::digital::{Error as _, ErrorKind, InputPin, OutputPin};
+use kiosk_config::ActiveLevel;
+
+use crate::http::{self, BaseUrl, HttpError};
+
+/// How often the keys are sampled.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(5);
+/// How long the confirmation LED stays lit.
+pub const CONFIRM_BLINK: Duration = Duration::from_millis(400);
+
+/// An action of the keypad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeypadAction {
+    /// Call the next citizen.
+    Next,
+    /// Call the current citizen again.
+    Recall,
+    /// The called citizen did not come.
+    NoShow,
+    /// Service finished.
+    Finish,
+}
+
+impl KeypadAction {
+    /// The last segment of the API path.
+    pub fn path_segment(self) -> &'static str {
+        match self {
+            Self::Next => "next",
+            Self::Recall => "recall",
+            Self::NoShow => "no-show",
+            Self::Finish => "finish",
+        }
+    }
+
+    /// What the counter display says once the kiosk accepted it.
+    pub fn done_text(self) -> &'static str {
+        match self {
+            Self::Next => "Đã gọi số tiếp theo",
+            Self::Recall => "Đã gọi lại",
+            Self::NoShow => "Đã bỏ qua số vắng mặt",
+            Self::Finish => "Đã hoàn thành",
+        }
+    }
+}
+
+/// Timing of the keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRule {
+    /// How long a level must hold before it counts.
+    pub debounce: Duration,
+    /// The shortest time between two actions of one key.
+    pub min_interval: Duration,
+}
+
+impl Default for KeyRule {
+    fn default() -> Self {
+        Self {
+            debounce: Duration::from_millis(20),
+            min_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A pin could not be read or driven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeypadError {
+    /// Reading a key's pin failed.
+    #[error(
+        "cannot read the keypad's {action:?} button: {kind:?}; check the wiring and the pin number"
+    )]
+    Read {
+        /// The key.
+        action: KeypadAction,
+        /// What the pin driver reported.
+        kind: ErrorKind,
+    },
+    /// Driving the confirmation LED failed.
+    #[error("cannot drive the keypad's confirmation LED: {0:?}")]
+    Led(ErrorKind),
+}
+
+/// One key: a pin and its debounce state.
+#[derive(Debug)]
+struct Key<P> {
+    /// The action it sends.
+    action: KeypadAction,
+    /// The pin.
+    pin: P,
+    /// Level that means pressed.
+    active: ActiveLevel,
+    /// The level that counts (after debounce): pressed or not.
+    stable: bool,
+    /// The last level read.
+    candidate: bool,
+    /// When `candidate` was first read.
+    candidate_since: Option<Instant>,
+    /// When the key last fired.
+    last_fired: Option<Instant>,
+}
+
+/// Reads a set of keys; see the module docs for the rule.
+#[derive(Debug)]
+pub struct KeypadReader<P> {
+    /// The keys.
+    keys: Vec<Key<P>>,
+    /// Their timing.
+    rule: KeyRule,
+}
+
+impl<P: InputPin> KeypadReader<P> {
+    /// A reader with no keys yet.
+    pub fn new(rule: KeyRule) -> Self {
+        Self {
+            keys: Vec::new(),
+            rule,
+        }
+    }
+
+    /// Adds a key (released at start).
+    pub fn add_key(&mut self, action: KeypadAction, pin: P, active: ActiveLevel) {
+        self.keys.push(Key {
+            action,
+            pin,
+            active,
+            stable: false,
+            candidate: false,
+            candidate_since: None,
+            last_fired: None,
+        });
+    }
+
+    /// Samples every key at `now`; returns the actions fired.
+    pub fn poll(&mut self, now: Instant) -> Result<Vec<KeypadAction>, KeypadError> {
+        let mut fired = Vec::new();
+        for key in &mut self.keys {
+            let level = match key.active {
+                ActiveLevel::Low => key.pin.is_low(),
+                ActiveLevel::High => key.pin.is_high(),
+            };
+            let pressed = level.map_err(|e| KeypadError::Read {
+                action: key.action,
+                kind: e.kind(),
+            })?;
+            if pressed != key.candidate || key.candidate_since.is_none() {
+                key.candidate = pressed;
+                key.candidate_since = Some(now);
+            }
+            let held = key
+                .candidate_since
+                .map_or(Duration::ZERO, |since| now.saturating_duration_since(since));
+            if key.candidate != key.stable && held >= self.rule.debounce {
+                key.stable = key.candidate;
+                let rested = key.last_fired.map_or(true, |last| {
+                    now.saturating_duration_since(last) >= self.rule.min_interval
+                });
+                if key.stable && rested {
+                    key.last_fired = Some(now);
+                    fired.push(key.action);
+                }
+            }
+        }
+        Ok(fired)
+    }
+
+    /// Gives the pins back (tests call `.done()` on mocks).
+    pub fn into_pins(self) -> Vec<P> {
+        self.keys.into_iter().map(|k| k.pin).collect()
+    }
+}
+
+/// The confirmation LED.
+#[derive(Debug)]
+pub struct ConfirmLed<O> {
+    /// The pin.
+    pin: O,
+    /// Level that lights it.
+    active: ActiveLevel,
+}
+
+impl<O: OutputPin> ConfirmLed<O> {
+    /// Wraps a pin.
+    pub fn new(pin: O, active: ActiveLevel) -> Self {
+        Self { pin, active }
+    }
+
+    /// Lights or darkens the LED.
+    pub fn set(&mut self, lit: bool) -> Result<(), KeypadError> {
+        let high = lit == (self.active == ActiveLevel::High);
+        let result = if high {
+            self.pin.set_high()
+        } else {
+            self.pin.set_low()
+        };
+        result.map_err(|e| KeypadError::Led(e.kind()))
+    }
+
+    /// Gives the pin back.
+    pub fn into_pin(self) -> O {
+        self.pin
+    }
+}
+
+/// Why the kiosk did not carry out an action.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// The kiosk could not be reached.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The kiosk refused it (its `{"error": …}` message).
+    #[error("the kiosk refused it (HTTP {status}): {message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The kiosk's message.
+        message: String,
+    },
+}
+
+/// Sends `action` for `counter` to the kiosk.
+pub async fn send_action(
+    base: &BaseUrl,
+    token: &str,
+    counter: u16,
+    action: KeypadAction,
+) -> Result<(), ActionError> {
+    let path = format!("/api/v1/counters/{counter}/{}", action.path_segment());
+    let auth = format!("Bearer {token}");
+    let (status, body) = http::post_empty(base, &path, &[("Authorization", &auth)]).await?;
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let message = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| String::from_utf8_lossy(&body).trim().to_owned());
+    Err(ActionError::Refused { status, message })
+}
+
+/// Starts the thread that polls the keys every [`POLL_INTERVAL`], sends
+/// fired actions to `actions`, and blinks `led` for each `true` received on
+/// `confirms` (the kiosk accepted an action). It ends when `stop` turns true.
+pub fn spawn_reader<P, O>(
+    mut reader: KeypadReader<P>,
+    mut led: Option<ConfirmLed<O>>,
+    actions: tokio::sync::mpsc::Sender<KeypadAction>,
+    confirms: std::sync::mpsc::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<std::thread::JoinHandle<()>>
+where
+    P: InputPin + Send + 'static,
+    O: OutputPin + Send + 'static,
+{
+    std::thread::Builder::new()
+        .name("keypad".into())
+        .spawn(move || {
+            let mut lit_until: Option<Instant> = None;
+            let mut failing = false;
+            while !*stop.borrow() {
+                let now = Instant::now();
+                match reader.poll(now) {
+                    Ok(fired) => {
+                        failing = false;
+                        for action in fired {
+                            if actions.try_send(action).is_err() {
+                                tracing::warn!(
+                                    "keypad {} ignored: earlier actions are still being sent to the kiosk",
+                                    action.path_segment()
+                                );
+                            }
+                        }
+                    }
+                    Err(e) if !failing => {
+                        failing = true;
+                        tracing::warn!("{e}");
+                    }
+                    Err(_) => {}
+                }
+                while let Ok(ok) = confirms.try_recv() {
+                    if ok {
+                        lit_until = Some(now + CONFIRM_BLINK);
+                        if let Some(led) = led.as_mut() {
+                            if let Err(e) = led.set(true) {
+                                tracing::warn!("{e}");
+                            }
+                        }
+                    }
+                }
+                if lit_until.is_some_and(|until| now >= until) {
+                    lit_until = None;
+                    if let Some(led) = led.as_mut() {
+                        let _ = led.set(false);
+                    }
+                }
+                std::thread::sleep(POLL_INTERVAL);
+            }
+        })
+}

@@ -1,0 +1,168 @@
+//! What the local pages receive: the [`BoardState`] cut down to what this
+//! display shows, as JSON.
+//!
+//! The daemon sends a [`BoardView`] on its own `/stream` after every change
+//! and on `/state`; the pages (`assets/`) render it. It owns the filtering by
+//! the configured counters and the page options (mode, focus counter,
+//! chime), not the state itself.
+
+use kiosk_config::{DisplayConfig, DisplayMode};
+use queue_protocol::CallInfo;
+use serde::Serialize;
+
+use crate::state::{BoardState, DepartmentWaiting, KeypadFeedback, LinkStatus};
+
+/// The parts of the config the view needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewOptions {
+    /// `hall-board`, `counter` or `terminal`.
+    pub mode: &'static str,
+    /// Counters shown; empty shows all.
+    pub counters: Vec<u16>,
+    /// The counter a counter display shows large.
+    pub focus_counter: Option<u16>,
+    /// Whether the page plays its own chime on a new call. Off when the
+    /// daemon's voice already plays one before the announcement.
+    pub chime: bool,
+}
+
+impl ViewOptions {
+    /// Options from a display config.
+    pub fn from_config(config: &DisplayConfig) -> Self {
+        let mode = match config.mode {
+            DisplayMode::HallBoard => "hall-board",
+            DisplayMode::Counter => "counter",
+            DisplayMode::Terminal => "terminal",
+        };
+        let focus_counter = config
+            .keypad
+            .as_ref()
+            .map(|k| k.counter)
+            .or_else(|| config.counters.first().copied());
+        Self {
+            mode,
+            counters: config.counters.clone(),
+            focus_counter,
+            chime: !(config.voice.enabled && config.voice.chime),
+        }
+    }
+
+    /// Whether `counter` is shown.
+    pub fn shows(&self, counter: u16) -> bool {
+        self.counters.is_empty() || self.counters.contains(&counter)
+    }
+}
+
+/// One counter tile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CounterView {
+    /// Counter number.
+    pub counter: u16,
+    /// The number called or served there.
+    pub label: Option<String>,
+    /// Its department.
+    pub department: Option<String>,
+    /// Whether service started.
+    pub serving: bool,
+}
+
+/// The newest call, highlighted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LatestView {
+    /// Ticket label.
+    pub label: String,
+    /// Counter.
+    pub counter: u16,
+    /// Department.
+    pub department: String,
+    /// Whether it was a recall.
+    pub recall: bool,
+    /// Sequence number of the call event (0 when known from a snapshot);
+    /// pages flash and chime when it grows.
+    pub seq: u64,
+}
+
+/// The JSON the pages get.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BoardView {
+    /// Increases with every change in this daemon process.
+    pub version: u64,
+    /// The display's mode.
+    pub mode: &'static str,
+    /// The link to the kiosk.
+    pub link: LinkStatus,
+    /// The service day.
+    pub service_day: Option<String>,
+    /// Counter tiles, by number.
+    pub counters: Vec<CounterView>,
+    /// The counter a counter display shows.
+    pub focus_counter: Option<u16>,
+    /// The newest call shown.
+    pub latest: Option<LatestView>,
+    /// Recent calls shown, newest first.
+    pub last_calls: Vec<CallInfo>,
+    /// Waiting count per department.
+    pub departments: Vec<DepartmentWaiting>,
+    /// The answer to the last keypad action.
+    pub keypad: Option<KeypadFeedback>,
+    /// Whether the page chimes on a new call.
+    pub chime: bool,
+}
+
+impl BoardView {
+    /// The view of `state` for a display with `options`.
+    pub fn new(state: &BoardState, options: &ViewOptions, version: u64) -> Self {
+        let mut counters: Vec<CounterView> = state
+            .counters
+            .iter()
+            .filter(|(n, _)| options.shows(**n))
+            .map(|(n, current)| CounterView {
+                counter: *n,
+                label: current.as_ref().map(|c| c.label.clone()),
+                department: current.as_ref().map(|c| c.department.clone()),
+                serving: current.as_ref().is_some_and(|c| c.serving),
+            })
+            .collect();
+        for n in &options.counters {
+            if !state.counters.contains_key(n) {
+                counters.push(CounterView {
+                    counter: *n,
+                    label: None,
+                    department: None,
+                    serving: false,
+                });
+            }
+        }
+        counters.sort_by_key(|c| c.counter);
+        let last_calls: Vec<CallInfo> = state
+            .last_calls
+            .iter()
+            .filter(|c| options.shows(c.counter))
+            .cloned()
+            .collect();
+        let latest = last_calls.first().map(|c| LatestView {
+            label: c.label.clone(),
+            counter: c.counter,
+            department: c.department.clone(),
+            recall: c.recall,
+            seq: if state.last_calls.first() == Some(c) {
+                state.latest_call_seq
+            } else {
+                0
+            },
+        });
+        Self {
+            version,
+            mode: options.mode,
+            link: state.link,
+            service_day: state.service_day.clone(),
+            counters,
+            focus_counter: options.focus_counter,
+            latest,
+            last_calls,
+            departments: state.departments.clone(),
+            keypad: state.keypad.clone(),
+            chime: options.chime,
+        }
+    }
+}

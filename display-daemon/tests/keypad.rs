@@ -1,0 +1,107 @@
+//! The keypad rule (debounce, press edge, one action per interval) on
+//! embedded-hal mock pins, and the confirmation LED.
+
+use std::time::{Duration, Instant};
+
+use display_daemon::keypad::{ConfirmLed, KeyRule, KeypadAction, KeypadReader};
+use embedded_hal_mock::eh1::digital::{Mock, State, Transaction};
+use kiosk_config::ActiveLevel;
+
+const MS: Duration = Duration::from_millis(1);
+
+/// Reads `levels` (one per 5 ms poll) from an active-low key; returns the
+/// poll indexes at which the key fired.
+fn fire_times(levels: &[State], rule: KeyRule) -> Vec<usize> {
+    let expectations: Vec<Transaction> = levels.iter().map(|s| Transaction::get(*s)).collect();
+    let pin = Mock::new(&expectations);
+    let mut reader = KeypadReader::new(rule);
+    reader.add_key(KeypadAction::Next, pin, ActiveLevel::Low);
+    let start = Instant::now();
+    let mut fired = Vec::new();
+    for i in 0..levels.len() {
+        let actions = reader.poll(start + 5 * MS * i as u32).unwrap();
+        assert!(actions.iter().all(|a| *a == KeypadAction::Next));
+        if !actions.is_empty() {
+            fired.push(i);
+        }
+    }
+    for mut pin in reader.into_pins() {
+        pin.done();
+    }
+    fired
+}
+
+use State::{High as Up, Low as Down};
+
+#[test]
+fn a_clean_press_fires_once_after_the_debounce() {
+    let mut levels = vec![Up; 3];
+    levels.extend([Down; 20]);
+    levels.extend([Up; 5]);
+    // Pressed from poll 3; stable for 20 ms at poll 7.
+    assert_eq!(fire_times(&levels, KeyRule::default()), vec![7]);
+}
+
+#[test]
+fn bounce_and_holding_give_one_action() {
+    let levels = [
+        Up, Down, Up, Down, Up, Down, Down, Down, Down, Down, Down, Down, Down, Down, Down, Down,
+        Up, Down, Up, Up, Up, Up, Up,
+    ];
+    assert_eq!(fire_times(&levels, KeyRule::default()), vec![9]);
+}
+
+#[test]
+fn hammering_gives_at_most_one_action_per_interval() {
+    // Clean presses of 25 ms every 50 ms for one second.
+    let mut levels = Vec::new();
+    for _ in 0..20 {
+        levels.extend([Down; 5]);
+        levels.extend([Up; 5]);
+    }
+    let fired = fire_times(&levels, KeyRule::default());
+    assert!(fired.len() >= 2 && fired.len() <= 3, "{fired:?}");
+    for pair in fired.windows(2) {
+        assert!((pair[1] - pair[0]) * 5 >= 500, "{fired:?}");
+    }
+}
+
+#[test]
+fn active_high_key() {
+    let pin = Mock::new(&[
+        Transaction::get(State::High),
+        Transaction::get(State::High),
+        Transaction::get(State::High),
+        Transaction::get(State::High),
+        Transaction::get(State::High),
+    ]);
+    let mut reader = KeypadReader::new(KeyRule {
+        debounce: 10 * MS,
+        min_interval: 100 * MS,
+    });
+    reader.add_key(KeypadAction::Recall, pin, ActiveLevel::High);
+    let t = Instant::now();
+    let mut fired = Vec::new();
+    for i in 0..5u32 {
+        fired.extend(reader.poll(t + 5 * MS * i).unwrap());
+    }
+    assert_eq!(fired, vec![KeypadAction::Recall]);
+    for mut pin in reader.into_pins() {
+        pin.done();
+    }
+}
+
+#[test]
+fn confirm_led_levels() {
+    let pin = Mock::new(&[Transaction::set(State::Low), Transaction::set(State::High)]);
+    let mut led = ConfirmLed::new(pin, ActiveLevel::Low);
+    led.set(true).unwrap();
+    led.set(false).unwrap();
+    led.into_pin().done();
+}
+
+#[test]
+fn action_paths_and_texts() {
+    assert_eq!(KeypadAction::NoShow.path_segment(), "no-show");
+    assert_eq!(KeypadAction::Next.done_text(), "Đã gọi số tiếp theo");
+}
