@@ -1,0 +1,280 @@
+//! The kiosk daemon: everything `kiosk run` and `kiosk demo` start, wired
+//! together, and stopped in order.
+//!
+//! [`run`] takes already opened hardware (buttons, LEDs, the printer's
+//! transport), the listening socket and a shutdown future, so tests and the
+//! demo inject simulated parts and their own shutdown. It owns the tasks that
+//! turn presses into tickets, keep the status LEDs and fault events in step
+//! with the printer and the opening hours, roll the service day and prune old
+//! days. It does not parse arguments or open pins (`main.rs`, `rpi`).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use embedded_hal::digital::{InputPin, OutputPin};
+use kiosk_config::{CenterConfig, DepartmentId};
+use queue_protocol::EventKind;
+use ticket_printer::Transport;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+use crate::api::ApiState;
+use crate::app::{blocking, App, PressOutcome};
+use crate::buttons::{ButtonPanel, ButtonPoller, ButtonPress};
+use crate::clock::Clock;
+use crate::leds::{KioskCondition, LightState, StatusLights};
+use crate::printing::{Printer, PrinterHealth};
+use crate::store::{Store, StoreOptions};
+
+/// How many accepted presses may wait while one is being printed. A press
+/// beyond this is dropped by the button thread rather than queued behind a
+/// stuck printer.
+const PRESS_QUEUE: usize = 16;
+
+/// How often opening hours, the service day and the LEDs are re-checked
+/// when nothing else happens.
+const TICK: Duration = Duration::from_secs(20);
+
+/// The hardware the daemon drives, already opened.
+pub struct Hardware<B, L> {
+    /// The department buttons.
+    pub buttons: ButtonPanel<B>,
+    /// The status LEDs.
+    pub lights: StatusLights<L>,
+}
+
+/// Opens the store and the printer worker for `config` and puts them in an
+/// [`App`] (used by `run` and by tests that need an app without buttons).
+pub fn open_app(
+    config: Arc<CenterConfig>,
+    printer: Box<dyn Transport>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<App> {
+    let data_dir = &config.kiosk.data_dir;
+    ensure_dir(data_dir)?;
+    let store = Store::open(
+        data_dir,
+        Arc::clone(&config),
+        Arc::clone(&clock),
+        &StoreOptions::from_settings(&config.kiosk),
+    )
+    .with_context(|| format!("opening the queue store in {}", data_dir.display()))?;
+    let printer = Printer::spawn(printer, config.kiosk.printer.status_interval);
+    Ok(App::new(config, store, printer, clock))
+}
+
+fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}; create it and give the kiosk's user write access",
+            dir.display()
+        )
+    })
+}
+
+/// Runs the kiosk until `shutdown` completes: presses become tickets, the LAN
+/// API (`api`, plus the `extra` routes of the demo) answers on `listener`,
+/// the LEDs follow the printer and the hours.
+///
+/// On shutdown, button polling stops first, a press already being handled is
+/// finished (its ticket is fully issued and handed to the printer, or not
+/// issued at all), the LEDs go dark, then the API stops.
+pub async fn run<B, L>(
+    app: App,
+    hardware: Hardware<B, L>,
+    listener: TcpListener,
+    api: ApiState,
+    extra: axum::Router,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()>
+where
+    B: InputPin + Send + 'static,
+    L: OutputPin + Send + 'static,
+{
+    let Hardware { buttons, lights } = hardware;
+    let address = listener.local_addr().ok();
+    let stop_buttons = Arc::new(AtomicBool::new(false));
+    let (press_tx, press_rx) = mpsc::channel(PRESS_QUEUE);
+    let poller = ButtonPoller::spawn(buttons, press_tx, Arc::clone(&stop_buttons))
+        .context("starting the button polling thread")?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let presses = tokio::spawn(handle_presses(app.clone(), press_rx));
+    let housekeeping = tokio::spawn(keep_status(app.clone(), lights, stop_rx.clone()));
+    let http = {
+        let mut stop = stop_rx.clone();
+        let router = crate::api::router(api.clone()).merge(extra);
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+                // Event streams never end by themselves.
+                api.close_streams();
+            })
+            .await
+        })
+    };
+    if let Some(address) = address {
+        tracing::info!(%address, "kiosk ready: buttons, printer and LAN API are live");
+    }
+
+    shutdown.await;
+    tracing::info!("shutting down: finishing the press in progress, if any");
+    stop_buttons.store(true, Ordering::SeqCst);
+    // The poller owns the press sender: once it has stopped, the press task
+    // drains what was already accepted and ends.
+    blocking(move || poller.join()).await;
+    if let Err(err) = presses.await {
+        tracing::error!(error = %err, "press handling task failed");
+    }
+    let _ = stop_tx.send(true);
+    if let Err(err) = housekeeping.await {
+        tracing::error!(error = %err, "status task failed");
+    }
+    match http.await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::error!(error = %err, "LAN API stopped with an error"),
+        Err(err) => tracing::error!(error = %err, "LAN API task failed"),
+    }
+    tracing::info!("kiosk stopped");
+    Ok(())
+}
+
+/// Turns each accepted press into a ticket, one at a time, in press order.
+async fn handle_presses(app: App, mut presses: mpsc::Receiver<ButtonPress>) {
+    while let Some(press) = presses.recv().await {
+        log_outcome(&press, &app.press(&press.department, press.priority).await);
+    }
+}
+
+/// One log line per press, with the number, department and outcome.
+pub fn log_outcome(press: &ButtonPress, outcome: &PressOutcome) {
+    let department = press.department.as_str();
+    match outcome {
+        PressOutcome::Printed(issued) => tracing::info!(
+            department,
+            number = %issued.ticket.label,
+            ticket = %issued.ticket.id,
+            waiting_ahead = issued.waiting_ahead,
+            priority = issued.ticket.priority.as_deref().unwrap_or("-"),
+            "ticket printed"
+        ),
+        PressOutcome::Refused(refusal) => tracing::warn!(
+            department,
+            reason = %refusal,
+            "press refused; no number was used"
+        ),
+        PressOutcome::PrintFailed(issued, err) => tracing::error!(
+            department,
+            number = %issued.ticket.label,
+            ticket = %issued.ticket.id,
+            error = %err,
+            "ticket issued but not printed; reprint it from the admin page once the printer is fixed"
+        ),
+    }
+}
+
+/// Keeps the LEDs and the fault events in step with the printer and the
+/// opening hours; rolls the service day and prunes old days on the way.
+async fn keep_status<L: OutputPin + Send + 'static>(
+    app: App,
+    mut lights: StatusLights<L>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut health = app.printer().watch();
+    let mut reported_fault: Option<&'static str> = None;
+    let mut pruned_day = None;
+    loop {
+        let now_health = health.borrow_and_update().clone();
+        reported_fault = record_fault_change(&app, reported_fault, &now_health).await;
+        let condition = kiosk_condition(&app, &now_health);
+        lights.show(LightState::for_kiosk(&condition));
+
+        let store = app.store().clone();
+        let today = blocking(move || {
+            if let Err(err) = store.roll_service_day() {
+                tracing::error!(error = %err, "cannot start the new service day");
+            }
+            store.service_day()
+        })
+        .await;
+        if today.is_some() && today != pruned_day {
+            let store = app.store().clone();
+            match blocking(move || store.prune()).await {
+                Ok(report) => tracing::debug!(?report, "retention checked"),
+                Err(err) => tracing::error!(error = %err, "retention failed; old days are kept"),
+            }
+            pruned_day = today;
+        }
+
+        tokio::select! {
+            changed = health.changed() => if changed.is_err() { break },
+            _ = tokio::time::sleep(TICK) => {}
+            _ = stop.wait_for(|stopped| *stopped) => break,
+        }
+    }
+    lights.show(LightState::OFF);
+}
+
+/// Records a `Fault` event when the printer's fault changes and a
+/// `FaultCleared` when it goes away; returns the fault now reported.
+async fn record_fault_change(
+    app: &App,
+    reported: Option<&'static str>,
+    health: &PrinterHealth,
+) -> Option<&'static str> {
+    let fault = health.fault();
+    let now = fault.as_ref().map(|(kind, _)| *kind);
+    if now == reported {
+        return reported;
+    }
+    let store = app.store().clone();
+    let result = blocking(move || {
+        if let Some(kind) = reported {
+            store.record(EventKind::FaultCleared {
+                kind: kind.to_string(),
+            })?;
+        }
+        if let Some((kind, detail)) = fault {
+            tracing::warn!(kind, detail = %detail, "printer fault");
+            store.record_fault(kind, &detail)?;
+        }
+        Ok::<(), crate::store::StoreError>(())
+    })
+    .await;
+    if let Err(err) = result {
+        tracing::error!(error = %err, "cannot record the printer fault event");
+    }
+    now
+}
+
+/// What the LEDs need to know, from the printer's health, the clock and the
+/// queue.
+fn kiosk_condition(app: &App, health: &PrinterHealth) -> KioskCondition {
+    let config = app.config();
+    let now = app.clock().now();
+    let open_now = config
+        .departments
+        .iter()
+        .any(|d| config.center.is_open_at(d, now));
+    let snapshot = app.store().snapshot();
+    let any_department_exhausted = snapshot.departments.iter().any(|queue| {
+        config
+            .department(&DepartmentId(queue.department.clone()))
+            .is_some_and(|d| queue.issued_today >= d.daily_limit())
+    });
+    KioskCondition {
+        printer_ready: health.ready(),
+        paper_near_end: health.paper_low(),
+        open_now,
+        any_department_exhausted,
+    }
+}

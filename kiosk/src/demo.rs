@@ -1,0 +1,495 @@
+//! `kiosk demo`: the whole kiosk on the embedded Phú Xuân configuration with
+//! simulated hardware, for anyone without a Pi, a printer or buttons.
+//!
+//! The demo runs the real daemon ([`crate::daemon::run`]): the same press
+//! pipeline, store, printer worker and LAN API. Only the edges are
+//! simulated: keys typed in the terminal (and buttons on a local web page)
+//! hold [`SimulatedButton`]s down long enough for the ordinary debounce to see
+//! a press; the printer is a folder where each ticket lands as the exact
+//! ESC/POS bytes and a PNG of them; LEDs are log lines. The center is open
+//! all day, every day, so the demo works at any hour.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::fs;
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse};
+use axum::routing::{get, post};
+use axum::Router;
+use embedded_hal::digital::{ErrorType, OutputPin};
+use jiff::civil::Time;
+use kiosk_config::{CenterConfig, DepartmentId, PrinterTransport, Session};
+use queue_protocol::{Actor, Event, EventKind};
+use ticket_printer::{
+    decode_raster, write_png, PaperState, PrinterStatus, Transport, TransportError,
+};
+
+use crate::app::{blocking, App};
+use crate::buttons::{ButtonInput, ButtonPanel, ButtonWiring, DebounceSettings, SimulatedButton};
+use crate::clock::SystemClock;
+use crate::daemon::{open_app, run, Hardware};
+use crate::leds::{Light, StatusLed, StatusLights};
+
+/// How long a simulated press holds the button: longer than the debounce.
+const PRESS_HOLD: Duration = Duration::from_millis(80);
+
+/// Where and how the demo runs.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Folder for the store and the printed tickets.
+    pub dir: PathBuf,
+    /// Address of the LAN API and the demo page.
+    pub listen: SocketAddr,
+    /// Read commands from the terminal (off when stdin is not a terminal).
+    pub keyboard: bool,
+}
+
+/// The embedded configuration made demo-ready: data and tickets under `dir`,
+/// open all day every day.
+pub fn demo_config(dir: &Path, listen: SocketAddr) -> anyhow::Result<CenterConfig> {
+    let loaded = kiosk_config::parse_center(kiosk_config::examples::PHU_XUAN, "phu-xuan.toml")
+        .map_err(|errors| {
+            anyhow::anyhow!("the embedded demo configuration is invalid:\n{errors}")
+        })?;
+    let mut config = loaded.value;
+    config.kiosk.data_dir = dir.join("data");
+    config.kiosk.listen = listen;
+    config.kiosk.printer.transport = PrinterTransport::File {
+        path: dir.join("tickets"),
+    };
+    let all_day = vec![Session {
+        name: "Cả ngày".into(),
+        start: Time::MIN,
+        end: Time::MAX,
+    }];
+    config.center.sessions = all_day;
+    config.center.closed_weekdays.clear();
+    config.center.closed_dates.clear();
+    for department in &mut config.departments {
+        department.sessions = None;
+    }
+    Ok(config)
+}
+
+/// The key that presses each department's button: `a` for the first, `b` for
+/// the second, …; the upper-case letter presses its priority button.
+fn keys(config: &CenterConfig) -> BTreeMap<char, DepartmentId> {
+    ('a'..='z')
+        .zip(config.departments.iter().map(|d| d.id.clone()))
+        .collect()
+}
+
+/// Runs the demo until `shutdown` completes or `q` is typed.
+pub async fn run_demo(
+    options: DemoOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    fs::create_dir_all(&options.dir)
+        .with_context(|| format!("creating the demo folder {}", options.dir.display()))?;
+    let config = Arc::new(demo_config(&options.dir, options.listen)?);
+    let tickets_dir = options.dir.join("tickets");
+    fs::create_dir_all(&tickets_dir)
+        .with_context(|| format!("creating {}", tickets_dir.display()))?;
+    let printer = DemoPrinter::new(tickets_dir.clone());
+    let paper_out = Arc::clone(&printer.paper_out);
+    let app = open_app(
+        Arc::clone(&config),
+        Box::new(printer),
+        Arc::new(SystemClock),
+    )?;
+
+    let mut simulated = BTreeMap::new();
+    let wiring = ButtonWiring::from_departments(&config.departments);
+    let inputs = wiring
+        .into_iter()
+        .map(|wiring| {
+            let button = SimulatedButton::new();
+            simulated.insert((wiring.department.clone(), wiring.priority), button.clone());
+            ButtonInput {
+                pin: button,
+                wiring,
+            }
+        })
+        .collect();
+    let buttons = ButtonPanel::new(
+        inputs,
+        DebounceSettings::with_press_interval(config.kiosk.press_interval),
+    );
+    let led = |light: Light| {
+        Some(StatusLed {
+            pin: DemoLed { light, lit: None },
+            active: kiosk_config::ActiveLevel::High,
+        })
+    };
+    let lights = StatusLights::new(
+        led(Light::Ready),
+        led(Light::PaperLow),
+        led(Light::Fault),
+        led(Light::Closed),
+    );
+    let simulated = Arc::new(simulated);
+
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "listening on {}; is another kiosk running? use --listen to pick another address",
+                options.listen
+            )
+        })?;
+    let address = listener.local_addr()?;
+    let api = crate::commands::run::api_state(&app, &config, None)?;
+    let router = demo_router(DemoState {
+        app: app.clone(),
+        buttons: Arc::clone(&simulated),
+    });
+
+    print_banner(&config, &options, address, &tickets_dir);
+    tokio::spawn(print_events(app.clone()));
+
+    let (quit_tx, quit_rx) = tokio::sync::oneshot::channel::<()>();
+    if options.keyboard {
+        let keyboard = Keyboard {
+            app: app.clone(),
+            keys: keys(&config),
+            buttons: Arc::clone(&simulated),
+            paper_out,
+            runtime: tokio::runtime::Handle::current(),
+        };
+        std::thread::Builder::new()
+            .name("demo-keys".into())
+            .spawn(move || {
+                if keyboard.read_lines(std::io::stdin().lock()) {
+                    let _ = quit_tx.send(());
+                }
+            })?;
+    }
+    let stop = async move {
+        tokio::select! {
+            _ = shutdown => {}
+            Ok(()) = quit_rx => {}
+        }
+    };
+    run(app, Hardware { buttons, lights }, listener, api, router, stop).await
+}
+
+fn print_banner(config: &CenterConfig, options: &DemoOptions, address: SocketAddr, tickets: &Path) {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "\n  {} — kiosk demo (simulated buttons, printer and LEDs)\n\n",
+        config.center.name
+    ));
+    out.push_str("  Press a department's button: type its letter and Enter (upper case = priority ticket).\n");
+    for (key, id) in keys(config) {
+        if let Some(department) = config.department(&id) {
+            out.push_str(&format!("    {key}  {}\n", department.name));
+        }
+    }
+    out.push_str("\n  Other commands:  n3 = counter 3 calls the next number,  p = paper out / paper back,  q = quit\n");
+    out.push_str(&format!(
+        "  Buttons in the browser:  http://{address}/demo\n"
+    ));
+    out.push_str(&format!(
+        "  Printed tickets (PNG and ESC/POS bytes):  {}\n",
+        tickets.display()
+    ));
+    out.push_str(&format!(
+        "  Queue data:  {}\n\n",
+        options.dir.join("data").display()
+    ));
+    print!("{out}");
+    let _ = std::io::stdout().flush();
+}
+
+/// Prints tickets and calls as they happen.
+async fn print_events(app: App) {
+    let mut events = app.store().subscribe();
+    loop {
+        match events.recv().await {
+            Ok(event) => {
+                if let Some(line) = describe(&event) {
+                    println!("{line}");
+                }
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+fn describe(event: &Event) -> Option<String> {
+    Some(match &event.kind {
+        EventKind::TicketIssued {
+            label,
+            department,
+            waiting_ahead,
+            ..
+        } => format!("  🎫 số {label} ({department}), {waiting_ahead} người chờ trước"),
+        EventKind::Called {
+            label,
+            counter,
+            recall,
+            ..
+        } => {
+            let again = if *recall { " (gọi lại)" } else { "" };
+            format!("  📢 Mời công dân có số {label} đến quầy số {counter}{again}")
+        }
+        EventKind::Fault { kind, detail } => format!("  ⚠ {kind}: {detail}"),
+        EventKind::FaultCleared { kind } => format!("  ✓ {kind} cleared"),
+        _ => return None,
+    })
+}
+
+/// Terminal commands of the demo.
+struct Keyboard {
+    app: App,
+    keys: BTreeMap<char, DepartmentId>,
+    buttons: Arc<BTreeMap<(DepartmentId, bool), SimulatedButton>>,
+    paper_out: Arc<AtomicBool>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Keyboard {
+    /// Reads commands until `q` (returns `true`: quit) or the end of input
+    /// (returns `false`: the demo goes on, e.g. with stdin closed).
+    fn read_lines(&self, input: impl BufRead) -> bool {
+        for line in input.lines() {
+            let Ok(line) = line else { return false };
+            let line = line.trim();
+            if line == "q" {
+                return true;
+            }
+            if let Some(message) = self.command(line) {
+                println!("  {message}");
+            }
+        }
+        false
+    }
+
+    fn command(&self, line: &str) -> Option<String> {
+        let mut chars = line.chars();
+        let first = chars.next()?;
+        let rest = chars.as_str();
+        if first == 'p' && rest.is_empty() {
+            let out = !self.paper_out.fetch_xor(true, Ordering::SeqCst);
+            return Some(if out {
+                "printer: paper out (presses now print nothing and use no number)".into()
+            } else {
+                "printer: paper back".into()
+            });
+        }
+        if first == 'n' {
+            let Ok(counter) = rest.parse::<u16>() else {
+                return Some("type n and a counter number, e.g. n3".into());
+            };
+            let store = self.app.store().clone();
+            let result = self.runtime.block_on(blocking(move || {
+                store.call_next(
+                    counter,
+                    Actor::Staff {
+                        name: "demo".into(),
+                    },
+                )
+            }));
+            return match result {
+                Ok(_) => None,
+                Err(err) => Some(format!("counter {counter}: {err}")),
+            };
+        }
+        let priority = first.is_uppercase();
+        let Some(department) = self.keys.get(&first.to_ascii_lowercase()) else {
+            return Some(format!(
+                "unknown command {line:?}: type a department letter, n3, p or q"
+            ));
+        };
+        match self.buttons.get(&(department.clone(), priority)) {
+            Some(button) => {
+                button.press();
+                std::thread::sleep(PRESS_HOLD);
+                button.release();
+                None
+            }
+            None => Some(format!("{department} has no priority button")),
+        }
+    }
+}
+
+/// A printer that is a folder: each ticket is saved as its raw bytes and as a
+/// PNG decoded back from those bytes (so the PNG shows what a printer would).
+struct DemoPrinter {
+    dir: PathBuf,
+    printed: AtomicU32,
+    paper_out: Arc<AtomicBool>,
+}
+
+impl DemoPrinter {
+    fn new(dir: PathBuf) -> Self {
+        DemoPrinter {
+            dir,
+            printed: AtomicU32::new(0),
+            paper_out: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn save(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let n = self.printed.fetch_add(1, Ordering::SeqCst) + 1;
+        let stem = self.dir.join(format!("print-{n:04}"));
+        fs::write(stem.with_extension("bin"), bytes)?;
+        let bitmap = decode_raster(bytes).map_err(std::io::Error::other)?;
+        let png = stem.with_extension("png");
+        let file = fs::File::create(&png)?;
+        write_png(&bitmap, std::io::BufWriter::new(file)).map_err(std::io::Error::other)?;
+        println!("     printed → {}", png.display());
+        Ok(())
+    }
+}
+
+impl Transport for DemoPrinter {
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
+        if self.paper_out.load(Ordering::SeqCst) {
+            return Err(TransportError::WriteTimeout {
+                device: self.describe(),
+                timeout: Duration::ZERO,
+            });
+        }
+        self.save(bytes).map_err(|source| TransportError::Write {
+            device: self.describe(),
+            source,
+        })
+    }
+
+    fn status(&mut self) -> Result<PrinterStatus, TransportError> {
+        let out = self.paper_out.load(Ordering::SeqCst);
+        Ok(PrinterStatus {
+            online: Some(true),
+            cover_open: Some(false),
+            paper: if out {
+                PaperState::Out
+            } else {
+                PaperState::Present
+            },
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("demo printer folder {}", self.dir.display())
+    }
+}
+
+/// An LED that is a log line.
+struct DemoLed {
+    light: Light,
+    lit: Option<bool>,
+}
+
+impl ErrorType for DemoLed {
+    type Error = Infallible;
+}
+
+impl OutputPin for DemoLed {
+    fn set_low(&mut self) -> Result<(), Self::Error> {
+        self.set(false);
+        Ok(())
+    }
+
+    fn set_high(&mut self) -> Result<(), Self::Error> {
+        self.set(true);
+        Ok(())
+    }
+}
+
+impl DemoLed {
+    fn set(&mut self, lit: bool) {
+        if self.lit != Some(lit) {
+            self.lit = Some(lit);
+            let state = if lit { "on" } else { "off" };
+            println!("  💡 LED {}: {state}", self.light.config_name());
+        }
+    }
+}
+
+#[derive(Clone)]
+struct DemoState {
+    app: App,
+    buttons: Arc<BTreeMap<(DepartmentId, bool), SimulatedButton>>,
+}
+
+fn demo_router(state: DemoState) -> Router {
+    Router::new()
+        .route("/demo", get(demo_page))
+        .route("/demo/press/{department}", post(demo_press))
+        .with_state(state)
+}
+
+async fn demo_page(State(state): State<DemoState>) -> Html<String> {
+    let config = state.app.config();
+    let mut buttons = String::new();
+    for department in &config.departments {
+        buttons.push_str(&format!(
+            "<button onclick=\"press('{id}')\">{name}</button>\n",
+            id = html_escape(department.id.as_str()),
+            name = html_escape(&department.name)
+        ));
+    }
+    Html(
+        DEMO_PAGE
+            .replace("{{center}}", &html_escape(&config.center.name))
+            .replace("{{buttons}}", &buttons),
+    )
+}
+
+async fn demo_press(
+    State(state): State<DemoState>,
+    UrlPath(department): UrlPath<String>,
+) -> impl IntoResponse {
+    let key = (DepartmentId(department.clone()), false);
+    let Some(button) = state.buttons.get(&key).cloned() else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no button for department {department:?}"),
+        );
+    };
+    button.press();
+    tokio::time::sleep(PRESS_HOLD).await;
+    button.release();
+    (StatusCode::ACCEPTED, "pressed".to_string())
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+const DEMO_PAGE: &str = r#"<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Máy lấy số — demo</title>
+<style>
+body{font-family:sans-serif;margin:1.5rem;background:#f4f6f8}
+h1{font-size:1.4rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:.8rem}
+button{font-size:1.1rem;padding:1.2rem;border:0;border-radius:.6rem;background:#0b5cad;color:#fff;cursor:pointer}
+button:active{background:#073f78}
+#msg{margin-top:1rem;min-height:1.5rem}
+</style></head><body>
+<h1>{{center}} — bấm nút để lấy số</h1>
+<div class="grid">{{buttons}}</div>
+<p id="msg"></p>
+<script>
+async function press(id){
+  const r = await fetch('/demo/press/' + encodeURIComponent(id), {method:'POST'});
+  document.getElementById('msg').textContent = r.ok ? 'Đã bấm — xem phiếu trong thư mục tickets' : await r.text();
+}
+</script></body></html>
+"#;
