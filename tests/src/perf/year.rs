@@ -1,0 +1,164 @@
+//! Perf scenario `year`: a year of a busy center through the store.
+//!
+//! 365 service days × 3,000 tickets over 15 departments, each ticket through
+//! its whole life (issued, called, served, finished; about 3 % no-shows and
+//! 2 % transfers), with a [`ManualClock`], retention of 90 days and a prune
+//! after each day starts. To finish in minutes the bulk of the simulation
+//! runs with [`Durability::Deferred`] (no fsync per operation — simulation
+//! only); the first 500 issues of the first and of the last day run with
+//! real flushes and give `issue_p99_start` and `issue_p99_end`.
+//!
+//! Prints `year_disk_bytes` (files in the data directory), `year_sled_bytes`
+//! (sled's own count), `year_rss_bytes` (VmRSS of this process),
+//! `issue_p99_start`, `issue_p99_end` (µs) and `issue_p99_end_over_start`.
+//! `YEAR_DAYS` shortens the run for a quick look.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use jiff::{civil::date, SignedDuration, Timestamp};
+use kiosk::clock::ManualClock;
+use kiosk::store::{Durability, Store, StoreOptions};
+use queue_protocol::Actor;
+
+use super::issue::store_center;
+
+const TICKETS_PER_DAY: usize = 3000;
+const DEPARTMENTS: usize = 15;
+const MEASURED: usize = 500;
+
+fn dir_bytes(dir: &std::path::Path) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        total += if meta.is_dir() {
+            dir_bytes(&entry.path())?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(total)
+}
+
+fn rss_bytes() -> anyhow::Result<u64> {
+    let status =
+        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .context("no VmRSS line")?;
+    let kib: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .context("empty VmRSS line")?
+        .parse()
+        .context("VmRSS is not a number")?;
+    Ok(kib * 1024)
+}
+
+/// One service day; returns the sorted latencies of the measured issues.
+fn simulate_day(
+    store: &Store,
+    clock: &ManualClock,
+    start: Timestamp,
+    measure: bool,
+) -> anyhow::Result<Vec<Duration>> {
+    clock.set(start);
+    store.roll_service_day()?;
+    store.prune()?;
+    let mut latencies = Vec::new();
+    let actor = Actor::Staff { name: "sim".into() };
+    for i in 0..TICKETS_PER_DAY {
+        clock.advance(SignedDuration::from_secs(10));
+        let department = format!("d{}", i % DEPARTMENTS);
+        let flushed = measure && i < MEASURED;
+        if measure && i == MEASURED {
+            store.set_durability(Durability::Deferred)?;
+        }
+        let started = Instant::now();
+        let issued = store.issue(&department, None, Actor::Button)?;
+        if flushed {
+            latencies.push(started.elapsed());
+        }
+        store.mark_printed(issued.ticket.id)?;
+        // The department's counter moves on: "next" finishes its previous
+        // ticket and calls the oldest waiting one.
+        let counter = u16::try_from(i % DEPARTMENTS + 1).unwrap_or(1);
+        if store.call_next(counter, actor.clone()).is_err() {
+            continue;
+        }
+        match i % 50 {
+            0 => {
+                store.recall(counter, None, actor.clone())?;
+                store.no_show(counter, None, actor.clone())?;
+            }
+            1 => {
+                let to = format!("d{}", (i + 1) % DEPARTMENTS);
+                store.transfer_to_department(counter, None, &to, actor.clone())?;
+            }
+            _ => {
+                store.start_serving(counter, None, actor.clone())?;
+            }
+        }
+    }
+    latencies.sort();
+    Ok(latencies)
+}
+
+/// Run the scenario.
+pub fn run() -> anyhow::Result<()> {
+    let days: i32 = std::env::var("YEAR_DAYS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(365);
+    let dir =
+        tempfile::tempdir_in(std::env::temp_dir()).context("creating a temporary directory")?;
+    let config = store_center(DEPARTMENTS, 90);
+    let tz = config.center.timezone.clone();
+    let first_day = date(2026, 1, 1);
+    let clock = ManualClock::new(Timestamp::UNIX_EPOCH);
+    let store = Store::open(
+        &dir.path().join("store"),
+        Arc::new(config.clone()),
+        Arc::new(clock.clone()),
+        &StoreOptions::from_settings(&config.kiosk),
+    )
+    .context("opening the store")?;
+    let began = Instant::now();
+    let q = crate::perf::quantile;
+    let mut p99_start = Duration::ZERO;
+    let mut p99_end = Duration::ZERO;
+    for d in 0..days {
+        let day = first_day
+            .checked_add(SignedDuration::from_hours(24 * i64::from(d)))
+            .context("date overflow")?;
+        let start = day.at(7, 0, 0, 0).to_zoned(tz.clone())?.timestamp();
+        let measure = d == 0 || d == days - 1;
+        if measure {
+            store.set_durability(Durability::Flush)?;
+        }
+        let latencies = simulate_day(&store, &clock, start, measure)?;
+        if d == 0 {
+            p99_start = q(&latencies, 0.99);
+        }
+        if d == days - 1 {
+            p99_end = q(&latencies, 0.99);
+        }
+    }
+    store.set_durability(Durability::Flush)?;
+    println!("year_days: {days} days");
+    println!("year_tickets: {} tickets", days as usize * TICKETS_PER_DAY);
+    println!("year_sim_seconds: {} s", began.elapsed().as_secs());
+    println!("year_disk_bytes: {} bytes", dir_bytes(dir.path())?);
+    println!("year_sled_bytes: {} bytes", store.disk_bytes()?);
+    println!("year_rss_bytes: {} bytes", rss_bytes()?);
+    println!("issue_p99_start: {} us", p99_start.as_micros());
+    println!("issue_p99_end: {} us", p99_end.as_micros());
+    println!(
+        "issue_p99_end_over_start: {:.2}",
+        p99_end.as_secs_f64() / p99_start.as_secs_f64().max(1e-9)
+    );
+    Ok(())
+}
