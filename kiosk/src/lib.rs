@@ -3,6 +3,10 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod buttons;
 pub mod clock;
 pub mod commands;
+pub mod leds;
+#[cfg(feature = "rpi")]
+pub mod rpi;
 pub mod store;
