@@ -10,7 +10,7 @@ target=aarch64-unknown-linux-gnu
 bin="$CARGO_TARGET_DIR/$target/release/kiosk"
 
 start=$(date +%s)
-cargo build --locked --release --target "$target" -p kiosk --features rpi
+cargo build --release --target "$target" -p kiosk --features rpi
 echo "aarch64 release build: $(( $(date +%s) - start )) s"
 file "$bin" 2>/dev/null || true
 
