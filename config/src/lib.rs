@@ -58,7 +58,7 @@ use std::path::Path;
 pub use error::{ConfigError, ConfigErrors, ConfigWarning, ErrorKind, Loaded};
 pub use model::*;
 pub use summary::summary;
-pub use validate::USABLE_GPIO;
+pub use validate::{DEFAULT_PHRASE, USABLE_GPIO};
 
 use source::{FieldPath, Source};
 use validate::Checker;

@@ -8,6 +8,8 @@
 mod center;
 mod display;
 
+pub use display::DEFAULT_PHRASE;
+
 pub(crate) use center::validate_center;
 pub(crate) use display::validate_display;
 

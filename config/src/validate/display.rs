@@ -11,8 +11,8 @@ use crate::source::FieldPath;
 
 /// Where a display serves its own page unless told otherwise.
 pub const DEFAULT_DISPLAY_LISTEN: &str = "127.0.0.1:8090";
-/// What the voice says for a call.
-pub const DEFAULT_PHRASE: &str = "Mời số {number} đến quầy số {counter}";
+/// The announcement a display config without `phrase` uses.
+pub const DEFAULT_PHRASE: &str = "Xin mời công dân có số thứ tự {number} đến quầy số {counter}";
 
 /// Builds the model; `None` when any rule is broken.
 pub(crate) fn validate_display(raw: &RawDisplayFile, c: &mut Checker<'_>) -> Option<DisplayConfig> {

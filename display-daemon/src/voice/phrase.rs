@@ -11,8 +11,9 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::number::{read_label_with, read_number_with, NumberStyle};
 
-/// The default announcement template.
-pub const DEFAULT_PHRASE: &str = "Xin mời công dân có số thứ tự {number} đến quầy số {counter}";
+/// The default announcement template: the one a display config without a
+/// `phrase` gets.
+pub use kiosk_config::DEFAULT_PHRASE;
 
 /// The sentence for calling `label` to `counter`, as configured in `settings`
 /// (template and digit-by-digit reading), in the default [`NumberStyle`].
