@@ -31,8 +31,11 @@
 //! - **Pin N is not available**: the number is not a GPIO of this board; the
 //!   config uses BCM numbers (GPIO17 is physical pin 11).
 
-use kiosk_config::{ActiveLevel, ButtonPin, LedPin};
+use kiosk_config::{ActiveLevel, ButtonPin, Department, LedPin, StatusLeds};
 use rppal::gpio;
+
+use crate::buttons::{ButtonPanel, DebounceSettings};
+use crate::leds::StatusLights;
 
 /// A button pin; implements `embedded_hal::digital::InputPin`.
 pub type ButtonInputPin = gpio::InputPin;
@@ -96,6 +99,32 @@ impl Gpio {
         Ok(match pin.active {
             ActiveLevel::Low => raw.into_output_high(),
             ActiveLevel::High => raw.into_output_low(),
+        })
+    }
+
+    /// Every configured button of `departments`, opened and ready to poll.
+    pub fn button_panel(
+        &self,
+        departments: &[Department],
+        settings: DebounceSettings,
+    ) -> Result<ButtonPanel<ButtonInputPin>> {
+        ButtonPanel::from_config(departments, settings, |wiring| {
+            let kind = if wiring.priority {
+                "priority button"
+            } else {
+                "button"
+            };
+            self.button(
+                wiring.pin,
+                &format!("{kind} of department {}", wiring.department),
+            )
+        })
+    }
+
+    /// The status LEDs of `[kiosk.leds]`, opened and switched off.
+    pub fn status_lights(&self, leds: &StatusLeds) -> Result<StatusLights<LedOutputPin>> {
+        StatusLights::from_config(leds, |light, pin| {
+            self.led(pin, &format!("{} status LED", light.config_name()))
         })
     }
 
