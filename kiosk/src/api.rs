@@ -29,13 +29,14 @@
 //! | method | path | who | what |
 //! |---|---|---|---|
 //! | GET | `/healthz` | anyone | `{"ok": true}` |
+//! | GET | `/metrics` | anyone | Prometheus text format, read-only (see [`crate::metrics`]) |
 //! | GET | `/api/v1/summary` | anyone | waiting per department, what each counter calls, last calls; no personal data |
 //! | POST | `/api/v1/login` | anyone | `{name, password}` → session cookie and `{csrf_token, name, role, counters}`; failures slowed down (429 + `Retry-After`) |
 //! | POST | `/api/v1/logout` | any session | ends the session |
 //! | GET | `/api/v1/events` | display, keypad, staff, admin | server-sent events (below) |
 //! | GET | `/api/v1/me/counters` | staff, admin, keypad | the caller's counters with their current ticket |
 //! | GET | `/api/v1/queue` | staff, admin, keypad | waiting counts per department |
-//! | GET | `/api/v1/counters/{n}/current` | staff (own), admin, keypad (own) | the counter's ticket |
+//! | GET | `/api/v1/counters/{n}/current` | staff (own), admin, keypad (own) | the counter's ticket (`current`, and the whole `ticket`) |
 //! | POST | `/api/v1/counters/{n}/next` | staff (own), admin, keypad (own) | finish the current ticket, call the next |
 //! | POST | `/api/v1/counters/{n}/recall` | staff (own), admin, keypad (own) | call the current ticket again |
 //! | POST | `/api/v1/counters/{n}/no-show` | staff (own), admin, keypad (own) | the citizen did not come |
@@ -50,6 +51,7 @@
 //! | GET/POST | `/api/v1/admin/tokens` | admin | list; `{name, role, counter}` → `{token}` shown once |
 //! | DELETE | `/api/v1/admin/tokens/{name}` | admin | revokes |
 //! | GET | `/api/v1/admin/status` | admin | printer, store, stream clients, logged-in staff |
+//! | GET | `/api/v1/reports` | admin | `?from=&to=&by=&daily=&format=json\|csv` (see [`crate::report`]) |
 //! | POST | `/api/v1/admin/tickets/{id}/reprint` | admin | prints a ticket again |
 //! | POST | `/api/v1/admin/config/validate` | admin | body = TOML; 422 with every problem |
 //! | POST | `/api/v1/admin/config/reload` | admin | body = TOML (empty: re-read the file); a bad config → 422 and the old one keeps running |
@@ -74,7 +76,9 @@
 mod admin;
 mod error;
 mod guard;
+mod metrics_route;
 mod public;
+mod reports;
 mod staff;
 pub mod stream;
 
@@ -203,6 +207,7 @@ macro_rules! route {
 /// Every route of the API. The router is built from this table alone.
 pub const ROUTES: &[Route] = &[
     route!(Get "/healthz", Access::Public, public::healthz),
+    route!(Get "/metrics", Access::Public, metrics_route::metrics),
     route!(Get "/api/v1/summary", Access::Public, public::summary),
     route!(Post "/api/v1/login", Access::Public, public::login),
     route!(Post "/api/v1/logout", Access::Roles(PEOPLE), public::logout),
@@ -226,6 +231,7 @@ pub const ROUTES: &[Route] = &[
     route!(Post "/api/v1/admin/tokens", Access::Roles(ADMIN), admin::add_token),
     route!(Delete "/api/v1/admin/tokens/{name}", Access::Roles(ADMIN), admin::revoke_token),
     route!(Get "/api/v1/admin/status", Access::Roles(ADMIN), admin::status),
+    route!(Get "/api/v1/reports", Access::Roles(ADMIN), reports::reports),
     route!(Post "/api/v1/admin/tickets/{id}/reprint", Access::Roles(ADMIN), admin::reprint),
     route!(Post "/api/v1/admin/config/validate", Access::Roles(ADMIN), admin::validate_config),
     route!(Post "/api/v1/admin/config/reload", Access::Roles(ADMIN), admin::reload_config),

@@ -115,7 +115,18 @@ pub async fn current(
         .into_iter()
         .find(|c| c.counter == counter)
         .ok_or_else(|| ApiError::from(ActionError::UnknownCounter { counter }))?;
-    Ok(Json(json!({ "counter": counter, "current": now.current })))
+    // The whole ticket too: the console shows its priority and how long it
+    // waited, which the snapshot's summary of it leaves out.
+    let ticket = match now.current.as_ref().map(|c| c.ticket) {
+        Some(id) => {
+            let store = state.app().store().clone();
+            blocking(move || store.ticket(id)).await?
+        }
+        None => None,
+    };
+    Ok(Json(
+        json!({ "counter": counter, "current": now.current, "ticket": ticket }),
+    ))
 }
 
 /// `POST /api/v1/counters/{n}/next`.
@@ -125,7 +136,13 @@ pub async fn next(
     ApiPath(counter): ApiPath<u16>,
 ) -> Result<Json<Value>, ApiError> {
     let actor = actor(&principal);
-    act(&state, move |s| s.call_next(counter, actor)).await
+    act(&state, move |s| {
+        let started = std::time::Instant::now();
+        let called = s.call_next(counter, actor);
+        crate::metrics::observe_call(counter, false, &called, started.elapsed());
+        called
+    })
+    .await
 }
 
 /// `POST /api/v1/counters/{n}/recall`.
@@ -136,7 +153,13 @@ pub async fn recall(
     OptionalJson(body): OptionalJson<TicketBody>,
 ) -> Result<Json<Value>, ApiError> {
     let (actor, ticket) = (actor(&principal), body.unwrap_or_default().ticket);
-    act(&state, move |s| s.recall(counter, ticket, actor)).await
+    act(&state, move |s| {
+        let started = std::time::Instant::now();
+        let called = s.recall(counter, ticket, actor);
+        crate::metrics::observe_call(counter, true, &called, started.elapsed());
+        called
+    })
+    .await
 }
 
 /// `POST /api/v1/counters/{n}/no-show`.
