@@ -92,12 +92,31 @@ impl Bitmap {
         self.data[index] |= 0x80 >> (x % 8);
     }
 
+    /// Makes `length` dots black from (x, y) rightwards, clipped to the image.
+    pub fn fill_span(&mut self, x: i64, y: i64, length: u32) {
+        if y < 0 || y >= i64::from(self.height) {
+            return;
+        }
+        let start = x.max(0);
+        let end = (x + i64::from(length)).min(i64::from(self.width));
+        let row = y as usize * self.row_bytes();
+        let mut column = start;
+        while column < end {
+            let bit = column % 8;
+            if bit == 0 && end - column >= 8 {
+                self.data[row + (column / 8) as usize] = 0xFF;
+                column += 8;
+            } else {
+                self.data[row + (column / 8) as usize] |= 0x80 >> bit;
+                column += 1;
+            }
+        }
+    }
+
     /// Fills a rectangle with black, clipped to the image.
     pub fn fill_rect(&mut self, x: i64, y: i64, width: u32, height: u32) {
         for row in y..y + i64::from(height) {
-            for column in x..x + i64::from(width) {
-                self.set(column, row);
-            }
+            self.fill_span(x, row, width);
         }
     }
 

@@ -3,9 +3,10 @@
 //! shaping (advances and kerning), measuring and drawing one line of text
 //! onto a [`Bitmap`]. Wrapping and placement on the ticket live in `layout`.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use ab_glyph::{point, Font, FontRef, Glyph, GlyphId, PxScale, ScaleFont};
+use ab_glyph::{point, Font, FontRef, GlyphId, PxScale, ScaleFont};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::Bitmap;
@@ -14,7 +15,7 @@ static REGULAR_TTF: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 static BOLD_TTF: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold.ttf");
 
 /// Which of the bundled faces to draw with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Weight {
     /// DejaVu Sans.
     Regular,
@@ -56,30 +57,112 @@ pub fn normalize(text: &str) -> String {
         .collect()
 }
 
-/// A line of text shaped at a size: glyphs positioned on a baseline at y = 0,
+/// A glyph rasterized at one size and sub-dot offset: runs of black dots
+/// relative to the pen position on the baseline.
+struct Mask {
+    /// `(y, x, length)` runs of black dots.
+    runs: Vec<(i32, i32, u32)>,
+    /// Ink box relative to the pen position (empty glyphs: all zero).
+    left: i32,
+    right: i32,
+    top: i32,
+    bottom: i32,
+}
+
+/// Glyphs already rasterized, by face, glyph, size and quarter-dot offset.
+/// Tickets repeat the same few hundred glyphs, so after the first ticket
+/// drawing is copying runs (this keeps render time well under a millisecond).
+type MaskKey = (Weight, u16, u32, u8);
+
+fn mask(weight: Weight, id: GlyphId, size: f32, quarter: u8) -> Arc<Mask> {
+    static CACHE: OnceLock<Mutex<HashMap<MaskKey, Arc<Mask>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let key = (weight, id.0, size.to_bits(), quarter);
+    if let Some(mask) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Arc::clone(mask);
+    }
+    let mask = Arc::new(rasterize(weight, id, size, quarter));
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= 8192 {
+        cache.clear(); // bounded memory: odd sizes from shrinking must not pile up
+    }
+    cache.insert(key, Arc::clone(&mask));
+    mask
+}
+
+/// A dot is black where the glyph covers at least half of it.
+fn rasterize(weight: Weight, id: GlyphId, size: f32, quarter: u8) -> Mask {
+    let font = face(weight);
+    let glyph =
+        id.with_scale_and_position(PxScale::from(size), point(f32::from(quarter) / 4.0, 0.0));
+    let mut mask = Mask {
+        runs: Vec::new(),
+        left: 0,
+        right: 0,
+        top: 0,
+        bottom: 0,
+    };
+    let Some(outline) = font.outline_glyph(glyph) else {
+        return mask;
+    };
+    let bounds = outline.px_bounds();
+    let (ox, oy) = (bounds.min.x as i32, bounds.min.y as i32);
+    let width = bounds.width() as usize;
+    let height = bounds.height() as usize;
+    let mut black = vec![false; width * height];
+    outline.draw(|x, y, coverage| {
+        if coverage >= 0.5 {
+            if let Some(dot) = black.get_mut(y as usize * width + x as usize) {
+                *dot = true;
+            }
+        }
+    });
+    for y in 0..height {
+        let row = &black[y * width..(y + 1) * width];
+        let mut x = 0;
+        while x < width {
+            if row[x] {
+                let start = x;
+                while x < width && row[x] {
+                    x += 1;
+                }
+                mask.runs
+                    .push((oy + y as i32, ox + start as i32, (x - start) as u32));
+            } else {
+                x += 1;
+            }
+        }
+    }
+    mask.left = ox;
+    mask.right = ox + width as i32;
+    mask.top = oy;
+    mask.bottom = oy + height as i32;
+    mask
+}
+
+/// A line of text shaped at a size: glyphs placed on a baseline at y = 0,
 /// and the box that holds both the font's line metrics and every glyph's ink.
 pub(crate) struct ShapedLine {
-    glyphs: Vec<Glyph>,
-    weight: Weight,
+    glyphs: Vec<(i32, Arc<Mask>)>,
     /// Leftmost extent (ink may start left of the pen origin).
-    pub left: f32,
+    pub left: i32,
     /// Rightmost extent: the advance or the ink, whichever is further.
-    pub right: f32,
+    pub right: i32,
     /// Top of the box, negative (above the baseline).
-    pub top: f32,
+    pub top: i32,
     /// Bottom of the box, positive (below the baseline).
-    pub bottom: f32,
+    pub bottom: i32,
 }
 
 impl ShapedLine {
     /// Width of the box in dots.
     pub fn width(&self) -> f32 {
-        self.right - self.left
+        (self.right - self.left) as f32
     }
 
     /// Height of the box in dots.
     pub fn height(&self) -> f32 {
-        self.bottom - self.top
+        (self.bottom - self.top) as f32
     }
 }
 
@@ -119,56 +202,45 @@ pub(crate) fn advance_width(text: &str, weight: Weight, size: f32) -> f32 {
 /// Shapes `text` (already normalized) and measures its box including ink overhangs.
 pub(crate) fn shape(text: &str, weight: Weight, size: f32) -> ShapedLine {
     let font = face(weight);
-    let scale = PxScale::from(size);
-    let scaled = font.as_scaled(scale);
-    let mut glyphs = Vec::new();
+    let scaled = font.as_scaled(PxScale::from(size));
+    let mut line = ShapedLine {
+        glyphs: Vec::new(),
+        left: 0,
+        right: 0,
+        top: -scaled.ascent().ceil() as i32,
+        bottom: -scaled.descent().floor() as i32,
+    };
     let mut x = 0.0f32;
     let mut previous: Option<GlyphId> = None;
     for id in glyph_ids(font, text) {
         if let Some(p) = previous {
             x += scaled.kern(p, id);
         }
-        glyphs.push(id.with_scale_and_position(scale, point(x, 0.0)));
+        let pen = x.floor();
+        let quarter = ((x - pen) * 4.0).floor().clamp(0.0, 3.0) as u8;
+        let mask = mask(weight, id, size, quarter);
+        let pen = pen as i32;
+        if !mask.runs.is_empty() {
+            line.left = line.left.min(pen + mask.left);
+            line.right = line.right.max(pen + mask.right);
+            line.top = line.top.min(mask.top);
+            line.bottom = line.bottom.max(mask.bottom);
+        }
+        line.glyphs.push((pen, mask));
         x += scaled.h_advance(id);
         previous = Some(id);
     }
-    let mut line = ShapedLine {
-        glyphs,
-        weight,
-        left: 0.0,
-        right: x,
-        top: -scaled.ascent(),
-        bottom: -scaled.descent(),
-    };
-    for glyph in &line.glyphs {
-        if let Some(outline) = font.outline_glyph(glyph.clone()) {
-            let bounds = outline.px_bounds();
-            line.left = line.left.min(bounds.min.x);
-            line.right = line.right.max(bounds.max.x);
-            line.top = line.top.min(bounds.min.y);
-            line.bottom = line.bottom.max(bounds.max.y);
-        }
-    }
+    line.right = line.right.max(x.ceil() as i32);
     line
 }
 
-/// Draws a shaped line with its box's top-left corner at (`x`, `y`).
-/// A dot is black where the glyph covers at least half of it.
+/// Draws a shaped line with its box's top-left corner at (`x`, `y`), rounded to whole dots.
 pub(crate) fn draw(bitmap: &mut Bitmap, line: &ShapedLine, x: f32, y: f32) {
-    let font = face(line.weight);
-    let dx = x - line.left;
-    let dy = y - line.top;
-    for glyph in &line.glyphs {
-        let mut glyph = glyph.clone();
-        glyph.position = point(glyph.position.x + dx, glyph.position.y + dy);
-        if let Some(outline) = font.outline_glyph(glyph) {
-            let bounds = outline.px_bounds();
-            let (ox, oy) = (bounds.min.x as i64, bounds.min.y as i64);
-            outline.draw(|gx, gy, coverage| {
-                if coverage >= 0.5 {
-                    bitmap.set(ox + i64::from(gx), oy + i64::from(gy));
-                }
-            });
+    let dx = x.round() as i64 - i64::from(line.left);
+    let dy = y.round() as i64 - i64::from(line.top);
+    for (pen, mask) in &line.glyphs {
+        for &(row, column, length) in &mask.runs {
+            bitmap.fill_span(dx + i64::from(*pen + column), dy + i64::from(row), length);
         }
     }
 }
