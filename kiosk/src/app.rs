@@ -187,7 +187,9 @@ impl App {
             .flatten();
         let store = self.shared.store.clone();
         let department_id = department.as_str().to_string();
+        let started = std::time::Instant::now();
         let issued = blocking(move || store.issue(&department_id, class.as_deref(), Actor::Button)).await;
+        crate::metrics::observe_issue(department.as_str(), &issued, started.elapsed());
         let issued = match issued {
             Ok(issued) => issued,
             Err(err) => return PressOutcome::Refused(Refusal::Issue(err)),

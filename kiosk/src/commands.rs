@@ -2,5 +2,6 @@
 
 pub mod check_config;
 pub mod print_test;
+pub mod report;
 pub mod token;
 pub mod user;

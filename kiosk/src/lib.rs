@@ -7,6 +7,8 @@ pub mod buttons;
 pub mod clock;
 pub mod commands;
 pub mod leds;
+pub mod metrics;
+pub mod report;
 #[cfg(feature = "rpi")]
 pub mod rpi;
 pub mod store;

@@ -1,0 +1,236 @@
+//! `kiosk report`: the figures of a range of service days (see
+//! [`crate::report`]) as a table, CSV or JSON on standard output.
+//!
+//! The running daemon holds the sled store's lock (sled allows one process),
+//! so the command first tries to open the store in `kiosk.data_dir`
+//! itself — that works while the kiosk is stopped, or on a copy of the data
+//! directory — and when the store is locked (or absent from this machine)
+//! it asks the running kiosk for the same report at `GET /api/v1/reports`,
+//! with an admin token (`--token` or `KIOSK_TOKEN`), and formats the answer
+//! locally. Opening the store takes its lock for a second or two: a kiosk
+//! started in that moment fails and systemd restarts it.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use kiosk_config::CenterConfig;
+
+use crate::clock::SystemClock;
+use crate::report::format::{write, Format};
+use crate::report::{from_store, Report, ReportRequest};
+use crate::store::{Store, StoreError, StoreOptions};
+
+/// Arguments of `kiosk report`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// The center's TOML file (data directory, names, time zone, address).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// First service day, YYYY-MM-DD (included).
+    #[arg(long, value_name = "DATE")]
+    pub from: String,
+    /// Last service day, YYYY-MM-DD (included).
+    #[arg(long, value_name = "DATE")]
+    pub to: String,
+    /// Rows per department, counter, staff member or hour of the day.
+    #[arg(long, default_value = "department", value_parser = ["department", "counter", "staff", "hour"])]
+    pub by: String,
+    /// table (terminal), csv (spreadsheet) or json.
+    #[arg(long, default_value = "table", value_parser = ["table", "csv", "json"])]
+    pub format: String,
+    /// Also give one row per service day.
+    #[arg(long)]
+    pub daily: bool,
+    /// CSV without the UTF-8 byte order mark (Excel needs it for Vietnamese).
+    #[arg(long)]
+    pub no_bom: bool,
+    /// Admin token for asking the running kiosk when it holds the store
+    /// (default: the KIOSK_TOKEN environment variable).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// The running kiosk's address (default: kiosk.listen of the config,
+    /// 127.0.0.1 when it listens on every address).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub kiosk: Option<String>,
+}
+
+/// Runs `kiosk report`, writing the report to standard output.
+pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let config = super::run::load_config(&args.config)?;
+    let request = ReportRequest::parse(&args.from, &args.to, Some(&args.by), args.daily)?;
+    let format: Format = args.format.parse().map_err(anyhow::Error::msg)?;
+    let report = make_report(&config, &request, args)?;
+    let mut out = std::io::stdout().lock();
+    write(&report, format, !args.no_bom, &mut out).context("writing the report")?;
+    out.flush().context("writing the report")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The report from the local store, or from the running kiosk when the
+/// store is locked by it or not on this machine.
+fn make_report(
+    config: &CenterConfig,
+    request: &ReportRequest,
+    args: &ReportArgs,
+) -> anyhow::Result<Report> {
+    let dir = &config.kiosk.data_dir;
+    let why_remote = if !dir.join("db").is_file() {
+        format!(
+            "there is no queue store in {} on this machine",
+            dir.display()
+        )
+    } else {
+        match open_store(dir, config) {
+            Ok(store) => {
+                return from_store(&store, config, request.clone())
+                    .with_context(|| format!("reading the queue store in {}", dir.display()));
+            }
+            Err(err) if is_locked(&err) => format!(
+                "the running kiosk holds the queue store in {} (only one process may open it)",
+                dir.display()
+            ),
+            Err(err) => return Err(err).context("opening the queue store for a report"),
+        }
+    };
+    let address = match &args.kiosk {
+        Some(text) => text.clone(),
+        None => local_address(config.kiosk.listen).to_string(),
+    };
+    let token = args
+        .token
+        .clone()
+        .or_else(|| std::env::var("KIOSK_TOKEN").ok())
+        .filter(|t| !t.trim().is_empty());
+    let Some(token) = token.as_deref() else {
+        bail!(
+            "{why_remote}. Ask the running kiosk instead: make an admin token once with \
+             `kiosk token add report --role admin --config {}` and run this again with \
+             --token TOKEN (or KIOSK_TOKEN=TOKEN); or stop the kiosk (systemctl stop kiosk), \
+             run the report, and start it again",
+            args.config.display()
+        );
+    };
+    fetch_report(&address, token, request).with_context(|| {
+        format!("{why_remote}, so the report was asked of the kiosk at {address}, which failed")
+    })
+}
+
+fn open_store(dir: &Path, config: &CenterConfig) -> Result<Store, StoreError> {
+    Store::open(
+        dir,
+        Arc::new(config.clone()),
+        Arc::new(SystemClock),
+        &StoreOptions {
+            cache_bytes: 4 * 1024 * 1024,
+            ..StoreOptions::from_settings(&config.kiosk)
+        },
+    )
+}
+
+/// Whether sled refused because another process holds the store.
+fn is_locked(err: &StoreError) -> bool {
+    matches!(err, StoreError::Open { source, .. } if source.to_string().contains("could not acquire lock"))
+}
+
+/// Where to reach a kiosk listening on `listen` from this machine.
+pub fn local_address(listen: SocketAddr) -> SocketAddr {
+    match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), listen.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), listen.port())
+        }
+        _ => listen,
+    }
+}
+
+/// Percent-encodes a query value (dates and words need none, but a typo
+/// must not break the request line).
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                char::from(b).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// `GET /api/v1/reports` on the kiosk at `address` (`HOST:PORT`), with a
+/// plain HTTP/1.0 request: the answer is one JSON body ended by the close.
+pub fn fetch_report(address: &str, token: &str, request: &ReportRequest) -> anyhow::Result<Report> {
+    let target = address
+        .to_socket_addrs()
+        .with_context(|| format!("{address} is not a HOST:PORT address"))?
+        .next()
+        .with_context(|| format!("{address} resolves to no address"))?;
+    let timeout = Duration::from_secs(60);
+    let mut stream =
+        TcpStream::connect_timeout(&target, Duration::from_secs(5)).with_context(|| {
+            format!(
+                "cannot connect to the kiosk at {target}; is it running (systemctl status kiosk)?"
+            )
+        })?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let path = format!(
+        "/api/v1/reports?from={}&to={}&by={}&daily={}",
+        encode(&request.from.to_string()),
+        encode(&request.to.to_string()),
+        request.by.as_str(),
+        request.daily
+    );
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nAccept: application/json\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .with_context(|| format!("reading the kiosk's answer from {target}"))?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .with_context(|| format!("the answer from {target} is not HTTP"))?;
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .with_context(|| format!("the answer from {target} has no status"))?;
+    match status {
+        200 => serde_json::from_str(body)
+            .with_context(|| format!("the kiosk at {target} sent a report this version cannot read")),
+        401 | 403 => bail!(
+            "the kiosk refused the token (HTTP {status}): give an admin token (kiosk token add NAME --role admin)"
+        ),
+        404 => bail!("the kiosk at {target} has no /api/v1/reports (HTTP 404): update it to this version"),
+        _ => bail!("the kiosk answered HTTP {status}: {}", body.trim()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unspecified_listen_addresses_become_loopback() {
+        let any: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(local_address(any).to_string(), "127.0.0.1:8080");
+        let lan: SocketAddr = "192.168.1.10:80".parse().unwrap();
+        assert_eq!(local_address(lan), lan);
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(encode("2026-11-01"), "2026-11-01");
+        assert_eq!(encode("a b&c"), "a%20b%26c");
+    }
+}

@@ -1,0 +1,808 @@
+//! Reports for center managers: what each department, counter, staff member
+//! or hour of the day did over a range of service days.
+//!
+//! This module owns the figures and how they are computed — a pure fold over
+//! the event log ([`ReportBuilder::add_event`]) plus the [`DaySummary`]s kept
+//! for days that retention removed — and their three output formats
+//! ([`format`]: aligned table, CSV, JSON). It does not open the store or
+//! serve HTTP: [`from_store`] pages through a [`Store`]'s log for the
+//! `kiosk report` command and `GET /api/v1/reports`.
+//!
+//! # Figures
+//!
+//! For each group (and, on request, each service day of each group):
+//!
+//! - `issued`: tickets issued (department and hour groupings only; counters
+//!   and staff do not issue tickets, so it is `null` there);
+//! - `called`: tickets called at least once (department, hour) or stays at a
+//!   counter — first calls, recalls not counted (counter, staff);
+//! - `served`, `no_show`, `cancelled`: tickets that ended so; for counters
+//!   and staff, the stays that ended so there;
+//! - `transferred`: tickets transferred at least once (department, hour), or
+//!   stays that ended by a transfer (counter, staff);
+//! - `priority` and `priority_share_pct`: priority tickets among `issued`
+//!   (among `called` for counters and staff);
+//! - `waiting`: issue → first call, seconds (for counters and staff, the
+//!   tickets they called first); `service`: start of service (or the call,
+//!   when "start" was never pressed) → finish, seconds. Each has `count`,
+//!   `mean`, `p50`, `p90`, `max`; percentiles are nearest-rank, the sample at
+//!   index round((n−1)·q) of the sorted samples — the same rule retention
+//!   uses for the kept summaries, so a day reads the same before and after it
+//!   is pruned;
+//! - `busiest_hour`: the local hour (center time zone) with the most tickets
+//!   issued (department, hour) or called (counter, staff).
+//!
+//! Tickets count in their **issuing** department and service day, as the
+//! kept [`DaySummary`]s do.
+//!
+//! # Days removed by retention
+//!
+//! Only one [`DaySummary`] per department and day survives retention. So for
+//! those days: the department grouping has every count, the waiting and
+//! service mean, p90 and max, but no p50, priority share or busiest hour;
+//! counter, staff and hour groupings cannot include them at all. Such days
+//! are listed in [`Report::summary_days`] with a note. A percentile over
+//! several days cannot be rebuilt from per-day percentiles: a total row that
+//! mixes such days has `p50`/`p90` `null` (the per-day rows, `--daily`,
+//! still have each day's p90).
+
+pub mod format;
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::civil::Date;
+use kiosk_config::{CenterConfig, DepartmentId};
+use queue_protocol::{Actor, DaySummary, DurationStats, Event, EventKind, TicketId};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{EventsSince, Store, StoreError};
+
+/// What a report's rows are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// Issuing department.
+    #[default]
+    Department,
+    /// Counter that called the ticket.
+    Counter,
+    /// Staff member (or keypad) who called the ticket.
+    Staff,
+    /// Local hour the ticket was issued in.
+    Hour,
+}
+
+impl GroupBy {
+    /// Its name in the CLI, the API and the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Department => "department",
+            GroupBy::Counter => "counter",
+            GroupBy::Staff => "staff",
+            GroupBy::Hour => "hour",
+        }
+    }
+}
+
+impl std::str::FromStr for GroupBy {
+    type Err = ReportError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "department" => Ok(GroupBy::Department),
+            "counter" => Ok(GroupBy::Counter),
+            "staff" => Ok(GroupBy::Staff),
+            "hour" => Ok(GroupBy::Hour),
+            other => Err(ReportError::BadGroupBy(other.to_owned())),
+        }
+    }
+}
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A date is not `YYYY-MM-DD`.
+    #[error("{field} {value:?} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-01")]
+    BadDate {
+        /// `from` or `to`.
+        field: &'static str,
+        /// What was given.
+        value: String,
+    },
+    /// `from` is after `to`.
+    #[error("the range starts ({from}) after it ends ({to}); swap the dates")]
+    EmptyRange {
+        /// First day asked.
+        from: Date,
+        /// Last day asked.
+        to: Date,
+    },
+    /// Unknown grouping.
+    #[error("cannot group by {0:?}; use department, counter, staff or hour")]
+    BadGroupBy(String),
+    /// The store failed while reading the log.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What to report on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRequest {
+    /// First service day, included.
+    pub from: Date,
+    /// Last service day, included.
+    pub to: Date,
+    /// Grouping of the rows.
+    pub by: GroupBy,
+    /// Also give one row per service day and group.
+    pub daily: bool,
+}
+
+impl ReportRequest {
+    /// A request from the text of its parts, as typed on a command line or
+    /// in a query string.
+    pub fn parse(from: &str, to: &str, by: Option<&str>, daily: bool) -> Result<Self, ReportError> {
+        let date = |field, value: &str| {
+            value
+                .trim()
+                .parse::<Date>()
+                .map_err(|_| ReportError::BadDate {
+                    field,
+                    value: value.to_owned(),
+                })
+        };
+        let (from, to) = (date("from", from)?, date("to", to)?);
+        if from > to {
+            return Err(ReportError::EmptyRange { from, to });
+        }
+        let by = by.map(str::parse).transpose()?.unwrap_or_default();
+        Ok(ReportRequest {
+            from,
+            to,
+            by,
+            daily,
+        })
+    }
+}
+
+/// Statistics of durations, seconds. `None` where nothing was measured or
+/// where the figure cannot be known (see the module docs).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Durations {
+    /// How many samples.
+    pub count: u32,
+    /// Mean, seconds (rounded).
+    pub mean_secs: Option<u64>,
+    /// Median (nearest rank), seconds.
+    pub p50_secs: Option<u64>,
+    /// 90th percentile (nearest rank), seconds.
+    pub p90_secs: Option<u64>,
+    /// Longest, seconds.
+    pub max_secs: Option<u64>,
+}
+
+/// The hour with the most tickets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BusyHour {
+    /// Local hour, 0–23 (8 means 08:00–08:59).
+    pub hour: u8,
+    /// Tickets issued (or called) in it.
+    pub tickets: u32,
+}
+
+/// One line of a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// The service day, for a daily row; `None` for the whole range.
+    pub service_day: Option<String>,
+    /// Group id: department id, counter number, user name or hour (`08`).
+    pub key: String,
+    /// Readable name: department or counter name from the config, user
+    /// name, `08:00–08:59`.
+    pub name: String,
+    /// Tickets issued (`None` for counter and staff groupings).
+    pub issued: Option<u32>,
+    /// Tickets called (see the module docs).
+    pub called: u32,
+    /// Served to the end.
+    pub served: u32,
+    /// Called but never came.
+    pub no_show: u32,
+    /// Transferred (see the module docs).
+    pub transferred: u32,
+    /// Cancelled, including those left open when their day ended.
+    pub cancelled: u32,
+    /// Priority tickets; `None` when retention removed the detail.
+    pub priority: Option<u32>,
+    /// Priority tickets as a percentage of issued (or called), one decimal.
+    pub priority_share_pct: Option<f64>,
+    /// Issue → first call.
+    pub waiting: Durations,
+    /// Start of service → finish.
+    pub service: Durations,
+    /// The busiest local hour.
+    pub busiest_hour: Option<BusyHour>,
+    /// Service days of this row known only from their kept summaries.
+    pub summary_days: u32,
+}
+
+/// A finished report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The center's name.
+    pub center: String,
+    /// First service day, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last service day, `YYYY-MM-DD`.
+    pub to: String,
+    /// Grouping of the rows.
+    pub by: GroupBy,
+    /// IANA time zone hours are counted in.
+    pub timezone: String,
+    /// One row per group over the whole range, in config order (hours in
+    /// order, staff by name).
+    pub rows: Vec<Row>,
+    /// Every group together.
+    pub total: Row,
+    /// With `daily`: one row per service day and group, by day.
+    pub daily: Vec<Row>,
+    /// Days of the range known only from kept summaries (retention removed
+    /// their tickets and events).
+    pub summary_days: Vec<String>,
+    /// English notes for the reader (what is missing and why).
+    pub notes: Vec<String>,
+}
+
+/// Everything needed to fold a ticket's life.
+#[derive(Debug, Clone)]
+struct TicketLife {
+    day: String,
+    department: String,
+    priority: bool,
+    issued_at_ms: i64,
+    first_call_ms: Option<i64>,
+    stays: Vec<Stay>,
+    outcome: Outcome,
+    transferred: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Stay {
+    counter: u16,
+    staff: String,
+    called_at_ms: i64,
+    started_at_ms: Option<i64>,
+    outcome: Outcome,
+    service_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Open,
+    Served,
+    NoShow,
+    Transferred,
+    Cancelled,
+}
+
+/// Running figures of one group (and day).
+#[derive(Debug, Clone, Default)]
+struct Acc {
+    issued: u32,
+    called: u32,
+    served: u32,
+    no_show: u32,
+    transferred: u32,
+    cancelled: u32,
+    priority: u32,
+    waiting: Samples,
+    service: Samples,
+    hours: [u32; 24],
+    summary_days: u32,
+}
+
+/// Raw samples plus per-day summaries that cannot be split into samples.
+#[derive(Debug, Clone, Default)]
+struct Samples {
+    secs: Vec<u32>,
+    summaries: Vec<DurationStats>,
+}
+
+impl Samples {
+    fn push(&mut self, secs: u64) {
+        self.secs.push(u32::try_from(secs).unwrap_or(u32::MAX));
+    }
+
+    fn merge(&mut self, other: &Samples) {
+        self.secs.extend_from_slice(&other.secs);
+        self.summaries.extend(other.summaries.iter().cloned());
+    }
+
+    fn stats(&self) -> Durations {
+        let kept: Vec<&DurationStats> = self.summaries.iter().filter(|s| s.count > 0).collect();
+        let count = self.secs.len() as u64 + kept.iter().map(|s| u64::from(s.count)).sum::<u64>();
+        if count == 0 {
+            return Durations::default();
+        }
+        let sum = self.secs.iter().map(|&s| u64::from(s)).sum::<u64>()
+            + kept
+                .iter()
+                .map(|s| s.mean_secs * u64::from(s.count))
+                .sum::<u64>();
+        let max = self
+            .secs
+            .iter()
+            .map(|&s| u64::from(s))
+            .chain(kept.iter().map(|s| s.max_secs))
+            .max();
+        let mut sorted = self.secs.clone();
+        sorted.sort_unstable();
+        let (p50, p90) = match (sorted.is_empty(), kept.as_slice()) {
+            (false, []) => (
+                Some(u64::from(percentile(&sorted, 0.5))),
+                Some(u64::from(percentile(&sorted, 0.9))),
+            ),
+            (true, [one]) => (None, Some(one.p90_secs)),
+            _ => (None, None),
+        };
+        Durations {
+            count: u32::try_from(count).unwrap_or(u32::MAX),
+            mean_secs: Some((sum + count / 2) / count),
+            p50_secs: p50,
+            p90_secs: p90,
+            max_secs: max,
+        }
+    }
+}
+
+/// Nearest-rank percentile of sorted, non-empty samples (retention's rule).
+fn percentile(sorted: &[u32], q: f64) -> u32 {
+    let index = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+impl Acc {
+    fn merge(&mut self, other: &Acc) {
+        self.issued += other.issued;
+        self.called += other.called;
+        self.served += other.served;
+        self.no_show += other.no_show;
+        self.transferred += other.transferred;
+        self.cancelled += other.cancelled;
+        self.priority += other.priority;
+        self.waiting.merge(&other.waiting);
+        self.service.merge(&other.service);
+        for (mine, theirs) in self.hours.iter_mut().zip(other.hours) {
+            *mine += theirs;
+        }
+        self.summary_days += other.summary_days;
+    }
+
+    fn count_outcome(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Served => self.served += 1,
+            Outcome::NoShow => self.no_show += 1,
+            Outcome::Transferred => self.transferred += 1,
+            Outcome::Cancelled => self.cancelled += 1,
+            Outcome::Open => {}
+        }
+    }
+}
+
+/// Folds events (and kept summaries) into a [`Report`]. Feed it the log in
+/// order; events of days outside the range are ignored.
+#[derive(Debug)]
+pub struct ReportBuilder {
+    request: ReportRequest,
+    from: String,
+    to: String,
+    timezone: jiff::tz::TimeZone,
+    open: HashMap<TicketId, TicketLife>,
+    groups: BTreeMap<(String, String), Acc>,
+    days_seen: std::collections::BTreeSet<String>,
+    past_range: bool,
+}
+
+impl ReportBuilder {
+    /// A builder for `request`, counting hours in `config`'s time zone.
+    pub fn new(config: &CenterConfig, request: ReportRequest) -> ReportBuilder {
+        ReportBuilder {
+            from: request.from.to_string(),
+            to: request.to.to_string(),
+            request,
+            timezone: config.center.timezone.clone(),
+            open: HashMap::new(),
+            groups: BTreeMap::new(),
+            days_seen: Default::default(),
+            past_range: false,
+        }
+    }
+
+    /// Whether the log has moved past the range: a later service day started,
+    /// so no further event can concern the range's tickets.
+    pub fn is_past_range(&self) -> bool {
+        self.past_range
+    }
+
+    fn in_range(&self, day: &str) -> bool {
+        self.from.as_str() <= day && day <= self.to.as_str()
+    }
+
+    fn hour_of(&self, at_ms: i64) -> usize {
+        jiff::Timestamp::from_millisecond(at_ms)
+            .map(|t| usize::try_from(t.to_zoned(self.timezone.clone()).hour()).unwrap_or(0))
+            .unwrap_or(0)
+            .min(23)
+    }
+
+    /// One event of the log.
+    pub fn add_event(&mut self, event: &Event) {
+        let at = event.at_ms;
+        match &event.kind {
+            EventKind::ServiceDayStarted { service_day, .. }
+                if service_day.as_str() > self.to.as_str() =>
+            {
+                self.past_range = true;
+            }
+            EventKind::TicketIssued {
+                ticket,
+                service_day,
+                department,
+                priority,
+                ..
+            } if self.in_range(service_day) => {
+                self.days_seen.insert(service_day.clone());
+                self.open.insert(
+                    *ticket,
+                    TicketLife {
+                        day: service_day.clone(),
+                        department: department.clone(),
+                        priority: priority.is_some(),
+                        issued_at_ms: at,
+                        first_call_ms: None,
+                        stays: Vec::new(),
+                        outcome: Outcome::Open,
+                        transferred: false,
+                    },
+                );
+            }
+            EventKind::Called {
+                ticket,
+                counter,
+                recall,
+                actor,
+                ..
+            } => {
+                if let Some(life) = self.open.get_mut(ticket) {
+                    let current_open = life
+                        .stays
+                        .last()
+                        .is_some_and(|s| s.outcome == Outcome::Open && s.counter == *counter);
+                    // A recall, or a repeated first call at the same counter,
+                    // is not a new stay.
+                    if !*recall && !current_open {
+                        life.first_call_ms.get_or_insert(at);
+                        life.stays.push(Stay {
+                            counter: *counter,
+                            staff: staff_name(actor),
+                            called_at_ms: at,
+                            started_at_ms: None,
+                            outcome: Outcome::Open,
+                            service_secs: None,
+                        });
+                    }
+                }
+            }
+            EventKind::ServingStarted { ticket, .. } => {
+                if let Some(stay) = self.open_stay(*ticket) {
+                    stay.started_at_ms.get_or_insert(at);
+                }
+            }
+            EventKind::Finished { ticket, .. } => {
+                if let Some(stay) = self.open_stay(*ticket) {
+                    let start = stay.started_at_ms.unwrap_or(stay.called_at_ms);
+                    stay.service_secs = Some(secs(start, at));
+                    stay.outcome = Outcome::Served;
+                }
+                self.close(*ticket, Outcome::Served);
+            }
+            EventKind::NoShow { ticket, .. } => {
+                if let Some(stay) = self.open_stay(*ticket) {
+                    stay.outcome = Outcome::NoShow;
+                }
+                self.close(*ticket, Outcome::NoShow);
+            }
+            EventKind::Transferred { ticket, .. } => {
+                if let Some(stay) = self.open_stay(*ticket) {
+                    stay.outcome = Outcome::Transferred;
+                }
+                if let Some(life) = self.open.get_mut(ticket) {
+                    life.transferred = true;
+                }
+            }
+            EventKind::Cancelled { ticket, .. } => {
+                if let Some(stay) = self.open_stay(*ticket) {
+                    stay.outcome = Outcome::Cancelled;
+                }
+                self.close(*ticket, Outcome::Cancelled);
+            }
+            _ => {}
+        }
+    }
+
+    fn open_stay(&mut self, ticket: TicketId) -> Option<&mut Stay> {
+        self.open
+            .get_mut(&ticket)?
+            .stays
+            .last_mut()
+            .filter(|s| s.outcome == Outcome::Open)
+    }
+
+    fn close(&mut self, ticket: TicketId, outcome: Outcome) {
+        if let Some(mut life) = self.open.remove(&ticket) {
+            life.outcome = outcome;
+            self.fold(&life);
+        }
+    }
+
+    fn acc(&mut self, day: &str, key: String) -> &mut Acc {
+        self.groups.entry((day.to_owned(), key)).or_default()
+    }
+
+    /// Adds a closed (or, at the end, still open) ticket to its groups.
+    fn fold(&mut self, life: &TicketLife) {
+        let by = self.request.by;
+        match by {
+            GroupBy::Department | GroupBy::Hour => {
+                let key = match by {
+                    GroupBy::Hour => format!("{:02}", self.hour_of(life.issued_at_ms)),
+                    _ => life.department.clone(),
+                };
+                let hour = self.hour_of(life.issued_at_ms);
+                let acc = self.acc(&life.day, key);
+                acc.issued += 1;
+                acc.hours[hour] += 1;
+                acc.priority += u32::from(life.priority);
+                acc.called += u32::from(life.first_call_ms.is_some());
+                acc.transferred += u32::from(life.transferred);
+                if life.outcome != Outcome::Transferred {
+                    acc.count_outcome(life.outcome);
+                }
+                if let Some(call) = life.first_call_ms {
+                    acc.waiting.push(secs(life.issued_at_ms, call));
+                }
+                for stay in &life.stays {
+                    if let Some(s) = stay.service_secs {
+                        acc.service.push(s);
+                    }
+                }
+            }
+            GroupBy::Counter | GroupBy::Staff => {
+                for (index, stay) in life.stays.iter().enumerate() {
+                    let key = match by {
+                        GroupBy::Counter => stay.counter.to_string(),
+                        _ => stay.staff.clone(),
+                    };
+                    let hour = self.hour_of(stay.called_at_ms);
+                    let acc = self.acc(&life.day, key);
+                    acc.called += 1;
+                    acc.hours[hour] += 1;
+                    acc.priority += u32::from(life.priority);
+                    // A ticket still open when its day's log ends was left
+                    // at the counter: its day-end cancellation counts here.
+                    let outcome = match stay.outcome {
+                        Outcome::Open => life.outcome,
+                        other => other,
+                    };
+                    acc.count_outcome(outcome);
+                    if index == 0 {
+                        acc.waiting.push(secs(life.issued_at_ms, stay.called_at_ms));
+                    }
+                    if let Some(s) = stay.service_secs {
+                        acc.service.push(s);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The report, given the kept summaries (any days; those in the range
+    /// and not in the log are used).
+    pub fn finish(mut self, config: &CenterConfig, summaries: &[DaySummary]) -> Report {
+        let open: Vec<TicketLife> = self.open.drain().map(|(_, life)| life).collect();
+        for life in &open {
+            self.fold(life);
+        }
+        let mut summary_days = std::collections::BTreeSet::new();
+        for s in summaries {
+            if !self.in_range(&s.service_day) || self.days_seen.contains(&s.service_day) {
+                continue;
+            }
+            summary_days.insert(s.service_day.clone());
+            if self.request.by != GroupBy::Department {
+                continue;
+            }
+            let acc = self.acc(&s.service_day, s.department.clone());
+            acc.issued += s.issued;
+            acc.called += s.waiting.count;
+            acc.served += s.served;
+            acc.no_show += s.no_show;
+            acc.transferred += s.transferred;
+            acc.cancelled += s.cancelled;
+            acc.waiting.summaries.push(s.waiting.clone());
+            acc.service.summaries.push(s.service.clone());
+            acc.summary_days += 1;
+        }
+        let by = self.request.by;
+        let mut totals: BTreeMap<String, Acc> = BTreeMap::new();
+        for ((_, key), acc) in &self.groups {
+            totals.entry(key.clone()).or_default().merge(acc);
+        }
+        let mut keys: Vec<String> = totals.keys().cloned().collect();
+        keys.sort_by_key(|k| order_key(config, by, k));
+        let rows: Vec<Row> = keys
+            .iter()
+            .map(|k| row(config, by, None, k, &totals[k]))
+            .collect();
+        let mut all = Acc::default();
+        for acc in totals.values() {
+            all.merge(acc);
+        }
+        // Days from summaries count once in the total, not once per department.
+        all.summary_days = u32::try_from(summary_days.len()).unwrap_or(u32::MAX);
+        let mut total = row(config, by, None, "", &all);
+        total.key = "total".into();
+        total.name = "Tổng cộng".into();
+        let daily = if self.request.daily {
+            let mut daily: Vec<(&(String, String), &Acc)> = self.groups.iter().collect();
+            daily.sort_by_key(|((day, key), _)| (day.clone(), order_key(config, by, key)));
+            daily
+                .into_iter()
+                .map(|((day, key), acc)| row(config, by, Some(day), key, acc))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let summary_days: Vec<String> = summary_days.into_iter().collect();
+        let mut notes = Vec::new();
+        if !summary_days.is_empty() {
+            notes.push(match by {
+                GroupBy::Department => format!(
+                    "{} day(s) of this range were removed by retention and are counted from their kept summaries: no median wait, priority share or busiest hour for them, and no percentiles in rows that mix them with other days (see --daily)",
+                    summary_days.len()
+                ),
+                _ => format!(
+                    "{} day(s) of this range were removed by retention and only per-department summaries were kept: they are not in this {} report; use --by department for them",
+                    summary_days.len(),
+                    by.as_str()
+                ),
+            });
+        }
+        Report {
+            center: config.center.name.clone(),
+            from: self.from,
+            to: self.to,
+            by,
+            timezone: config.center.timezone_name.clone(),
+            rows,
+            total,
+            daily,
+            summary_days,
+            notes,
+        }
+    }
+}
+
+/// How a ticket's caller is named in staff reports.
+fn staff_name(actor: &Actor) -> String {
+    match actor {
+        Actor::Staff { name } => name.clone(),
+        Actor::Keypad { counter } => format!("keypad-{counter}"),
+        Actor::Button => "button".into(),
+        Actor::System => "system".into(),
+    }
+}
+
+fn secs(from_ms: i64, to_ms: i64) -> u64 {
+    u64::try_from(to_ms.saturating_sub(from_ms) / 1000).unwrap_or(0)
+}
+
+/// Rows in config order (departments, counters), hours in order, the rest
+/// (staff, departments no longer configured) by name after them.
+fn order_key(config: &CenterConfig, by: GroupBy, key: &str) -> (usize, String) {
+    let position = match by {
+        GroupBy::Department => config.department_index(&DepartmentId(key.to_owned())),
+        GroupBy::Counter => key
+            .parse::<u16>()
+            .ok()
+            .and_then(|n| config.counters.iter().position(|c| c.number == n)),
+        GroupBy::Hour => key.parse::<usize>().ok(),
+        GroupBy::Staff => None,
+    };
+    (position.unwrap_or(usize::MAX), key.to_owned())
+}
+
+fn row(config: &CenterConfig, by: GroupBy, day: Option<&str>, key: &str, acc: &Acc) -> Row {
+    let name = match by {
+        GroupBy::Department => config
+            .department(&DepartmentId(key.to_owned()))
+            .map_or_else(|| key.to_owned(), |d| d.name.clone()),
+        GroupBy::Counter => key
+            .parse::<u16>()
+            .ok()
+            .and_then(|n| config.counter(n))
+            .map_or_else(|| format!("Quầy {key}"), |c| c.name.clone()),
+        GroupBy::Staff => key.to_owned(),
+        GroupBy::Hour => format!("{key}:00–{key}:59"),
+    };
+    let counts_issue = matches!(by, GroupBy::Department | GroupBy::Hour);
+    let base = if counts_issue { acc.issued } else { acc.called };
+    // Priority and hours are unknown for days known only from summaries.
+    let detail_known = acc.summary_days == 0;
+    let busiest_hour = acc
+        .hours
+        .iter()
+        .enumerate()
+        .filter(|(_, &n)| n > 0)
+        // Most tickets; the earliest hour on a tie.
+        .max_by_key(|(hour, &n)| (n, std::cmp::Reverse(*hour)))
+        .filter(|_| detail_known)
+        .map(|(hour, &tickets)| BusyHour {
+            hour: u8::try_from(hour).unwrap_or(0),
+            tickets,
+        });
+    Row {
+        service_day: day.map(str::to_owned),
+        key: key.to_owned(),
+        name,
+        issued: counts_issue.then_some(acc.issued),
+        called: acc.called,
+        served: acc.served,
+        no_show: acc.no_show,
+        transferred: acc.transferred,
+        cancelled: acc.cancelled,
+        priority: detail_known.then_some(acc.priority),
+        priority_share_pct: (detail_known && base > 0)
+            .then(|| (f64::from(acc.priority) * 1000.0 / f64::from(base)).round() / 10.0),
+        waiting: acc.waiting.stats(),
+        service: acc.service.stats(),
+        busiest_hour,
+        summary_days: acc.summary_days,
+    }
+}
+
+/// How many events are read from the store at a time.
+const PAGE: usize = 5_000;
+
+/// The report for `request` from `store`'s log and kept summaries. Reads
+/// the log page by page (a year of log does not sit in memory at once) and
+/// stops once a service day after the range has started.
+pub fn from_store(
+    store: &Store,
+    config: &CenterConfig,
+    request: ReportRequest,
+) -> Result<Report, ReportError> {
+    let mut builder = ReportBuilder::new(config, request);
+    let mut after = 0;
+    loop {
+        match store.events_since(after, PAGE)? {
+            EventsSince::Gap { oldest_kept_seq } => {
+                after = oldest_kept_seq.saturating_sub(1);
+            }
+            EventsSince::Events(events) => {
+                let Some(last) = events.last().map(|e| e.seq) else {
+                    break;
+                };
+                for event in &events {
+                    builder.add_event(event);
+                }
+                if builder.is_past_range() {
+                    break;
+                }
+                after = last;
+            }
+        }
+    }
+    let summaries = store.summaries()?;
+    Ok(builder.finish(config, &summaries))
+}
