@@ -2,6 +2,7 @@
 
 pub mod check_config;
 pub mod print_test;
+pub mod run;
 pub mod report;
 pub mod token;
 pub mod user;

@@ -2,11 +2,15 @@
 
 pub mod accounts;
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod buttons;
 pub mod clock;
 pub mod commands;
+pub mod daemon;
+pub mod demo;
 pub mod leds;
+pub mod printing;
 pub mod metrics;
 pub mod report;
 #[cfg(feature = "rpi")]

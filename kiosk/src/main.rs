@@ -1,5 +1,7 @@
-//! The `kiosk` binary: parses arguments, sets up logging and hands over to the library.
+//! The `kiosk` binary: parses arguments, sets up logging and signals, and
+//! hands over to the library.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -15,17 +17,62 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the ticket machine: buttons, printer, LEDs and the LAN API.
+    Run {
+        /// The center's TOML file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Run the whole kiosk on the embedded Phú Xuân configuration with
+    /// simulated buttons, printer and LEDs.
+    Demo {
+        /// Folder for the demo's queue data and printed tickets.
+        #[arg(long, default_value = "kiosk-demo")]
+        dir: PathBuf,
+        /// Address of the LAN API and the demo page.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
     /// Check a center configuration and print a summary, or every error found.
     CheckConfig {
         /// The center's TOML file.
         file: PathBuf,
+    },
+    /// Manage staff and technician accounts (stored in the data directory).
+    #[command(subcommand)]
+    User(kiosk::commands::user::UserCommand),
+    /// Manage device tokens for displays and counter keypads.
+    #[command(subcommand)]
+    Token(kiosk::commands::token::TokenCommand),
+    /// Print a sample ticket with every Vietnamese tone, or write it to files.
+    PrintTest {
+        /// The center's TOML file (printer settings).
+        #[arg(long)]
+        config: PathBuf,
+        /// Write a PNG of exactly the raster that would be sent.
+        #[arg(long)]
+        preview: Option<PathBuf>,
+        /// Write the exact bytes that would be sent to the printer.
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run { config } => daemon_runtime()
+            .and_then(|rt| rt.block_on(kiosk::commands::run::run(&config, shutdown_signal()))),
+        Command::Demo { dir, listen } => daemon_runtime()
+            .and_then(|rt| rt.block_on(kiosk::commands::run::demo(dir, listen, shutdown_signal()))),
         Command::CheckConfig { file } => kiosk::commands::check_config::run(&file),
+        Command::User(command) => kiosk::commands::user::run(command),
+        Command::Token(command) => kiosk::commands::token::run(command),
+        Command::PrintTest {
+            config,
+            preview,
+            output,
+        } => kiosk::commands::print_test::run(&config, preview.as_deref(), output.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -33,5 +80,31 @@ fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The async runtime of the daemon: two worker threads are plenty on a Pi.
+fn daemon_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    kiosk::commands::run::init_logging();
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// Completes on SIGTERM (systemd stopping the service) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot listen for SIGTERM; only Ctrl-C stops the kiosk");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
     }
 }

@@ -1,3 +1,5 @@
 //! Shared helpers of the end-to-end tests and the perf harness.
 
+pub mod emupos;
+pub mod loopback_printer;
 pub mod perf;

@@ -1,8 +1,8 @@
 //! A network ESC/POS printer on loopback, for tests and benchmarks that need
 //! to know when the last byte of a ticket arrived.
 //!
-//! It accepts one connection at a time, answers `DLE EOT` status requests
-//! with "online, cover closed, paper present" (or "paper out" once told),
+//! It accepts connections, answers `DLE EOT` status requests with "online,
+//! cover closed, paper present" (faults are the `emupos` emulator's job),
 //! and follows the kiosk's raster tickets command by command (`ESC @`,
 //! `GS v 0` with its data, `ESC d n`, `GS V`), so a ticket ends exactly at
 //! its cut, never on a byte pattern inside the image. Each complete ticket
@@ -31,8 +31,6 @@ pub struct LoopbackPrinter {
     pub address: SocketAddr,
     /// Complete tickets, in order.
     pub tickets: mpsc::Receiver<ReceivedTicket>,
-    /// Whether status answers say "paper out".
-    paper_out: Arc<AtomicBool>,
     /// Set on drop to end the accept loop.
     stop: Arc<AtomicBool>,
 }
@@ -44,23 +42,16 @@ impl LoopbackPrinter {
         listener.set_nonblocking(true)?;
         let address = listener.local_addr()?;
         let (sender, tickets) = mpsc::channel();
-        let paper_out = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
-        let (out, halt) = (Arc::clone(&paper_out), Arc::clone(&stop));
+        let halt = Arc::clone(&stop);
         thread::Builder::new()
             .name("loopback-printer".into())
-            .spawn(move || accept_loop(listener, sender, out, halt))?;
+            .spawn(move || accept_loop(listener, sender, halt))?;
         Ok(LoopbackPrinter {
             address,
             tickets,
-            paper_out,
             stop,
         })
-    }
-
-    /// Makes status answers say the paper is out (or back).
-    pub fn set_paper_out(&self, out: bool) {
-        self.paper_out.store(out, Ordering::SeqCst);
     }
 }
 
@@ -73,16 +64,15 @@ impl Drop for LoopbackPrinter {
 fn accept_loop(
     listener: TcpListener,
     tickets: mpsc::Sender<ReceivedTicket>,
-    paper_out: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 ) {
     while !stop.load(Ordering::SeqCst) {
         match listener.accept() {
             Ok((stream, _)) => {
-                let (tickets, paper_out, stop) = (tickets.clone(), Arc::clone(&paper_out), Arc::clone(&stop));
+                let (tickets, stop) = (tickets.clone(), Arc::clone(&stop));
                 let _ = thread::Builder::new()
                     .name("loopback-printer-conn".into())
-                    .spawn(move || serve(stream, tickets, paper_out, stop));
+                    .spawn(move || serve(stream, tickets, stop));
             }
             Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
                 thread::sleep(Duration::from_millis(2));
@@ -92,12 +82,7 @@ fn accept_loop(
     }
 }
 
-fn serve(
-    mut stream: TcpStream,
-    tickets: mpsc::Sender<ReceivedTicket>,
-    paper_out: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
-) {
+fn serve(mut stream: TcpStream, tickets: mpsc::Sender<ReceivedTicket>, stop: Arc<AtomicBool>) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
@@ -120,15 +105,9 @@ fn serve(
         let now = Instant::now();
         for output in parser.feed(&chunk[..n]) {
             match output {
-                Output::Status(request) => {
-                    let out = paper_out.load(Ordering::SeqCst);
-                    let answer = match request {
-                        // Fixed bits 1 and 4 set; bit 5/6 = paper end.
-                        4 if out => 0x12 | 0x60,
-                        2 if out => 0x12 | 0x20,
-                        _ => 0x12,
-                    };
-                    if stream.write_all(&[answer]).is_err() {
+                Output::Status => {
+                    // Only the fixed bits 1 and 4: online, closed, paper present.
+                    if stream.write_all(&[0x12]).is_err() {
                         return;
                     }
                 }
@@ -144,7 +123,7 @@ fn serve(
 }
 
 enum Output {
-    Status(u8),
+    Status,
     Ticket(Vec<u8>),
 }
 
@@ -161,13 +140,10 @@ impl Parser {
     fn feed(&mut self, bytes: &[u8]) -> Vec<Output> {
         self.pending.extend_from_slice(bytes);
         let mut out = Vec::new();
-        loop {
-            let Some(len) = self.next_command_len() else {
-                break;
-            };
+        while let Some(len) = self.next_command_len() {
             let command: Vec<u8> = self.pending.drain(..len).collect();
             match command.as_slice() {
-                [0x10, 0x04, n] => out.push(Output::Status(*n)),
+                [0x10, 0x04, _] => out.push(Output::Status),
                 [0x1d, b'V', ..] => {
                     self.ticket.extend_from_slice(&command);
                     out.push(Output::Ticket(std::mem::take(&mut self.ticket)));
@@ -182,9 +158,9 @@ impl Parser {
     fn next_command_len(&self) -> Option<usize> {
         let p = &self.pending;
         let need = match p.first()? {
-            0x10 => 3,                           // DLE EOT n
-            0x1b if p.get(1)? == &b'@' => 2,     // ESC @
-            0x1b => 3,                           // ESC d n, ESC t n, ESC a n, …
+            0x10 => 3,                       // DLE EOT n
+            0x1b if p.get(1)? == &b'@' => 2, // ESC @
+            0x1b => 3,                       // ESC d n, ESC t n, ESC a n, …
             0x1d if p.get(1)? == &b'v' => {
                 // GS v 0 m xL xH yL yH data
                 let header = p.get(..8)?;

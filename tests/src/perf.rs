@@ -1,13 +1,20 @@
 //! Perf scenarios, one module each. Each prints `name: value unit` lines.
 
 pub mod issue;
+pub mod press;
+pub mod render;
 pub mod year;
 
 /// A scenario's entry point.
 pub type Scenario = fn() -> anyhow::Result<()>;
 
 /// Every scenario by the name given on the command line.
-pub const SCENARIOS: &[(&str, Scenario)] = &[("issue", issue::run), ("year", year::run)];
+pub const SCENARIOS: &[(&str, Scenario)] = &[
+    ("issue", issue::run),
+    ("press", press::run),
+    ("render", render::run),
+    ("year", year::run),
+];
 
 /// The value at quantile `q` (0.0–1.0) of sorted samples.
 pub fn quantile<T: Copy>(sorted: &[T], q: f64) -> T {

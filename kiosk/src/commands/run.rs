@@ -14,11 +14,10 @@ use kiosk_config::CenterConfig;
 use crate::accounts::Accounts;
 use crate::api::{ApiOptions, ApiState};
 use crate::app::App;
-use crate::buttons::{ButtonPanel, DebounceSettings};
+use crate::buttons::DebounceSettings;
 use crate::clock::SystemClock;
 use crate::daemon::{open_app, run as run_daemon, Hardware};
 use crate::demo::{run_demo, DemoOptions};
-use crate::leds::StatusLights;
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`). Under systemd
 /// (`JOURNAL_STREAM` set) lines carry no colours and no timestamps, since
@@ -82,12 +81,8 @@ pub async fn run(
     #[cfg(feature = "rpi")]
     {
         let gpio = crate::rpi::Gpio::open().context("opening the Raspberry Pi GPIO")?;
-        let buttons = ButtonPanel::from_config(&config.departments, settings, |wiring| {
-            gpio.button(wiring.pin, &format!("button of {}", wiring.department))
-        })?;
-        let lights = StatusLights::from_config(&config.kiosk.leds, |light, pin| {
-            gpio.led(pin, &format!("{} LED", light.config_name()))
-        })?;
+        let buttons = gpio.button_panel(&config.departments, settings)?;
+        let lights = gpio.status_lights(&config.kiosk.leds)?;
         run_daemon(
             app,
             Hardware { buttons, lights },
@@ -103,8 +98,8 @@ pub async fn run(
         if !config.used_pins().is_empty() {
             tracing::warn!("this kiosk was built without the `rpi` feature: buttons and LEDs are not read; build with --features rpi on the Pi");
         }
-        let buttons = ButtonPanel::<NoPin>::new(Vec::new(), settings);
-        let lights = StatusLights::<NoPin>::new(None, None, None, None);
+        let buttons = crate::buttons::ButtonPanel::<NoPin>::new(Vec::new(), settings);
+        let lights = crate::leds::StatusLights::<NoPin>::new(None, None, None, None);
         run_daemon(
             app,
             Hardware { buttons, lights },

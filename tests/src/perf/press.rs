@@ -39,7 +39,8 @@ pub fn run() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let transport = ticket_printer::open(&config.kiosk.printer)?;
-    let app = runtime.block_on(async { open_app(Arc::clone(&config), transport, Arc::new(SystemClock)) })?;
+    let app = runtime
+        .block_on(async { open_app(Arc::clone(&config), transport, Arc::new(SystemClock)) })?;
 
     let mut latencies = Vec::with_capacity(PRESSES);
     let mut bytes = 0;
@@ -64,9 +65,18 @@ pub fn run() -> anyhow::Result<()> {
     latencies.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("presses: {PRESSES}");
-    println!("press_to_last_byte_p50: {:.2} ms", ms(quantile(&latencies, 0.50)));
-    println!("press_to_last_byte_p99: {:.2} ms", ms(quantile(&latencies, 0.99)));
-    println!("press_to_last_byte_max: {:.2} ms", ms(*latencies.last().unwrap_or(&Duration::ZERO)));
+    println!(
+        "press_to_last_byte_p50: {:.2} ms",
+        ms(quantile(&latencies, 0.50))
+    );
+    println!(
+        "press_to_last_byte_p99: {:.2} ms",
+        ms(quantile(&latencies, 0.99))
+    );
+    println!(
+        "press_to_last_byte_max: {:.2} ms",
+        ms(*latencies.last().unwrap_or(&Duration::ZERO))
+    );
     println!("ticket_bytes_80mm: {bytes} bytes");
     drop(app);
     Ok(())

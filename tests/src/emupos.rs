@@ -1,9 +1,11 @@
-//! Integration with the `emupos` ESC/POS printer emulator on loopback: a
-//! ticket sent over TCP comes back from the emulator as the same image, and
-//! the emulator's paper-out fault shows in our `DLE EOT` status.
+//! The `emupos` ESC/POS printer emulator on loopback, for tests: started on
+//! free ports in a temporary folder, faults injected through its API, and
+//! receipts read back as bitmaps. Killed when dropped (also when a test
+//! fails).
 //!
 //! The emulator is `$EMUPOS_BIN` or `<workspace>/target/emupos-venv/bin/emupos`,
-//! installed by `bash .ci/steps/emupos.sh`. Missing, the tests fail (no skip).
+//! installed by `bash .ci/steps/emupos.sh`. When it is missing the tests
+//! that need it fail with that instruction (no silent skip).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -12,13 +14,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ticket_printer::transport::TcpTransport;
-use ticket_printer::{
-    encode_raster, read_png, render, sample_ticket, Bitmap, EncodeOptions, PaperState, Transport,
-};
+use ticket_printer::{read_png, Bitmap};
 
+/// The device id of the emulated printer.
 const DEVICE: &str = "ticket";
 
-fn emupos_bin() -> PathBuf {
+/// The emulator's executable: `$EMUPOS_BIN` or the venv `.ci/steps/emupos.sh` makes.
+pub fn emupos_bin() -> PathBuf {
     let path = std::env::var_os("EMUPOS_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -39,10 +41,14 @@ fn free_port() -> u16 {
 }
 
 /// A running emulator, killed when dropped (also when a test fails).
-struct Emulator {
+pub struct Emulator {
+    /// The emulator process.
     child: Child,
+    /// Its config, log and receipts.
     dir: tempfile::TempDir,
-    printer_port: u16,
+    /// Where it accepts ESC/POS over TCP.
+    pub printer_port: u16,
+    /// Its control API (faults, receipts).
     api_port: u16,
 }
 
@@ -54,7 +60,8 @@ impl Drop for Emulator {
 }
 
 impl Emulator {
-    fn start() -> Emulator {
+    /// Starts an emulated 80 mm printer on free loopback ports and waits until it answers.
+    pub fn start() -> Emulator {
         let bin = emupos_bin();
         let dir = tempfile::tempdir().expect("temp dir");
         let (printer_port, api_port) = (free_port(), free_port());
@@ -87,7 +94,8 @@ impl Emulator {
         emulator
     }
 
-    fn log(&self) -> String {
+    /// The emulator's own log, for failure messages.
+    pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("emupos.log")).unwrap_or_default()
     }
 
@@ -128,7 +136,8 @@ impl Emulator {
         Ok(response)
     }
 
-    fn set_fault(&self, fault: &str, active: bool) {
+    /// Injects (`true`) or clears a fault: `paper-out`, `paper-near-end`, `cover-open`.
+    pub fn set_fault(&self, fault: &str, active: bool) {
         let method = if active { "PUT" } else { "DELETE" };
         let response = self
             .http(method, &format!("/api/v1/devices/{DEVICE}/faults/{fault}"))
@@ -139,7 +148,8 @@ impl Emulator {
         );
     }
 
-    fn printer(&self) -> TcpTransport {
+    /// Our TCP transport to the emulated printer.
+    pub fn printer(&self) -> TcpTransport {
         TcpTransport::new(
             "127.0.0.1",
             self.printer_port,
@@ -148,8 +158,20 @@ impl Emulator {
         )
     }
 
+    /// How many receipts the emulator has finished so far.
+    pub fn receipt_count(&self) -> usize {
+        std::fs::read_dir(self.dir.path().join("receipts"))
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
     /// Waits for the `count`-th receipt and returns its image and metadata.
-    fn receipt(&self, count: usize) -> (Bitmap, String) {
+    pub fn receipt(&self, count: usize) -> (Bitmap, String) {
         let dir = self.dir.path().join("receipts");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -176,106 +198,4 @@ impl Emulator {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-}
-
-fn ticket(width: u16) -> Bitmap {
-    let at = jiff::civil::date(2025, 3, 5).at(8, 15, 0, 0);
-    render(
-        &sample_ticket("Trung tâm Phục vụ hành chính công", at),
-        width,
-    )
-}
-
-/// Pixels of `actual` that differ from `expected` placed at its top-left
-/// corner, counting everything outside `expected` that is black.
-fn differing_dots(expected: &Bitmap, actual: &Bitmap) -> u64 {
-    let mut differ = 0;
-    for y in 0..expected.height().max(actual.height()) {
-        for x in 0..u32::from(expected.width().max(actual.width())) {
-            if expected.get(x, y) != actual.get(x, y) {
-                differ += 1;
-            }
-        }
-    }
-    differ
-}
-
-#[test]
-fn printed_ticket_comes_back_from_the_emulator_pixel_for_pixel() {
-    let emulator = Emulator::start();
-    let mut printer = emulator.printer();
-    let status = printer.status().expect("status over TCP");
-    assert_eq!(status.paper, PaperState::Present, "{status:?}");
-    assert_eq!(status.online, Some(true));
-    assert!(status.ready_to_print());
-
-    // 80 mm, the emulated printer's own width: the receipt must be our bitmap exactly
-    // (the emulator pastes GS v 0 mode 0 images 1:1 and drops trailing feeds).
-    let wide = ticket(576);
-    let options = EncodeOptions {
-        band_height: 100,
-        ..EncodeOptions::default()
-    };
-    printer
-        .write_all(&encode_raster(&wide, &options))
-        .expect("send 80 mm ticket");
-    let (image, meta) = emulator.receipt(1);
-    assert!(
-        meta.contains("\"boundary\": \"cut\""),
-        "receipt should end at our cut: {meta}"
-    );
-    assert_eq!(
-        (image.width(), image.height()),
-        (wide.width(), wide.height()),
-        "receipt size"
-    );
-    assert_eq!(
-        differing_dots(&wide, &image),
-        0,
-        "80 mm receipt differs from the bitmap sent"
-    );
-
-    // 58 mm on the same 576-dot printer: left-aligned, the rest of the line blank.
-    let narrow = ticket(384);
-    printer
-        .write_all(&encode_raster(
-            &narrow,
-            &EncodeOptions {
-                band_height: 24,
-                ..options
-            },
-        ))
-        .expect("send 58 mm ticket");
-    let (image, _) = emulator.receipt(2);
-    assert_eq!(image.height(), narrow.height());
-    assert_eq!(
-        differing_dots(&narrow, &image),
-        0,
-        "58 mm receipt differs from the bitmap sent"
-    );
-}
-
-#[test]
-fn paper_out_fault_is_reported_by_status() {
-    let emulator = Emulator::start();
-    let mut printer = emulator.printer();
-    assert_eq!(printer.status().expect("status").paper, PaperState::Present);
-
-    emulator.set_fault("paper-out", true);
-    let status = printer.status().expect("status with paper out");
-    assert_eq!(status.paper, PaperState::Out, "{status:?}");
-    assert_eq!(status.online, Some(false));
-    assert!(!status.ready_to_print());
-
-    emulator.set_fault("paper-out", false);
-    emulator.set_fault("paper-near-end", true);
-    let status = printer.status().expect("status with paper near end");
-    assert_eq!(status.paper, PaperState::NearEnd);
-    assert!(status.ready_to_print());
-
-    emulator.set_fault("paper-near-end", false);
-    emulator.set_fault("cover-open", true);
-    let status = printer.status().expect("status with cover open");
-    assert_eq!(status.cover_open, Some(true));
-    assert!(!status.ready_to_print());
 }
