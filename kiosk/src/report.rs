@@ -35,16 +35,27 @@
 //! Tickets count in their **issuing** department and service day, as the
 //! kept [`DaySummary`]s do.
 //!
-//! # Days removed by retention
+//! # Where the figures come from
 //!
-//! Only one [`DaySummary`] per department and day survives retention. So for
-//! those days: the department grouping has every count, the waiting and
-//! service mean, p90 and max, but no p50, priority share or busiest hour;
-//! counter, staff and hour groupings cannot include them at all. Such days
-//! are listed in [`Report::summary_days`] with a note. A percentile over
-//! several days cannot be rebuilt from per-day percentiles: a total row that
-//! mixes such days has `p50`/`p90` `null` (the per-day rows, `--daily`,
-//! still have each day's p90).
+//! The store keeps three tiers of history (see `store`'s Retention), and a
+//! report reads each day from the richest one it still has:
+//!
+//! 1. **the event log** (the last few service days): everything above, each
+//!    stay at a counter attributed to its counter and staff member;
+//! 2. **kept tickets** (packed days, up to `retention_days`): every figure
+//!    of the department and hour groupings; for counter and staff only each
+//!    ticket's *last* counter and staff member are known, so a transferred
+//!    ticket counts once, at its last counter, and its waiting time runs to
+//!    the call of that last stay;
+//! 3. **day summaries** (days older than `retention_days`): one
+//!    [`DaySummary`] per department and day. The department grouping has
+//!    every count and the waiting and service mean, p90 and max, but no p50,
+//!    priority share or busiest hour; counter, staff and hour groupings
+//!    cannot include these days at all. They are listed in
+//!    [`Report::summary_days`] with a note. A percentile over several days
+//!    cannot be rebuilt from per-day percentiles: a total row that mixes
+//!    such days has `p50`/`p90` `null` (the per-day rows, `--daily`, still
+//!    have each day's p90).
 
 pub mod format;
 
@@ -52,7 +63,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use jiff::civil::Date;
 use kiosk_config::{CenterConfig, DepartmentId};
-use queue_protocol::{Actor, DaySummary, DurationStats, Event, EventKind, TicketId};
+use queue_protocol::{
+    Actor, DaySummary, DurationStats, Event, EventKind, Ticket, TicketId, TicketState,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::store::{EventsSince, Store, StoreError};
@@ -530,6 +543,53 @@ impl ReportBuilder {
         }
     }
 
+    /// Every ticket of a service day whose events are gone but whose
+    /// tickets are kept (packed). Each ticket carries only its last stay at
+    /// a counter, so for counter and staff groupings a transferred ticket
+    /// counts at its last counter only, and waiting is measured to the call
+    /// of that last stay. A day already seen in the events is skipped.
+    pub fn add_day_tickets(&mut self, day: &str, tickets: &[Ticket]) {
+        if !self.in_range(day) || self.days_seen.contains(day) {
+            return;
+        }
+        self.days_seen.insert(day.to_owned());
+        for t in tickets {
+            let outcome = match t.state {
+                TicketState::Done => Outcome::Served,
+                TicketState::NoShow => Outcome::NoShow,
+                TicketState::Cancelled => Outcome::Cancelled,
+                _ => Outcome::Open,
+            };
+            let stays = match (t.called_at_ms, t.counter) {
+                (Some(called_at_ms), Some(counter)) => vec![Stay {
+                    counter,
+                    staff: t.served_by.clone().unwrap_or_else(|| "unknown".into()),
+                    called_at_ms,
+                    started_at_ms: t.serving_at_ms,
+                    outcome,
+                    service_secs: (t.state == TicketState::Done)
+                        .then(|| {
+                            t.closed_at_ms
+                                .map(|end| secs(t.serving_at_ms.unwrap_or(called_at_ms), end))
+                        })
+                        .flatten(),
+                }],
+                _ => Vec::new(),
+            };
+            let life = TicketLife {
+                day: day.to_owned(),
+                department: t.issued_department.clone(),
+                priority: t.priority.is_some(),
+                issued_at_ms: t.issued_at_ms,
+                first_call_ms: t.called_at_ms,
+                stays,
+                outcome,
+                transferred: t.transfers > 0,
+            };
+            self.fold(&life);
+        }
+    }
+
     fn open_stay(&mut self, ticket: TicketId) -> Option<&mut Stay> {
         self.open
             .get_mut(&ticket)?
@@ -782,6 +842,7 @@ pub fn from_store(
     config: &CenterConfig,
     request: ReportRequest,
 ) -> Result<Report, ReportError> {
+    let request_range = (request.from, request.to);
     let mut builder = ReportBuilder::new(config, request);
     let mut after = 0;
     loop {
@@ -801,6 +862,13 @@ pub fn from_store(
                 }
                 after = last;
             }
+        }
+    }
+    // Days whose events are gone but whose tickets are still kept.
+    for day in store.service_days() {
+        if request_range.0 <= day && day <= request_range.1 {
+            let tickets = store.day_tickets(day)?;
+            builder.add_day_tickets(&day.to_string(), &tickets);
         }
     }
     let summaries = store.summaries()?;

@@ -1,0 +1,133 @@
+//! `GET /api/v1/reports` on the real router, and `kiosk report`'s fallback
+//! client that asks a running kiosk for it.
+
+mod api_support;
+
+use api_support::{Setup, TestKiosk};
+use kiosk::commands::report::fetch_report;
+use kiosk::report::{Report, ReportRequest};
+
+const DAY: &str = "from=2026-11-26&to=2026-11-26";
+
+async fn busy_kiosk() -> TestKiosk {
+    let kiosk = TestKiosk::start(Setup::default()).await;
+    kiosk.issue("ho-tich").await;
+    kiosk.issue("ho-tich").await;
+    kiosk.issue("dat-dai").await;
+    let bearer = format!("Bearer {}", kiosk.keypad_token);
+    let next = kiosk
+        .call(
+            "POST",
+            "/api/v1/counters/1/next",
+            &[("authorization", &bearer)],
+            None,
+        )
+        .await;
+    assert_eq!(next.status, 200, "{}", next.body);
+    kiosk
+}
+
+#[tokio::test]
+async fn admins_get_the_report_as_json_and_csv() {
+    let kiosk = busy_kiosk().await;
+    let admin = format!("Bearer {}", kiosk.admin_token);
+    let auth = [("authorization", admin.as_str())];
+    let reply = kiosk
+        .call(
+            "GET",
+            &format!("/api/v1/reports?{DAY}&by=department"),
+            &auth,
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let report: Report = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(report.total.issued, Some(3));
+    assert_eq!(report.total.called, 1);
+    assert_eq!(report.rows[0].key, "ho-tich");
+    assert_eq!(report.rows[0].issued, Some(2));
+
+    let by_staff = kiosk
+        .call(
+            "GET",
+            &format!("/api/v1/reports?{DAY}&by=staff&daily=true"),
+            &auth,
+            None,
+        )
+        .await;
+    let by_staff: Report = serde_json::from_str(&by_staff.body).unwrap();
+    assert_eq!(by_staff.rows[0].key, "keypad-1");
+    assert_eq!(by_staff.daily.len(), 1);
+
+    let csv = kiosk
+        .call(
+            "GET",
+            &format!("/api/v1/reports?{DAY}&format=csv"),
+            &auth,
+            None,
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert!(csv
+        .body
+        .starts_with("\u{feff}service_day,group,key,name,issued"));
+    assert_eq!(csv.body.lines().count(), 3);
+}
+
+#[tokio::test]
+async fn only_admins_and_clear_errors() {
+    let kiosk = busy_kiosk().await;
+    let path = format!("/api/v1/reports?{DAY}");
+    assert_eq!(kiosk.call("GET", &path, &[], None).await.status, 401);
+    let display = format!("Bearer {}", kiosk.display_token);
+    let refused = kiosk
+        .call("GET", &path, &[("authorization", &display)], None)
+        .await;
+    assert_eq!(refused.status, 403);
+
+    let admin = format!("Bearer {}", kiosk.admin_token);
+    let auth = [("authorization", admin.as_str())];
+    for (query, says) in [
+        ("from=26-11-2026&to=2026-11-26", "YYYY-MM-DD"),
+        ("from=2026-11-27&to=2026-11-26", "swap"),
+        (
+            "from=2026-11-26&to=2026-11-26&by=week",
+            "department, counter, staff or hour",
+        ),
+        ("from=2026-11-26&to=2026-11-26&format=xlsx", "json or csv"),
+        ("to=2026-11-26", "from=YYYY-MM-DD"),
+    ] {
+        let reply = kiosk
+            .call("GET", &format!("/api/v1/reports?{query}"), &auth, None)
+            .await;
+        assert_eq!(reply.status, 400, "{query}: {}", reply.body);
+        let message = reply.json()["error"].as_str().unwrap().to_owned();
+        assert!(message.contains(says), "{query}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn the_command_asks_a_running_kiosk() {
+    let kiosk = busy_kiosk().await;
+    let request = ReportRequest::parse("2026-11-26", "2026-11-26", Some("counter"), true).unwrap();
+    let (addr, token) = (kiosk.addr.to_string(), kiosk.admin_token.clone());
+    let asked = request.clone();
+    let report = tokio::task::spawn_blocking(move || fetch_report(&addr, &token, &asked))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.rows.len(), 1);
+    assert_eq!(
+        (report.rows[0].key.as_str(), report.rows[0].called),
+        ("1", 1)
+    );
+    assert_eq!(report.daily.len(), 1);
+
+    let addr = kiosk.addr.to_string();
+    let err = tokio::task::spawn_blocking(move || fetch_report(&addr, "wrong", &request))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(err.to_string().contains("admin token"), "{err:#}");
+}
