@@ -4,7 +4,7 @@
 mod api_support;
 
 use api_support::{Setup, TestKiosk};
-use kiosk::commands::report::fetch_report;
+use kiosk::commands::report::{fetch_report, make_report, ReportArgs};
 use kiosk::report::{Report, ReportRequest};
 
 const DAY: &str = "from=2026-11-26&to=2026-11-26";
@@ -130,4 +130,43 @@ async fn the_command_asks_a_running_kiosk() {
         .unwrap()
         .unwrap_err();
     assert!(err.to_string().contains("admin token"), "{err:#}");
+}
+
+#[tokio::test]
+async fn the_command_falls_back_to_the_api_when_the_daemon_holds_the_store() {
+    let kiosk = busy_kiosk().await;
+    // The kiosk's own config: its data directory is locked by the running store.
+    let mut config = api_support::center(kiosk.dir.path());
+    config.kiosk.data_dir = kiosk.dir.path().join("store");
+    let request = ReportRequest::parse("2026-11-26", "2026-11-26", None, false).unwrap();
+    let mut args = ReportArgs {
+        config: "center.toml".into(),
+        from: "2026-11-26".into(),
+        to: "2026-11-26".into(),
+        by: "department".into(),
+        format: "table".into(),
+        daily: false,
+        no_bom: false,
+        token: Some(String::new()),
+        kiosk: Some(kiosk.addr.to_string()),
+    };
+    let (c, r, a) = (config.clone(), request.clone(), args.clone());
+    let err = tokio::task::spawn_blocking(move || make_report(&c, &r, &a))
+        .await
+        .unwrap()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("the running kiosk holds the queue store"),
+        "{err}"
+    );
+    assert!(err.contains("kiosk token add report --role admin"), "{err}");
+    assert!(err.contains("systemctl stop kiosk"), "{err}");
+
+    args.token = Some(kiosk.admin_token.clone());
+    let report = tokio::task::spawn_blocking(move || make_report(&config, &request, &args))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.total.issued, Some(3));
 }

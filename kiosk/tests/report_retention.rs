@@ -58,16 +58,17 @@ fn report(
     from_store(store, config, request).unwrap()
 }
 
-/// The figures a kept summary can carry.
-fn summary_figures(
-    row: &Row,
-) -> (
+/// The figures a kept summary can carry: day, key, issued, counts, durations.
+type SummaryFigures = (
     Option<String>,
     String,
     Option<u32>,
     [u32; 6],
     [Option<u64>; 5],
-) {
+);
+
+/// The figures a kept summary can carry.
+fn summary_figures(row: &Row) -> SummaryFigures {
     (
         row.service_day.clone(),
         row.key.clone(),

@@ -73,7 +73,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
 
 /// The report from the local store, or from the running kiosk when the
 /// store is locked by it or not on this machine.
-fn make_report(
+pub fn make_report(
     config: &CenterConfig,
     request: &ReportRequest,
     args: &ReportArgs,
