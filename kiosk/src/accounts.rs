@@ -595,7 +595,7 @@ impl Accounts {
         match found {
             Some(user) => {
                 let ok = verify_password(&user.password_hash, password);
-                (ok && !user.disabled).then(|| Principal {
+                (ok && !user.disabled).then_some(Principal {
                     name: user.name,
                     role: user.role,
                     counters: user.counters,

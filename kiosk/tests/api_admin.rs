@@ -10,6 +10,9 @@ use queue_protocol::EventKind;
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 
+/// Headers, body, expected status.
+type Case<'a> = (&'a [(&'a str, &'a str)], String, u16);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_logins_are_throttled_with_retry_after() {
     let kiosk = TestKiosk::start(Setup {
@@ -176,7 +179,7 @@ async fn malformed_and_oversized_bodies_get_json_4xx() {
     let a = ("authorization", admin.as_str());
     let with_json = [a, JSON];
     let without = [a];
-    let cases: Vec<(&[(&str, &str)], String, u16)> = vec![
+    let cases: Vec<Case> = vec![
         (&with_json, "{not json".into(), 400),
         (&with_json, r#"{"name": 5}"#.into(), 422),
         (

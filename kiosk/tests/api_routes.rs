@@ -49,6 +49,7 @@ async fn every_route_checks_credentials_roles_and_counters() {
         public,
         BTreeSet::from([
             "GET /healthz".to_string(),
+            "GET /metrics".to_string(),
             "GET /api/v1/summary".to_string(),
             "POST /api/v1/login".to_string(),
         ]),
@@ -168,7 +169,10 @@ fn methods_and_paths_are_unique() {
             seen.insert((route.method.as_str(), route.path)),
             "{route:?} twice"
         );
-        assert!(route.path == "/healthz" || route.path.starts_with("/api/v1/"));
+        assert!(
+            ["/healthz", "/metrics"].contains(&route.path) || route.path.starts_with("/api/v1/"),
+            "{route:?}"
+        );
         if matches!(route.access, Access::Counter(_)) {
             assert!(route.path.contains("{n}"), "{route:?} needs {{n}}");
         }

@@ -1,5 +1,7 @@
 //! Perf scenarios, one module each. Each prints `name: value unit` lines.
 
+pub mod call;
+pub mod display;
 pub mod issue;
 pub mod press;
 pub mod render;
@@ -10,6 +12,8 @@ pub type Scenario = fn() -> anyhow::Result<()>;
 
 /// Every scenario by the name given on the command line.
 pub const SCENARIOS: &[(&str, Scenario)] = &[
+    ("call", call::run),
+    ("display", display::run),
     ("issue", issue::run),
     ("press", press::run),
     ("render", render::run),
