@@ -44,6 +44,8 @@ enum Command {
     /// Manage device tokens for displays and counter keypads.
     #[command(subcommand)]
     Token(kiosk::commands::token::TokenCommand),
+    /// Figures of a range of service days: table, CSV or JSON.
+    Report(kiosk::commands::report::ReportArgs),
     /// Print a sample ticket with every Vietnamese tone, or write it to files.
     PrintTest {
         /// The center's TOML file (printer settings).
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::CheckConfig { file } => kiosk::commands::check_config::run(&file),
         Command::User(command) => kiosk::commands::user::run(command),
         Command::Token(command) => kiosk::commands::token::run(command),
+        Command::Report(args) => kiosk::commands::report::run(&args),
         Command::PrintTest {
             config,
             preview,

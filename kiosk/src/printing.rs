@@ -289,7 +289,12 @@ mod tests {
         fake.state.lock().unwrap().unplugged = true;
         let err = printer.print(vec![4]).await.unwrap_err();
         assert!(matches!(err, PrintError::Transport { .. }), "{err}");
-        // The failed print refreshed the health.
-        assert!(matches!(printer.health(), PrinterHealth::Unreachable(_)));
+        // The failed print is followed by a fresh status poll.
+        let mut health = printer.watch();
+        let unreachable = health.wait_for(|h| matches!(h, PrinterHealth::Unreachable(_)));
+        tokio::time::timeout(Duration::from_secs(10), unreachable)
+            .await
+            .expect("the health turns unreachable after a failed print")
+            .unwrap();
     }
 }
