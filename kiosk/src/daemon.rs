@@ -108,7 +108,9 @@ where
     let housekeeping = tokio::spawn(keep_status(app.clone(), lights, stop_rx.clone()));
     let http = {
         let mut stop = stop_rx.clone();
-        let router = crate::api::router(api.clone()).merge(extra);
+        let router = crate::api::router(api.clone())
+            .merge(crate::web::router())
+            .merge(extra);
         tokio::spawn(async move {
             axum::serve(
                 listener,

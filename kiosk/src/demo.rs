@@ -8,6 +8,12 @@
 //! a press; the printer is a folder where each ticket lands as the exact
 //! ESC/POS bytes and a PNG of them; LEDs are log lines. The center is open
 //! all day, every day, so the demo works at any hour.
+//!
+//! To try the staff console and the admin pages (`/login`), the demo makes
+//! an admin `demo` and a staff member `quay1` (counter 1) with a random
+//! password printed in its banner — only when its data folder has no
+//! account yet, and only in the demo (which listens on 127.0.0.1 unless
+//! told otherwise).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -153,7 +159,15 @@ pub async fn run_demo(
         buttons: Arc::clone(&simulated),
     });
 
+    let demo_password = demo_accounts(api.accounts())?;
     print_banner(&config, &options, address, &tickets_dir);
+    if let Some(password) = demo_password {
+        println!(
+            "  Staff console and admin pages:  http://{address}/login\n    \
+             accounts made for this demo (only because the demo had none): \
+             admin `demo`, staff `quay1` (counter 1), both with password {password}\n"
+        );
+    }
     tokio::spawn(print_events(app.clone()));
 
     let (quit_tx, quit_rx) = tokio::sync::oneshot::channel::<()>();
@@ -180,6 +194,24 @@ pub async fn run_demo(
         }
     };
     run(app, Hardware { buttons, lights }, listener, api, router, stop).await
+}
+
+/// Makes a demo admin `demo` and a staff member `quay1` (counter 1) with one
+/// random password, only when the demo's accounts file has no account at
+/// all: the demo listens on 127.0.0.1 by default and nothing else ever
+/// creates accounts by itself. Returns the password when it made them.
+fn demo_accounts(accounts: &crate::accounts::Accounts) -> anyhow::Result<Option<String>> {
+    if !accounts.users().is_empty() || !accounts.tokens().is_empty() {
+        return Ok(None);
+    }
+    let password: String = crate::auth::new_secret().chars().take(12).collect();
+    accounts
+        .add_user("demo", crate::auth::Role::Admin, &password, &[])
+        .context("creating the demo admin account")?;
+    accounts
+        .add_user("quay1", crate::auth::Role::Staff, &password, &[1])
+        .context("creating the demo staff account")?;
+    Ok(Some(password))
 }
 
 fn print_banner(config: &CenterConfig, options: &DemoOptions, address: SocketAddr, tickets: &Path) {

@@ -16,3 +16,4 @@ pub mod report;
 #[cfg(feature = "rpi")]
 pub mod rpi;
 pub mod store;
+pub mod web;
