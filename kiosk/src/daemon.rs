@@ -127,8 +127,14 @@ where
     if let Some(address) = address {
         tracing::info!(%address, "kiosk ready: buttons, printer and LAN API are live");
     }
+    crate::systemd::notify_ready();
+    let watchdog = crate::systemd::spawn_watchdog();
 
     shutdown.await;
+    crate::systemd::notify_stopping();
+    if let Some(watchdog) = watchdog {
+        watchdog.abort();
+    }
     tracing::info!("shutting down: finishing the press in progress, if any");
     stop_buttons.store(true, Ordering::SeqCst);
     // The poller owns the press sender: once it has stopped, the press task

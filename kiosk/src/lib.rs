@@ -16,4 +16,5 @@ pub mod report;
 #[cfg(feature = "rpi")]
 pub mod rpi;
 pub mod store;
+pub mod systemd;
 pub mod web;
