@@ -39,12 +39,15 @@
 pub mod day;
 pub mod disk;
 pub mod error;
+pub mod pack;
 pub mod queue;
 pub mod retention;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use jiff::civil::Date;
 use jiff::ToSpan;
 use kiosk_config::{CenterConfig, KioskSettings};
 use queue_protocol::{Actor, DaySummary, Event, EventKind, Snapshot, Ticket, TicketId};
@@ -55,7 +58,10 @@ use crate::clock::Clock;
 pub use error::{ActionError, IssueError, StoreError};
 pub use queue::IssuedTicket;
 
-use queue::{Change, QueueState};
+use queue::{Change, DayStart, QueueState};
+
+/// Service days whose events are kept by default: today and the day before.
+pub const DEFAULT_EVENT_DAYS: u32 = 2;
 
 /// Whether each operation waits for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,15 +117,19 @@ pub enum EventsSince {
     },
 }
 
-/// What [`Store::prune`] removed.
+/// What [`Store::prune`] packed and removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PruneReport {
-    /// Service days summarised and removed.
+    /// Service days older than the retention removed (their summaries stay).
     pub days: Vec<String>,
-    /// Tickets removed.
+    /// Tickets removed with those days.
     pub tickets: usize,
-    /// Events removed.
+    /// Events removed (days older than the event window).
     pub events: usize,
+    /// Finished service days whose tickets were packed into one record.
+    pub packed_days: Vec<String>,
+    /// Tickets moved into packs.
+    pub packed_tickets: usize,
 }
 
 /// A handle on the queue store; cheap to clone, usable from any thread.
@@ -141,8 +151,15 @@ struct Shared {
 }
 
 struct Inner {
-    /// The sled database (its default tree holds everything, see `disk`).
+    /// The sled database; its default tree is the hot tree (see `disk`).
     db: sled::Db,
+    /// The cold tree: packed days and summaries.
+    cold: sled::Tree,
+    /// Every kept service day and where its records start (mirror of the
+    /// `d/` records).
+    days: BTreeMap<Date, DayStart>,
+    /// Service days whose events are kept.
+    event_days: u32,
     /// The in-memory queue, mirror of the disk.
     queue: QueueState,
     /// The center's config in force.
@@ -177,12 +194,61 @@ impl Inner {
             .and_then(|()| self.flush());
         if let Err(err) = result {
             tracing::error!(error = %err, "queue store write failed; reloading state from disk");
-            if let Ok(queue) = disk::load(&self.db) {
-                self.queue = queue;
-            }
+            self.reload();
             return Err(err);
         }
+        if let Some((day, start)) = change.day_started {
+            self.days.insert(day, start);
+        }
         Ok(())
+    }
+
+    /// Make memory match the disk again after a failed write.
+    fn reload(&mut self) {
+        if let Ok(queue) = disk::load(&self.db) {
+            self.queue = queue;
+        }
+        if let Ok(days) = disk::days(&self.db) {
+            self.days = days.into_iter().collect();
+        }
+    }
+
+    /// The first ticket id after `day`'s tickets.
+    fn day_end_ticket(&self, day: Date) -> u64 {
+        self.days
+            .range(day..)
+            .nth(1)
+            .map_or(self.queue.core.next_ticket, |(_, next)| next.first_ticket)
+    }
+
+    /// A ticket of a packed day, by id.
+    fn packed_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError> {
+        let Some((day, start)) = self
+            .days
+            .iter()
+            .rev()
+            .find(|(_, start)| start.first_ticket <= id.0)
+        else {
+            return Ok(None);
+        };
+        if !start.packed {
+            return Ok(None);
+        }
+        match disk::read_pack(&self.cold, *day)? {
+            Some(pack) => pack.find(id).map_err(|e| unreadable_pack(*day, &e)),
+            None => Ok(None),
+        }
+    }
+
+    /// Any kept ticket, open, live or packed.
+    fn any_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError> {
+        if let Some(t) = self.queue.open_ticket(id) {
+            return Ok(Some(t.clone()));
+        }
+        if let Some(t) = disk::get(&self.db, &disk::ticket_key(id.0))? {
+            return Ok(Some(t));
+        }
+        self.packed_ticket(id)
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -202,6 +268,12 @@ impl Inner {
     }
 }
 
+fn unreadable_pack(day: Date, err: &pack::UnpackError) -> StoreError {
+    StoreError::Inconsistent(format!(
+        "the pack of service day {day} is unreadable: {err}"
+    ))
+}
+
 impl Store {
     /// Open (or create) the store in `dir`.
     pub fn open(
@@ -219,6 +291,10 @@ impl Store {
                 source,
             })?;
         let queue = disk::load(&db)?;
+        let cold = db
+            .open_tree(disk::COLD_TREE)
+            .map_err(|e| disk::io_err("opening the tree of packed days", e))?;
+        let days = disk::days(&db)?.into_iter().collect();
         let log_path = dir.join("db");
         let log_file = std::fs::File::open(&log_path).map_err(|source| StoreError::Open {
             dir: dir.to_owned(),
@@ -229,6 +305,9 @@ impl Store {
             shared: Arc::new(Shared {
                 inner: Mutex::new(Inner {
                     db,
+                    cold,
+                    days,
+                    event_days: DEFAULT_EVENT_DAYS,
                     queue,
                     config,
                     durability: options.durability,
@@ -248,9 +327,7 @@ impl Store {
                 // A panic mid-operation may have left memory ahead of disk:
                 // the disk is the truth.
                 let mut guard = poisoned.into_inner();
-                if let Ok(queue) = disk::load(&guard.db) {
-                    guard.queue = queue;
-                }
+                guard.reload();
                 self.shared.inner.clear_poison();
                 guard
             }
@@ -382,8 +459,14 @@ impl Store {
         let mut inner = self.lock();
         let found = match inner.queue.open_ticket(ticket) {
             Some(t) => t.clone(),
-            None => disk::get(&inner.db, &disk::ticket_key(ticket.0))?
-                .ok_or(ActionError::UnknownTicket { ticket })?,
+            None => match disk::get(&inner.db, &disk::ticket_key(ticket.0))? {
+                Some(t) => t,
+                // A packed day is history: its tickets no longer change.
+                None if inner.packed_ticket(ticket)?.is_some() => {
+                    return Err(ActionError::TicketClosed { ticket })
+                }
+                None => return Err(ActionError::UnknownTicket { ticket }),
+            },
         };
         self.run_locked(&mut inner, |q, _, now| {
             Ok::<_, ActionError>(q.print_outcome(found, outcome, now))
@@ -432,6 +515,13 @@ impl Store {
         self.lock().config = config;
     }
 
+    /// How many of the latest service days keep their events (at least 1:
+    /// today; [`DEFAULT_EVENT_DAYS`] unless set). Older events are removed
+    /// by [`Store::prune`]; their tickets stay, packed, for `retention_days`.
+    pub fn set_event_days(&self, days: u32) {
+        self.lock().event_days = days.max(1);
+    }
+
     /// Change durability at run time (simulations only).
     pub fn set_durability(&self, durability: Durability) -> Result<(), StoreError> {
         let mut inner = self.lock();
@@ -442,13 +532,43 @@ impl Store {
         Ok(())
     }
 
-    /// A ticket by id (open or closed, until retention removes it).
+    /// A ticket by id (open or closed, live or packed, until retention
+    /// removes its day).
     pub fn ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError> {
+        self.lock().any_ticket(id)
+    }
+
+    /// Every ticket of service day `day`, in id order: today's from the live
+    /// records, a finished day's from its pack; empty for a day not kept.
+    pub fn day_tickets(&self, day: Date) -> Result<Vec<Ticket>, StoreError> {
         let inner = self.lock();
-        if let Some(t) = inner.queue.open_ticket(id) {
-            return Ok(Some(t.clone()));
+        let Some(start) = inner.days.get(&day).copied() else {
+            return Ok(Vec::new());
+        };
+        if start.packed {
+            return match disk::read_pack(&inner.cold, day)? {
+                Some(pack) => pack.unpack().map_err(|e| unreadable_pack(day, &e)),
+                None => Ok(Vec::new()),
+            };
         }
-        disk::get(&inner.db, &disk::ticket_key(id.0))
+        disk::tickets_between(&inner.db, start.first_ticket, inner.day_end_ticket(day))
+    }
+
+    /// Service days with tickets kept (today included), oldest first.
+    pub fn service_days(&self) -> Vec<Date> {
+        let inner = self.lock();
+        inner
+            .days
+            .iter()
+            .filter(|(day, start)| inner.day_end_ticket(**day) > start.first_ticket)
+            .map(|(day, _)| *day)
+            .collect()
+    }
+
+    /// The oldest event sequence number still stored (events before it were
+    /// removed by [`Store::prune`]).
+    pub fn oldest_kept_seq(&self) -> u64 {
+        self.lock().queue.core.oldest_kept_seq
     }
 
     /// Sequence number of the last event (0 before any).
@@ -515,9 +635,17 @@ impl Store {
         (snapshot, self.shared.events.subscribe())
     }
 
-    /// Every kept day summary (days removed by retention), oldest first.
+    /// Every kept day summary, oldest first: one per department and
+    /// finished day, written when the day is packed and kept after retention
+    /// removed the day's tickets.
     pub fn summaries(&self) -> Result<Vec<DaySummary>, StoreError> {
-        disk::summaries(&self.lock().db)
+        let inner = self.lock();
+        let mut all: Vec<DaySummary> = disk::summaries(&inner.cold)?;
+        // Stores from before packing kept them in the hot tree.
+        all.extend(disk::summaries::<DaySummary>(&inner.db)?);
+        all.sort_by(|a, b| (&a.service_day, &a.department).cmp(&(&b.service_day, &b.department)));
+        all.dedup_by(|a, b| a.service_day == b.service_day && a.department == b.department);
+        Ok(all)
     }
 
     /// Bytes sled uses on disk.
@@ -528,8 +656,17 @@ impl Store {
             .map_err(|e| disk::io_err("measuring disk use", e))
     }
 
-    /// Summarise and remove service days older than the config's
-    /// `retention_days` before the current service day.
+    /// Daily housekeeping (the daemon calls it once per service day):
+    ///
+    /// 1. service days older than the config's `retention_days` before the
+    ///    current one lose their tickets (their summaries stay);
+    /// 2. every other finished day not packed yet is packed: its tickets
+    ///    become one record and its summaries are written;
+    /// 3. events older than the last `event_days` service days are removed
+    ///    (readers get [`EventsSince::Gap`]), and one `Pruned` event says so.
+    ///
+    /// Each day is one atomic transaction, so a crash leaves every day
+    /// either as it was or fully packed or removed.
     pub fn prune(&self) -> Result<PruneReport, StoreError> {
         let mut inner = self.lock();
         let Some(today) = inner.queue.core.service_day else {
@@ -537,56 +674,132 @@ impl Store {
         };
         let retention = i64::from(inner.config.kiosk.retention_days);
         let cutoff = today.checked_sub(retention.days()).unwrap_or(today);
-        let days = disk::days(&inner.db)?;
+        let days: Vec<(Date, DayStart)> = inner.days.iter().map(|(d, s)| (*d, *s)).collect();
         let mut report = PruneReport::default();
-        for (index, (day, start)) in days.iter().enumerate() {
-            if *day >= cutoff || *day >= today {
+        for (day, start) in days {
+            if day >= today {
                 break;
             }
-            let (end_ticket, end_seq) = match days.get(index + 1) {
-                Some((_, next)) => (next.first_ticket, next.first_seq),
-                None => (inner.queue.core.next_ticket, inner.queue.core.next_seq),
-            };
-            let day_text = day.to_string();
-            let tickets = disk::tickets_between(&inner.db, start.first_ticket, end_ticket)?;
-            let event_keys =
-                disk::keys_between(&inner.db, disk::event_key(0), disk::event_key(end_seq))?;
-            let mut batch = sled::Batch::default();
-            for summary in retention::summarise(&day_text, &tickets) {
-                batch.insert(
-                    disk::summary_key(&day_text, &summary.department),
-                    disk::encode(&summary),
-                );
+            if day < cutoff {
+                report.tickets += inner.remove_day(day, start)?;
+                report.days.push(day.to_string());
+            } else if !start.packed {
+                report.packed_tickets += inner.pack_day(day, start)?;
+                report.packed_days.push(day.to_string());
             }
-            for t in &tickets {
-                batch.remove(disk::ticket_key(t.id.0));
-            }
-            for k in &event_keys {
-                batch.remove(k.clone());
-            }
-            batch.remove(disk::day_key(*day));
-            inner.queue.core.oldest_kept_seq = inner.queue.core.oldest_kept_seq.max(end_seq);
-            batch.insert(disk::CORE, disk::encode(&inner.queue.core));
-            inner
-                .db
-                .apply_batch(batch)
-                .map_err(|e| disk::io_err("removing an old service day", e))?;
-            report.days.push(day_text);
-            report.tickets += tickets.len();
-            report.events += event_keys.len();
         }
-        if report.days.is_empty() {
+        report.events = inner.prune_events()?;
+        if report.days.is_empty() && report.events == 0 {
+            if !report.packed_days.is_empty() {
+                inner.flush()?;
+            }
             return Ok(report);
         }
-        let oldest_kept_seq = inner.queue.core.oldest_kept_seq;
         let kind = EventKind::Pruned {
             days: report.days.clone(),
-            oldest_kept_seq,
+            oldest_kept_seq: inner.queue.core.oldest_kept_seq,
         };
         self.run_locked(&mut inner, |q, _, now| {
             q.record(kind, now);
             Ok::<_, StoreError>(())
         })?;
         Ok(report)
+    }
+}
+
+impl Inner {
+    /// Pack finished `day`: one pack record and its summaries in the cold
+    /// tree, its ticket records gone, its day record marked — atomically.
+    fn pack_day(&mut self, day: Date, start: DayStart) -> Result<usize, StoreError> {
+        let end = self.day_end_ticket(day);
+        let tickets = disk::tickets_between(&self.db, start.first_ticket, end)?;
+        let day_text = day.to_string();
+        let mut hot = sled::Batch::default();
+        let mut cold = sled::Batch::default();
+        if !tickets.is_empty() {
+            cold.insert(
+                disk::pack_key(day),
+                disk::encode(&pack::pack(&day_text, &tickets)),
+            );
+        }
+        for summary in retention::summarise(&day_text, &tickets) {
+            cold.insert(
+                disk::summary_key(&day_text, &summary.department),
+                disk::encode(&summary),
+            );
+        }
+        for t in &tickets {
+            hot.remove(disk::ticket_key(t.id.0));
+        }
+        let packed = DayStart {
+            packed: true,
+            ..start
+        };
+        hot.insert(disk::day_key(day), disk::encode(&packed));
+        disk::apply_both(&self.db, &self.cold, &hot, &cold, "packing a finished day")?;
+        self.days.insert(day, packed);
+        Ok(tickets.len())
+    }
+
+    /// Remove `day` (older than the retention): its pack or ticket records
+    /// and its day record; its summaries stay (written now if it was never
+    /// packed).
+    fn remove_day(&mut self, day: Date, start: DayStart) -> Result<usize, StoreError> {
+        let mut hot = sled::Batch::default();
+        let mut cold = sled::Batch::default();
+        let removed = if start.packed {
+            cold.remove(disk::pack_key(day));
+            let end = self.day_end_ticket(day);
+            usize::try_from(end.saturating_sub(start.first_ticket)).unwrap_or(usize::MAX)
+        } else {
+            let end = self.day_end_ticket(day);
+            let tickets = disk::tickets_between(&self.db, start.first_ticket, end)?;
+            let day_text = day.to_string();
+            for summary in retention::summarise(&day_text, &tickets) {
+                cold.insert(
+                    disk::summary_key(&day_text, &summary.department),
+                    disk::encode(&summary),
+                );
+            }
+            for t in &tickets {
+                hot.remove(disk::ticket_key(t.id.0));
+            }
+            tickets.len()
+        };
+        hot.remove(disk::day_key(day));
+        disk::apply_both(
+            &self.db,
+            &self.cold,
+            &hot,
+            &cold,
+            "removing an old service day",
+        )?;
+        self.days.remove(&day);
+        Ok(removed)
+    }
+
+    /// Remove the events before the last `event_days` kept service days.
+    fn prune_events(&mut self) -> Result<usize, StoreError> {
+        let window = usize::try_from(self.event_days).unwrap_or(usize::MAX);
+        let skip = self.days.len().saturating_sub(window);
+        let Some(keep_from) = self.days.values().nth(skip).map(|s| s.first_seq) else {
+            return Ok(0);
+        };
+        if keep_from <= self.queue.core.oldest_kept_seq {
+            return Ok(0);
+        }
+        let keys = disk::keys_between(&self.db, disk::event_key(0), disk::event_key(keep_from))?;
+        let mut batch = sled::Batch::default();
+        for k in &keys {
+            batch.remove(k.clone());
+        }
+        let mut core = self.queue.core.clone();
+        core.oldest_kept_seq = keep_from;
+        batch.insert(disk::CORE, disk::encode(&core));
+        self.db
+            .apply_batch(batch)
+            .map_err(|e| disk::io_err("removing old events", e))?;
+        self.queue.core.oldest_kept_seq = keep_from;
+        Ok(keys.len())
     }
 }

@@ -326,8 +326,10 @@ fn retention_summarises_and_removes_old_days() {
     assert_eq!(report.tickets, 6);
     assert!(store.ticket(first_ids[0]).unwrap().is_none());
     assert!(store.ticket(first_ids[3]).unwrap().is_some());
+    // Removed days (20–22) and packed days (23, 24) all have summaries.
     let summaries = store.summaries().unwrap();
-    assert_eq!(summaries.len(), 3);
+    assert_eq!(summaries.len(), 5);
+    assert_eq!(report.packed_days, vec!["2026-11-23", "2026-11-24"]);
     let s = &summaries[0];
     assert_eq!((s.issued, s.served, s.no_show), (2, 1, 1));
     assert_eq!(s.waiting.max_secs, 900);

@@ -313,6 +313,14 @@ pub struct Ticket {
     pub transfers: u32,
     /// Print outcome.
     pub print: PrintStatus,
+    /// The counter that called or served it last (none while never called).
+    /// Kept in packed past days so reports by counter work without events.
+    #[serde(default)]
+    pub counter: Option<u16>,
+    /// Who called, started or finished its service last: the staff
+    /// account's user name, or `keypad-<counter>` for a counter keypad.
+    #[serde(default)]
+    pub served_by: Option<String>,
 }
 
 /// A call shown on displays.

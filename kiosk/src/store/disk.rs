@@ -1,18 +1,31 @@
-//! The on-disk layout: every record in sled's default tree, under a one-byte
-//! prefix, values as JSON. Only this file knows the keys.
+//! The on-disk layout: two sled trees, records under a short prefix, values
+//! as JSON. Only this file knows the keys.
+//!
+//! The **hot** tree (sled's default tree) holds what every operation
+//! touches: small records only.
 //!
 //! | key | value |
 //! |---|---|
 //! | `c` | [`Core`] |
 //! | `p/<department id>` | [`DepartmentRuntime`] |
 //! | `k/<counter u16 BE>` | [`CounterRuntime`] |
-//! | `d/<YYYY-MM-DD>` | [`DayStart`] |
-//! | `t/<ticket id u64 BE>` | [`Ticket`] |
-//! | `e/<seq u64 BE>` | [`Event`] |
+//! | `d/<YYYY-MM-DD>` | [`DayStart`] (one per kept day) |
+//! | `t/<ticket id u64 BE>` | [`Ticket`] (days not packed yet: today) |
+//! | `e/<seq u64 BE>` | [`Event`] (the last few service days) |
+//!
+//! The **cold** tree (`days`) holds what changes once a day: packed days
+//! and summaries. It is a tree of its own so that a pack of a few hundred
+//! kilobytes never shares a sled node with the hot records (sled rewrites a
+//! whole node when any key in it changes).
+//!
+//! | key | value |
+//! |---|---|
+//! | `P/<YYYY-MM-DD>` | [`Pack`] of that day's tickets |
 //! | `s/<YYYY-MM-DD>/<department id>` | [`DaySummary`] |
 //!
 //! Big-endian integers keep tickets and events in id order, so a service
-//! day's records are one contiguous key range.
+//! day's records are one contiguous key range. Stores written before packing
+//! existed kept summaries in the hot tree; they are still read from there.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -22,6 +35,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::error::StoreError;
+use super::pack::Pack;
 use super::queue::{
     Change, Core, CounterRuntime, DayStart, DepartmentRuntime, QueueState, LAST_CALLS,
 };
@@ -33,6 +47,10 @@ pub const DAY: &[u8] = b"d/";
 pub const TICKET: &[u8] = b"t/";
 pub const EVENT: &[u8] = b"e/";
 pub const SUMMARY: &[u8] = b"s/";
+pub const PACK: &[u8] = b"P/";
+
+/// Name of the cold tree.
+pub const COLD_TREE: &[u8] = b"days";
 
 /// How many events back `load` looks for the last calls.
 const LAST_CALLS_SCAN: usize = 5000;
@@ -54,6 +72,10 @@ pub fn event_key(seq: u64) -> Vec<u8> {
 
 pub fn day_key(day: Date) -> Vec<u8> {
     key(DAY, day.to_string().as_bytes())
+}
+
+pub fn pack_key(day: Date) -> Vec<u8> {
+    key(PACK, day.to_string().as_bytes())
 }
 
 pub fn summary_key(day: &str, department: &str) -> Vec<u8> {
@@ -257,4 +279,34 @@ pub fn summaries<T: DeserializeOwned>(tree: &sled::Tree) -> Result<Vec<T>, Store
 /// Wrap a sled error with what the store was doing.
 pub fn io_err(doing: &'static str, source: sled::Error) -> StoreError {
     StoreError::Io { doing, source }
+}
+
+/// The pack of `day`, if one was written.
+pub fn read_pack(cold: &sled::Tree, day: Date) -> Result<Option<Pack>, StoreError> {
+    get(cold, &pack_key(day))
+}
+
+/// Apply one batch to each tree as one atomic sled transaction: a crash
+/// leaves both applied or neither.
+pub fn apply_both(
+    hot: &sled::Tree,
+    cold: &sled::Tree,
+    hot_batch: &sled::Batch,
+    cold_batch: &sled::Batch,
+    doing: &'static str,
+) -> Result<(), StoreError> {
+    use sled::transaction::{ConflictableTransactionError, TransactionError};
+    use sled::Transactional;
+    (hot, cold)
+        .transaction(|(h, c)| {
+            h.apply_batch(hot_batch)?;
+            c.apply_batch(cold_batch)?;
+            Ok::<_, ConflictableTransactionError<()>>(())
+        })
+        .map_err(|e| match e {
+            TransactionError::Storage(source) => StoreError::Io { doing, source },
+            TransactionError::Abort(()) => {
+                StoreError::Inconsistent(format!("transaction aborted while {doing}"))
+            }
+        })
 }

@@ -102,6 +102,9 @@ pub struct DayStart {
     pub first_ticket: u64,
     /// Sequence number of the day's `ServiceDayStarted` event.
     pub first_seq: u64,
+    /// The day's tickets were moved into one pack record (see `pack`).
+    #[serde(default)]
+    pub packed: bool,
 }
 
 /// Everything one operation changed, to be persisted atomically.
@@ -166,6 +169,24 @@ fn state_name(state: TicketState) -> &'static str {
         TicketState::Done => "done",
         TicketState::NoShow => "no-show",
         TicketState::Cancelled => "cancelled",
+    }
+}
+
+/// The name reports group staff work by: the account's user name, or
+/// `keypad-<counter>`; buttons and the system act for nobody.
+fn actor_name(actor: &Actor) -> Option<String> {
+    match actor {
+        Actor::Staff { name } => Some(name.clone()),
+        Actor::Keypad { counter } => Some(format!("keypad-{counter}")),
+        Actor::Button | Actor::System => None,
+    }
+}
+
+/// Remember on the ticket which counter and who acted on it last.
+fn mark_handler(ticket: &mut Ticket, counter: u16, actor: &Actor) {
+    ticket.counter = Some(counter);
+    if let Some(name) = actor_name(actor) {
+        ticket.served_by = Some(name);
     }
 }
 
@@ -290,6 +311,7 @@ impl QueueState {
                 let start = DayStart {
                     first_ticket: self.core.next_ticket,
                     first_seq: self.core.next_seq,
+                    packed: false,
                 };
                 self.core.service_day = Some(clock_day);
                 self.core.day_first_ticket = start.first_ticket;
@@ -434,6 +456,8 @@ impl QueueState {
             recalls: 0,
             transfers: 0,
             print: PrintStatus::Pending,
+            counter: None,
+            served_by: None,
         };
         self.core.next_ticket += 1;
         let runtime = self.departments.entry(department.to_owned()).or_default();
@@ -536,6 +560,7 @@ impl QueueState {
         }
         ticket.state = TicketState::Done;
         ticket.closed_at_ms = Some(ms(now));
+        mark_handler(&mut ticket, counter, &actor);
         let event = EventKind::Finished {
             ticket: ticket.id,
             label: ticket.label.clone(),
@@ -647,6 +672,7 @@ impl QueueState {
         ticket.state = TicketState::Called { counter };
         ticket.for_counter = None;
         ticket.called_at_ms = Some(ms(now));
+        mark_handler(&mut ticket, counter, &actor);
         self.put(ticket.clone());
         self.record_call(&ticket, counter, false, actor, now);
         Ok(ticket)
@@ -671,6 +697,7 @@ impl QueueState {
             });
         }
         ticket.recalls += 1;
+        mark_handler(&mut ticket, counter, &actor);
         self.put(ticket.clone());
         self.record_call(&ticket, counter, true, actor, now);
         Ok(ticket)
@@ -696,6 +723,7 @@ impl QueueState {
         }
         ticket.state = TicketState::NoShow;
         ticket.closed_at_ms = Some(ms(now));
+        mark_handler(&mut ticket, counter, &actor);
         self.put(ticket.clone());
         self.push(
             now,
@@ -730,6 +758,7 @@ impl QueueState {
         }
         ticket.state = TicketState::Serving { counter };
         ticket.serving_at_ms = Some(ms(now));
+        mark_handler(&mut ticket, counter, &actor);
         self.put(ticket.clone());
         self.push(
             now,

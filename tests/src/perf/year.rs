@@ -9,9 +9,13 @@
 //! real flushes and give `issue_p99_start` and `issue_p99_end`.
 //!
 //! Prints `year_disk_bytes` (files in the data directory), `year_sled_bytes`
-//! (sled's own count), `year_rss_bytes` (VmRSS of this process),
+//! (sled's own count), `year_rss_bytes` (VmRSS of this process at the end),
+//! `reopen_rss_bytes` (VmRSS of a fresh process that opens the year's data
+//! directory, takes a snapshot and reads a ticket of a packed day — what a
+//! restarted kiosk starts from), `events_kept`, `tickets_kept_days`,
 //! `issue_p99_start`, `issue_p99_end` (µs) and `issue_p99_end_over_start`.
-//! `YEAR_DAYS` shortens the run for a quick look.
+//! `YEAR_DAYS` shortens the run for a quick look. The fresh process is this
+//! same binary run as `perf year` with `YEAR_REOPEN_DIR` set.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -107,8 +111,43 @@ fn simulate_day(
     Ok(latencies)
 }
 
+/// Env var that turns `perf year` into the reopen probe.
+const REOPEN_ENV: &str = "YEAR_REOPEN_DIR";
+
+/// The reopen probe: open the store in `dir`, use it a little, print RSS.
+fn reopen(dir: &std::path::Path) -> anyhow::Result<()> {
+    let config = store_center(DEPARTMENTS, 90);
+    let clock = ManualClock::new(Timestamp::UNIX_EPOCH);
+    let began = Instant::now();
+    let store = Store::open(
+        dir,
+        Arc::new(config.clone()),
+        Arc::new(clock),
+        &StoreOptions::from_settings(&config.kiosk),
+    )
+    .context("reopening the year's store")?;
+    let opened = began.elapsed();
+    let snapshot = store.snapshot();
+    let days = store.service_days();
+    if let Some(first) = days.first() {
+        let tickets = store.day_tickets(*first)?;
+        if let Some(t) = tickets.get(tickets.len() / 2) {
+            store
+                .ticket(t.id)?
+                .context("a packed ticket is found by id")?;
+        }
+    }
+    println!("reopen_open_ms: {} ms", opened.as_millis());
+    println!("reopen_last_seq: {}", snapshot.last_seq);
+    println!("reopen_rss_bytes: {} bytes", rss_bytes()?);
+    Ok(())
+}
+
 /// Run the scenario.
 pub fn run() -> anyhow::Result<()> {
+    if let Some(dir) = std::env::var_os(REOPEN_ENV) {
+        return reopen(std::path::Path::new(&dir));
+    }
     let days: i32 = std::env::var("YEAR_DAYS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -148,12 +187,32 @@ pub fn run() -> anyhow::Result<()> {
         }
     }
     store.set_durability(Durability::Flush)?;
+    let sim_seconds = began.elapsed().as_secs();
+    let rss = rss_bytes()?;
+    let events_kept = store.last_seq() + 1 - store.oldest_kept_seq();
+    let kept_days = store.service_days().len();
+    let sled_bytes = store.disk_bytes()?;
+    drop(store);
+    let disk_bytes = dir_bytes(dir.path())?;
+    let probe = std::process::Command::new(std::env::current_exe()?)
+        .arg("year")
+        .env(REOPEN_ENV, dir.path().join("store"))
+        .output()
+        .context("running the reopen probe")?;
+    anyhow::ensure!(
+        probe.status.success(),
+        "the reopen probe failed: {}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
     println!("year_days: {days} days");
     println!("year_tickets: {} tickets", days as usize * TICKETS_PER_DAY);
-    println!("year_sim_seconds: {} s", began.elapsed().as_secs());
-    println!("year_disk_bytes: {} bytes", dir_bytes(dir.path())?);
-    println!("year_sled_bytes: {} bytes", store.disk_bytes()?);
-    println!("year_rss_bytes: {} bytes", rss_bytes()?);
+    println!("year_sim_seconds: {sim_seconds} s");
+    println!("year_disk_bytes: {disk_bytes} bytes");
+    println!("year_sled_bytes: {sled_bytes} bytes");
+    println!("year_rss_bytes: {rss} bytes");
+    print!("{}", String::from_utf8_lossy(&probe.stdout));
+    println!("events_kept: {events_kept} events");
+    println!("tickets_kept_days: {kept_days} days");
     println!("issue_p99_start: {} us", p99_start.as_micros());
     println!("issue_p99_end: {} us", p99_end.as_micros());
     println!(
