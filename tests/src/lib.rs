@@ -3,3 +3,4 @@
 pub mod emupos;
 pub mod loopback_printer;
 pub mod perf;
+pub mod soak;

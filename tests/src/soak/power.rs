@@ -1,0 +1,339 @@
+//! Scenario `power cuts`: the kiosk process is killed with SIGKILL at random
+//! moments while it issues, prints and calls, hundreds of times.
+//!
+//! The kiosk is the soak binary itself re-run as `soak --power-child DIR
+//! PORT` ([`child_main`]): the real press pipeline ([`App::press`]: printer
+//! check, durable issue, render, print over TCP to a loopback printer held
+//! by the parent, mark printed) plus counter actions on the same store, as
+//! fast as it can. After each press it prints one line and flushes stdout:
+//! `PRINTED <department> <day> <number> <id> <label>` once the ticket's bytes
+//! were written, `FAILED …` when the number was issued but not printed,
+//! `REFUSED <reason>` when no number was used.
+//!
+//! After every kill the parent reopens the store and checks: it opens; every
+//! printed ticket is in it under the same number; no (department, day,
+//! number) was printed twice; the event log grew without a hole. At the end:
+//! every ticket in the store has its own number, and the printer never
+//! received more tickets than there are durable numbers.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use kiosk::app::{blocking, App, PressOutcome};
+use kiosk::clock::SystemClock;
+use kiosk::daemon::open_app;
+use kiosk::store::{EventsSince, Store, StoreOptions};
+use queue_protocol::{Actor, TicketId};
+use rand::Rng;
+
+use super::{center, thousands, Mode, Row};
+use crate::loopback_printer::LoopbackPrinter;
+
+/// The argument that makes the soak binary run [`child_main`].
+pub const CHILD_FLAG: &str = "--power-child";
+
+/// A child killed (SIGKILL) and reaped when dropped.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// (department, service day, number) → ticket id.
+type Printed = HashMap<(String, String, u32), u64>;
+
+struct Line {
+    kind: String,
+    key: (String, String, u32),
+    id: u64,
+}
+
+fn parse(line: &str) -> Option<Line> {
+    let mut parts = line.split(' ');
+    let kind = parts.next()?.to_owned();
+    if kind != "PRINTED" && kind != "FAILED" {
+        return None;
+    }
+    let department = parts.next()?.to_owned();
+    let day = parts.next()?.to_owned();
+    let number = parts.next()?.parse().ok()?;
+    let id = parts.next()?.parse().ok()?;
+    // A line cut by the kill has no label: never acknowledged, ignored.
+    parts.next()?;
+    Some(Line {
+        kind,
+        key: (department, day, number),
+        id,
+    })
+}
+
+/// Runs the scenario.
+pub fn run(mode: Mode) -> anyhow::Result<Row> {
+    let rounds = mode.pick(100, 600);
+    let mut row = Row::new("power cuts");
+    let dir = tempfile::tempdir().context("temporary data directory")?;
+    let printer = LoopbackPrinter::start().context("loopback printer")?;
+    let exe = std::env::current_exe().context("finding the soak binary")?;
+    let config = Arc::new(center(dir.path(), printer.address)?);
+    let mut rng = rand::rng();
+    let mut printed: Printed = HashMap::new();
+    let (mut failed, mut refused, mut opened, mut checked_seq) = (0u64, 0u64, 0u64, 0u64);
+    let mut received = 0u64;
+    for round in 0..rounds {
+        let mut child = KillOnDrop(
+            Command::new(&exe)
+                .arg(CHILD_FLAG)
+                .arg(dir.path())
+                .arg(printer.address.port().to_string())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .context("starting the kiosk child")?,
+        );
+        let stdout = child.0.stdout.take().context("child stdout")?;
+        let (tx, rx) = mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut lines = Vec::new();
+        // Most rounds wait for the first ticket so kills land in the middle
+        // of the work, not only during start-up.
+        if round % 4 != 0 {
+            if let Ok(line) = rx.recv_timeout(Duration::from_secs(20)) {
+                lines.push(line);
+            }
+        }
+        let deadline = Instant::now() + Duration::from_millis(rng.random_range(1..=80));
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match rx.recv_timeout(left) {
+                Ok(line) => lines.push(line),
+                Err(_) => break,
+            }
+        }
+        if let Ok(Some(status)) = child.0.try_wait() {
+            let mut err = String::new();
+            if let Some(mut stderr) = child.0.stderr.take() {
+                let _ = stderr.read_to_string(&mut err);
+            }
+            row.fail(format!(
+                "round {round}: the kiosk exited by itself ({status}): {}",
+                err.trim()
+            ));
+        }
+        drop(child); // SIGKILL, reaped
+        let _ = reader.join();
+        lines.extend(rx.try_iter());
+        row.tries += 1;
+
+        let mut acked = Vec::new();
+        for line in &lines {
+            if line.starts_with("REFUSED") {
+                refused += 1;
+            }
+            let Some(line) = parse(line) else { continue };
+            if line.kind == "FAILED" {
+                failed += 1;
+            }
+            if line.kind == "PRINTED" {
+                if let Some(previous) = printed.insert(line.key.clone(), line.id) {
+                    row.fail(format!(
+                        "round {round}: number {:?} printed twice (tickets {previous} and {})",
+                        line.key, line.id
+                    ));
+                }
+            }
+            acked.push(line);
+        }
+        received += printer.tickets.try_iter().count() as u64;
+
+        // The store opens after every kill and kept what was acknowledged.
+        let store = match open_store(dir.path(), &config) {
+            Ok(store) => store,
+            Err(err) => {
+                row.fail(format!("round {round}: the store did not open: {err:#}"));
+                continue;
+            }
+        };
+        opened += 1;
+        for line in &acked {
+            match store.ticket(TicketId(line.id)) {
+                Ok(Some(t)) => row.expect(
+                    (&t.issued_department, &t.service_day, t.number)
+                        == (&line.key.0, &line.key.1, line.key.2),
+                    || {
+                        format!(
+                            "round {round}: ticket {} has another number: {t:?}",
+                            line.id
+                        )
+                    },
+                ),
+                other => row.fail(format!(
+                    "round {round}: acknowledged ticket {} {:?} lost: {other:?}",
+                    line.id, line.key
+                )),
+            }
+        }
+        match store.events_since(checked_seq, usize::MAX) {
+            Ok(EventsSince::Events(events)) => {
+                let mut expected = checked_seq + 1;
+                for event in &events {
+                    if event.seq != expected {
+                        row.fail(format!(
+                            "round {round}: event log hole: expected seq {expected}, found {}",
+                            event.seq
+                        ));
+                    }
+                    expected = event.seq + 1;
+                }
+                let last = store.last_seq();
+                row.expect(expected == last + 1, || {
+                    format!(
+                        "round {round}: log ends at {} but last_seq is {last}",
+                        expected - 1
+                    )
+                });
+                checked_seq = last;
+            }
+            other => row.fail(format!("round {round}: events unreadable: {other:?}")),
+        }
+    }
+
+    // Every ticket in the store has its own number; the printer never got
+    // more tickets than there are durable numbers.
+    let store = open_store(dir.path(), &config)?;
+    let mut numbers: HashMap<(String, String, u32), u64> = HashMap::new();
+    let mut stored = 0u64;
+    for day in store.service_days() {
+        for t in store.day_tickets(day)? {
+            stored += 1;
+            if let Some(other) = numbers.insert(
+                (t.issued_department.clone(), t.service_day.clone(), t.number),
+                t.id.0,
+            ) {
+                row.fail(format!(
+                    "number {} of {} issued twice (tickets {other} and {})",
+                    t.label, t.issued_department, t.id
+                ));
+            }
+        }
+    }
+    received += printer.tickets.try_iter().count() as u64;
+    row.expect(received <= stored, || {
+        format!("the printer received {received} tickets but only {stored} numbers are durable")
+    });
+    let events = match store.events_since(0, usize::MAX)? {
+        EventsSince::Events(events) => events.len() as u64,
+        EventsSince::Gap { .. } => 0,
+    };
+    row.expect(printed.len() as u64 >= rounds as u64 / 2, || {
+        format!(
+            "only {} tickets printed in {rounds} rounds: the kiosk barely ran",
+            printed.len()
+        )
+    });
+    row.check(format!(
+        "{} printed numbers unique and kept ({} print failures, {} refusals); printer got {} tickets ≤ {} durable numbers",
+        thousands(printed.len() as u64),
+        failed,
+        refused,
+        thousands(received),
+        thousands(stored)
+    ));
+    row.check(format!(
+        "event seq gap-free ({} events); store opened {opened}/{rounds}",
+        thousands(events)
+    ));
+    Ok(row)
+}
+
+fn open_store(dir: &Path, config: &Arc<kiosk_config::CenterConfig>) -> anyhow::Result<Store> {
+    // The killed child's sled lock goes with its process; the kernel may
+    // take a moment to release it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match Store::open(
+            &config.kiosk.data_dir,
+            Arc::clone(config),
+            Arc::new(SystemClock),
+            &StoreOptions {
+                cache_bytes: 1024 * 1024,
+                ..StoreOptions::default()
+            },
+        ) {
+            Ok(store) => return Ok(store),
+            Err(err) if Instant::now() < deadline && err.to_string().contains("lock") => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(err) => {
+                return Err(err).with_context(|| format!("opening the store in {}", dir.display()))
+            }
+        }
+    }
+}
+
+/// The kiosk child: presses and counter actions until killed.
+pub fn child_main(dir: PathBuf, printer_port: u16) -> anyhow::Result<()> {
+    let config = Arc::new(center(
+        &dir,
+        std::net::SocketAddr::from(([127, 0, 0, 1], printer_port)),
+    )?);
+    super::runtime()?.block_on(async move {
+        let transport = ticket_printer::open(&config.kiosk.printer)?;
+        let app = open_app(Arc::clone(&config), transport, Arc::new(SystemClock))?;
+        let stdout = std::io::stdout();
+        for i in 0usize.. {
+            let line = press(&app, &config, i).await;
+            let mut out = stdout.lock();
+            writeln!(out, "{line}")?;
+            out.flush()?;
+            drop(out);
+            counter_action(&app, &config, i).await;
+        }
+        Ok(())
+    })
+}
+
+async fn press(app: &App, config: &kiosk_config::CenterConfig, i: usize) -> String {
+    let department = &config.departments[(i * 7) % config.departments.len()];
+    let priority = department.priority && i % 5 == 0;
+    match app.press(&department.id, priority).await {
+        PressOutcome::Printed(issued) => describe("PRINTED", &issued.ticket),
+        PressOutcome::PrintFailed(issued, _) => describe("FAILED", &issued.ticket),
+        PressOutcome::Refused(refusal) => format!("REFUSED {refusal}"),
+    }
+}
+
+/// Every kind of counter write; refusals (nothing waiting) are fine.
+async fn counter_action(app: &App, config: &kiosk_config::CenterConfig, i: usize) {
+    let store = app.store().clone();
+    let counter = config.counters[i % config.counters.len()].number;
+    let actor = Actor::Keypad { counter };
+    blocking(move || match i % 5 {
+        0 | 3 => drop(store.call_next(counter, actor)),
+        1 => drop(store.start_serving(counter, None, actor)),
+        2 => drop(store.finish(counter, None, actor)),
+        _ => drop(store.no_show(counter, None, actor)),
+    })
+    .await;
+}
+
+fn describe(what: &str, t: &queue_protocol::Ticket) -> String {
+    format!(
+        "{what} {} {} {} {} {}",
+        t.issued_department, t.service_day, t.number, t.id, t.label
+    )
+}
