@@ -5,33 +5,55 @@
 //! has returned (so after the store's flush) it prints the acknowledged
 //! ticket as `ACK <department> <service day> <number> <ticket id>` and
 //! flushes stdout. It runs until killed.
+//!
+//! Days pass fast: a [`ManualClock`] moves to the next service day every
+//! [`ISSUES_PER_DAY`] issues, and each new day is followed by
+//! [`Store::prune`], so kills also land while finished days are packed,
+//! days beyond the 90-day retention are removed and old events are pruned.
+//! After a restart the clock resumes on the store's latest service day.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use kiosk::clock::SystemClock;
+use jiff::civil::date;
+use jiff::SignedDuration;
+use kiosk::clock::ManualClock;
 use kiosk::store::{Store, StoreOptions};
 use queue_protocol::Actor;
 use system_tests::perf::issue::store_center;
 
+/// Issues per simulated service day.
+const ISSUES_PER_DAY: u64 = 3;
+
 fn main() -> anyhow::Result<()> {
     let dir = PathBuf::from(std::env::args().nth(1).context("usage: crash-child DIR")?);
     let config = store_center(3, 90);
+    let tz = config.center.timezone.clone();
+    let clock = ManualClock::new(jiff::Timestamp::UNIX_EPOCH);
     let store = Store::open(
         &dir,
         Arc::new(config),
-        Arc::new(SystemClock),
+        Arc::new(clock.clone()),
         &StoreOptions {
             cache_bytes: 1024 * 1024,
             ..StoreOptions::default()
         },
     )
     .with_context(|| format!("opening the store in {}", dir.display()))?;
+    let mut day = store.service_day().unwrap_or(date(2026, 1, 1));
+    clock.set(day.at(8, 0, 0, 0).to_zoned(tz.clone())?.timestamp());
     let stdout = std::io::stdout();
     let actor = Actor::Keypad { counter: 1 };
     for i in 0u64.. {
+        if i > 0 && i % ISSUES_PER_DAY == 0 {
+            day = day.tomorrow()?;
+            clock.set(day.at(8, 0, 0, 0).to_zoned(tz.clone())?.timestamp());
+            store.roll_service_day()?;
+            store.prune().context("packing and pruning")?;
+        }
+        clock.advance(SignedDuration::from_secs(1));
         let department = format!("d{}", i % 3);
         let issued = store
             .issue(&department, None, Actor::Button)
