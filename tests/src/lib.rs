@@ -4,3 +4,4 @@ pub mod emupos;
 pub mod loopback_printer;
 pub mod perf;
 pub mod soak;
+pub mod webdriver;
