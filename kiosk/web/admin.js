@@ -410,12 +410,28 @@
   }
 
   function setupReports() {
-    $('report-from').value = today();
-    $('report-to').value = today();
+    // The kiosk's service day, not the browser's date: they differ around
+    // midnight and when the browser's clock or time zone is off.
+    const day = (view.status && view.status.store && view.status.store.service_day) || today();
+    $('report-from').value = day;
+    $('report-to').value = day;
     $('report-form').addEventListener('submit', function (e) {
       e.preventDefault();
       loadReport();
     });
+  }
+
+  /** Hours without tickets get an empty bar, so the axis reads as a day. */
+  function fillHours(rows) {
+    const hours = rows.map(function (r) { return parseInt(r.label, 10); });
+    if (!rows.length || hours.some(isNaN)) return rows;
+    const byHour = {};
+    rows.forEach(function (r, i) { byHour[hours[i]] = r; });
+    const out = [];
+    for (let h = Math.min(...hours); h <= Math.max(...hours); h++) {
+      out.push(byHour[h] || { label: String(h).padStart(2, '0') + 'h', issued: 0, wait: 0 });
+    }
+    return out;
   }
 
   /** The rows of a report, whatever the exact shape of the answer. */
@@ -425,7 +441,7 @@
     return list.map(function (r) {
       const waiting = r.waiting || {};
       return {
-        label: String(r.hour !== undefined ? r.hour : r.key !== undefined ? r.key : r.group !== undefined ? r.group : r.label),
+        label: String(r.hour !== undefined ? r.hour : r.key !== undefined ? r.key : r.group !== undefined ? r.group : r.label) + 'h',
         issued: Number(r.issued !== undefined ? r.issued : r.tickets || 0),
         wait: Number(waiting.p50_secs !== undefined ? waiting.p50_secs
           : waiting.mean_secs !== undefined ? waiting.mean_secs
@@ -446,10 +462,16 @@
       notice('report-notice', err.status === 404 ? 'warn' : 'error', err.status === 404 ? 'Chưa có báo cáo' : err.message);
       return;
     }
-    const rows = reportRows(data);
+    const rows = fillHours(reportRows(data));
     if (!rows.length) {
-      notice('report-notice', 'warn', 'Chưa có báo cáo');
+      notice('report-notice', 'warn', 'Không có phiếu nào trong những ngày này.');
       return;
+    }
+    const total = data && data.total;
+    if (total) {
+      const wait = total.waiting && total.waiting.p50_secs;
+      box.append(el('p', null, 'Tổng cộng ' + (total.issued || 0) + ' phiếu, đã phục vụ ' + (total.served || 0) +
+        ', vắng mặt ' + (total.no_show || 0) + (wait !== null && wait !== undefined ? ', thời gian chờ trung vị ' + duration(wait * 1000) : '') + '.'));
     }
     box.append(el('h3', null, 'Số phiếu theo giờ'), barChart(rows, 'issued', '', function (v) { return String(v); }));
     box.append(el('h3', null, 'Thời gian chờ (trung vị) theo giờ'), barChart(rows, 'wait', 'wait', function (v) { return Math.round(v / 60) + "'"; }));
@@ -479,8 +501,8 @@
     add('line', { x1: left, y1: height - bottom, x2: width - left, y2: height - bottom, stroke: '#aab6c2' });
     rows.forEach(function (r, i) {
       const h = ((height - bottom - top) * r[field]) / max;
-      const x = left + i * step + step * 0.15;
-      const w = step * 0.7;
+      const w = Math.min(step * 0.7, 44);
+      const x = left + i * step + (step - w) / 2;
       add('rect', { class: 'bar ' + kind, x: x, y: height - bottom - h, width: w, height: h });
       add('text', { x: x + w / 2, y: height - bottom - h - 4, 'text-anchor': 'middle' }, format(r[field]));
       add('text', { x: x + w / 2, y: height - 8, 'text-anchor': 'middle' }, r.label);

@@ -667,7 +667,7 @@ async fn admin_sees_the_center_and_creates_an_account_that_can_log_in() {
         "the old config keeps running"
     );
 
-    // Reports: a chart, or "Chưa có báo cáo" while the endpoint is absent.
+    // Reports of the service day: tickets per hour and waiting times.
     browser
         .click("nav.tabs button[data-tab=\"reports\"]")
         .await
@@ -677,7 +677,7 @@ async fn admin_sees_the_center_and_creates_an_account_that_can_log_in() {
         .await
         .unwrap();
     browser
-        .wait_true("var n = document.getElementById('report-notice'); return !!document.querySelector('#report-charts svg') || (!n.hidden && n.textContent === 'Chưa có báo cáo');")
+        .wait_true("return document.querySelectorAll('#report-charts svg').length === 2 && document.querySelectorAll('#report-charts rect.bar').length >= 2;")
         .await
         .unwrap();
 
