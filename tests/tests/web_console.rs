@@ -13,6 +13,7 @@
 //!   that can then log in, makes a device token, is shown every problem of
 //!   a bad configuration, and opens the reports tab.
 //!
+//! The screenshots are written when missing or with `UPDATE_SCREENSHOTS=1`.
 //! Skipped with a message when chromedriver is not installed (`.ci/setup`
 //! installs Debian's `chromium` and `chromium-driver`).
 
@@ -236,10 +237,16 @@ fn waiting_count(department: &str) -> String {
     )
 }
 
+/// Saves a screenshot for the README when it is missing or when
+/// `UPDATE_SCREENSHOTS=1` (so an ordinary test run leaves `docs/` alone).
 fn save_doc(name: &str, png: &[u8]) {
     let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    let path = docs.join(name);
+    if path.exists() && std::env::var("UPDATE_SCREENSHOTS").as_deref() != Ok("1") {
+        return;
+    }
     std::fs::create_dir_all(&docs).unwrap();
-    std::fs::write(docs.join(name), png).unwrap();
+    std::fs::write(path, png).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
