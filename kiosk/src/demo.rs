@@ -60,7 +60,7 @@ pub struct DemoOptions {
 }
 
 /// The embedded configuration made demo-ready: data and tickets under `dir`,
-/// open all day every day.
+/// open all day every day, buttons wired the way simulated buttons read.
 pub fn demo_config(dir: &Path, listen: SocketAddr) -> anyhow::Result<CenterConfig> {
     let loaded = kiosk_config::parse_center(kiosk_config::examples::PHU_XUAN, "phu-xuan.toml")
         .map_err(|errors| {
@@ -80,8 +80,16 @@ pub fn demo_config(dir: &Path, listen: SocketAddr) -> anyhow::Result<CenterConfi
     config.center.sessions = all_day;
     config.center.closed_weekdays.clear();
     config.center.closed_dates.clear();
+    // Simulated buttons read high while pressed, whatever the Pi's wiring.
+    let simulated = |pin: &mut Option<kiosk_config::ButtonPin>| {
+        if let Some(pin) = pin {
+            pin.active = kiosk_config::ActiveLevel::High;
+        }
+    };
     for department in &mut config.departments {
         department.sessions = None;
+        simulated(&mut department.button);
+        simulated(&mut department.priority_button);
     }
     Ok(config)
 }
