@@ -629,7 +629,7 @@ impl QueueState {
                 } else {
                     &mut best_normal
                 };
-                if slot.map_or(true, |b| queue_key(t) < queue_key(b)) {
+                if slot.is_none_or(|b| queue_key(t) < queue_key(b)) {
                     *slot = Some(t);
                 }
             }

@@ -14,7 +14,13 @@
 //! directory, takes a snapshot and reads a ticket of a packed day — what a
 //! restarted kiosk starts from), `events_kept`, `tickets_kept_days`,
 //! `issue_p99_start`, `issue_p99_end` (µs) and `issue_p99_end_over_start`.
-//! `YEAR_DAYS` shortens the run for a quick look. The fresh process is this
+//! Then `issue_p99_fresh`, `issue_p99_year` and `issue_p99_year_over_fresh`:
+//! flushed issues on an empty store and on the year's store in alternating
+//! chunks at the end, the fairer comparison on a machine shared with other
+//! work. The store packs each finished day and keeps events for two days
+//! (see the kiosk store's Retention docs).
+//! `YEAR_DAYS` shortens the run for a quick look, `YEAR_CACHE_BYTES` sets
+//! sled's cache, `YEAR_KEEP=1` keeps the data directory. The fresh process is this
 //! same binary run as `perf year` with `YEAR_REOPEN_DIR` set.
 
 use std::sync::Arc;
@@ -111,6 +117,42 @@ fn simulate_day(
     Ok(latencies)
 }
 
+/// Flushed issue p99 of an empty store and of the year's store, measured in
+/// alternating chunks at the end of the run, so both see the same disk and
+/// the same load from other processes (the start/end pair is months apart
+/// in the simulation but minutes apart on a shared machine, and a busy
+/// neighbour can swing either one).
+fn against_fresh(
+    store: &Store,
+    config: &kiosk_config::CenterConfig,
+    clock: &ManualClock,
+) -> anyhow::Result<(Duration, Duration)> {
+    let dir = tempfile::tempdir_in(std::env::temp_dir()).context("creating a second directory")?;
+    let fresh = Store::open(
+        &dir.path().join("fresh"),
+        Arc::new(config.clone()),
+        Arc::new(clock.clone()),
+        &StoreOptions::from_settings(&config.kiosk),
+    )
+    .context("opening an empty store")?;
+    let mut fresh_samples = Vec::new();
+    let mut year_samples = Vec::new();
+    for chunk in 0..10 {
+        for (target, samples) in [(&fresh, &mut fresh_samples), (store, &mut year_samples)] {
+            for i in 0..MEASURED / 10 {
+                let department = format!("d{}", (chunk + i) % DEPARTMENTS);
+                let started = Instant::now();
+                target.issue(&department, None, Actor::Button)?;
+                samples.push(started.elapsed());
+            }
+        }
+    }
+    fresh_samples.sort();
+    year_samples.sort();
+    let q = crate::perf::quantile;
+    Ok((q(&fresh_samples, 0.99), q(&year_samples, 0.99)))
+}
+
 /// Env var that turns `perf year` into the reopen probe.
 const REOPEN_ENV: &str = "YEAR_REOPEN_DIR";
 
@@ -154,12 +196,26 @@ pub fn run() -> anyhow::Result<()> {
         .unwrap_or(365);
     let dir =
         tempfile::tempdir_in(std::env::temp_dir()).context("creating a temporary directory")?;
-    let config = store_center(DEPARTMENTS, 90);
+    // `YEAR_KEEP=1` leaves the data directory behind for inspection.
+    let dir_path = dir.path().to_owned();
+    let _dir = if std::env::var_os("YEAR_KEEP").is_some() {
+        println!("year_dir: {}", dir.keep().display());
+        None
+    } else {
+        Some(dir)
+    };
+    let mut config = store_center(DEPARTMENTS, 90);
+    if let Some(bytes) = std::env::var("YEAR_CACHE_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        config.kiosk.store_cache_bytes = bytes;
+    }
     let tz = config.center.timezone.clone();
     let first_day = date(2026, 1, 1);
     let clock = ManualClock::new(Timestamp::UNIX_EPOCH);
     let store = Store::open(
-        &dir.path().join("store"),
+        &dir_path.join("store"),
         Arc::new(config.clone()),
         Arc::new(clock.clone()),
         &StoreOptions::from_settings(&config.kiosk),
@@ -188,15 +244,16 @@ pub fn run() -> anyhow::Result<()> {
     }
     store.set_durability(Durability::Flush)?;
     let sim_seconds = began.elapsed().as_secs();
+    let (p99_fresh, p99_year) = against_fresh(&store, &config, &clock)?;
     let rss = rss_bytes()?;
     let events_kept = store.last_seq() + 1 - store.oldest_kept_seq();
     let kept_days = store.service_days().len();
     let sled_bytes = store.disk_bytes()?;
     drop(store);
-    let disk_bytes = dir_bytes(dir.path())?;
+    let disk_bytes = dir_bytes(&dir_path)?;
     let probe = std::process::Command::new(std::env::current_exe()?)
         .arg("year")
-        .env(REOPEN_ENV, dir.path().join("store"))
+        .env(REOPEN_ENV, dir_path.join("store"))
         .output()
         .context("running the reopen probe")?;
     anyhow::ensure!(
@@ -218,6 +275,12 @@ pub fn run() -> anyhow::Result<()> {
     println!(
         "issue_p99_end_over_start: {:.2}",
         p99_end.as_secs_f64() / p99_start.as_secs_f64().max(1e-9)
+    );
+    println!("issue_p99_fresh: {} us", p99_fresh.as_micros());
+    println!("issue_p99_year: {} us", p99_year.as_micros());
+    println!(
+        "issue_p99_year_over_fresh: {:.2}",
+        p99_year.as_secs_f64() / p99_fresh.as_secs_f64().max(1e-9)
     );
     Ok(())
 }
