@@ -215,9 +215,11 @@ pub enum EventKind {
         /// What, in English.
         action: String,
     },
-    /// Old service days were summarised and removed by retention.
+    /// Retention ran: service days older than the retention were removed
+    /// (their summaries stay) and/or events older than the kiosk's event
+    /// window (the last two service days) left the log.
     Pruned {
-        /// Service days removed.
+        /// Service days removed (empty when only events were pruned).
         days: Vec<String>,
         /// Events before this sequence number are gone from the log.
         oldest_kept_seq: u64,
