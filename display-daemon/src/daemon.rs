@@ -267,6 +267,9 @@ pub async fn start(
     let (stop, _) = watch::channel(false);
     let mut tasks = Vec::new();
 
+    // Subscribed before the link starts, so the terminal sees its first words.
+    let terminal_changes = (config.mode == DisplayMode::Terminal).then(|| shared.changes());
+
     let mut sink = shared.clone();
     let link_stop = stopped(stop.subscribe());
     tasks.push(tokio::spawn(async move {
@@ -290,10 +293,15 @@ pub async fn start(
         .as_ref()
         .map(|b| LedBoardWriter::spawn(b.path.clone(), b.baud));
     let options = shared.options().clone();
-    tasks.push(tokio::spawn(outputs(effects_rx, announcer, led, options)));
+    tasks.push(tokio::spawn(outputs(
+        effects_rx,
+        announcer,
+        led,
+        options,
+        stopped(stop.subscribe()),
+    )));
 
-    if config.mode == DisplayMode::Terminal {
-        let mut changes = shared.changes();
+    if let Some(mut changes) = terminal_changes {
         let options = shared.options().clone();
         let terminal_stop = stopped(stop.subscribe());
         tasks.push(tokio::spawn(async move {
@@ -358,8 +366,17 @@ async fn outputs(
     announcer: Announcer,
     led: Option<LedBoardWriter>,
     options: ViewOptions,
+    stop: impl Future<Output = ()>,
 ) {
-    while let Some(effect) = effects.recv().await {
+    tokio::pin!(stop);
+    loop {
+        let effect = tokio::select! {
+            () = &mut stop => return,
+            effect = effects.recv() => match effect {
+                Some(effect) => effect,
+                None => return,
+            },
+        };
         match effect {
             Effect::Announce { label, counter } if options.shows(counter) => {
                 if let Err(e) = announcer.announce(&label, counter) {

@@ -174,9 +174,10 @@ impl<P: InputPin> KeypadReader<P> {
                 .map_or(Duration::ZERO, |since| now.saturating_duration_since(since));
             if key.candidate != key.stable && held >= self.rule.debounce {
                 key.stable = key.candidate;
-                let rested = key.last_fired.map_or(true, |last| {
-                    now.saturating_duration_since(last) >= self.rule.min_interval
-                });
+                let rested = match key.last_fired {
+                    Some(last) => now.saturating_duration_since(last) >= self.rule.min_interval,
+                    None => true,
+                };
                 if key.stable && rested {
                     key.last_fired = Some(now);
                     fired.push(key.action);
