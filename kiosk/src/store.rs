@@ -61,9 +61,9 @@
 //! (about 1.6 million keys for 90 days) grew to 354 MB on disk and 393 MB of
 //! RSS after only 20 days. With packing, `perf -- year` (365 days × 3,000
 //! tickets, retention 90, on a 2-core machine shared with other builds)
-//! measured: 322 MB on disk at the end of the year (target ≤ 512 MiB), RSS
-//! of a fresh process opening that data directory 19 MB (target < 32 MiB),
-//! but 134 MB RSS in the process that simulated the year (sled keeps far
+//! measured (two runs): 308–322 MB on disk at the end of the year (target ≤ 512 MiB), RSS
+//! of a fresh process opening that data directory 18–19 MB (target < 32 MiB),
+//! but 122–134 MB RSS in the process that simulated the year (sled keeps far
 //! more than `cache_capacity` resident under sustained writes; changing the
 //! cache size or glibc's arenas/trim did not change it). Issue p99 at the
 //! end against the start swings between 0.3× and 4× from run to run under
