@@ -75,6 +75,7 @@
   }
 
   function renderHall(v, isNew) {
+    if (v.center) $("center-name").textContent = v.center.toLocaleUpperCase("vi");
     var latest = v.latest;
     var box = $("latest");
     box.classList.toggle("empty", !latest);
@@ -112,7 +113,7 @@
     var waiting = $("waiting");
     waiting.textContent = "";
     v.departments.forEach(function (d) {
-      waiting.appendChild(li([["dept", d.department], ["count", String(d.waiting)]]));
+      waiting.appendChild(li([["dept", d.name || d.department], ["count", String(d.waiting)]]));
     });
   }
 

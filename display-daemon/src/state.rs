@@ -100,6 +100,8 @@ pub enum LinkStatus {
 pub struct DepartmentWaiting {
     /// Department id, as in the kiosk's config.
     pub department: String,
+    /// Its Vietnamese name (the id until a snapshot told the name).
+    pub name: String,
     /// Tickets waiting.
     pub waiting: u32,
 }
@@ -122,6 +124,8 @@ pub struct KeypadFeedback {
 pub struct BoardState {
     /// Sequence number of the last event applied (or of the snapshot).
     pub last_seq: u64,
+    /// The center's name, from the snapshot.
+    pub center: String,
     /// The current service day, once known.
     pub service_day: Option<String>,
     /// Each counter known (from the snapshot or events) and its ticket.
@@ -154,6 +158,7 @@ impl BoardState {
     pub fn new() -> Self {
         Self {
             last_seq: 0,
+            center: String::new(),
             service_day: None,
             counters: BTreeMap::new(),
             last_calls: Vec::new(),
@@ -163,6 +168,14 @@ impl BoardState {
             gaps: 0,
             keypad: None,
         }
+    }
+
+    /// The Vietnamese name of a department, or its id when unknown.
+    pub fn department_name<'a>(&'a self, department: &'a str) -> &'a str {
+        self.departments
+            .iter()
+            .find(|d| d.department == department)
+            .map_or(department, |d| d.name.as_str())
     }
 
     /// The label shown for `counter`, if it has a ticket.
@@ -185,6 +198,7 @@ impl BoardState {
             self.latest_call_seq = 0;
         }
         self.last_seq = snapshot.last_seq;
+        self.center = snapshot.center;
         self.service_day = snapshot.service_day;
         self.counters = snapshot
             .counters
@@ -197,6 +211,11 @@ impl BoardState {
             .departments
             .into_iter()
             .map(|d| DepartmentWaiting {
+                name: if d.name.is_empty() {
+                    d.department.clone()
+                } else {
+                    d.name
+                },
                 department: d.department,
                 waiting: d.waiting,
             })
@@ -421,6 +440,7 @@ impl BoardState {
             None => {
                 self.departments.push(DepartmentWaiting {
                     department: department.to_owned(),
+                    name: department.to_owned(),
                     waiting: 0,
                 });
                 self.departments.len() - 1

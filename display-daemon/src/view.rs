@@ -87,6 +87,8 @@ pub struct LatestView {
 pub struct BoardView {
     /// Increases with every change in this daemon process.
     pub version: u64,
+    /// The center's name.
+    pub center: String,
     /// The display's mode.
     pub mode: &'static str,
     /// The link to the kiosk.
@@ -119,7 +121,9 @@ impl BoardView {
             .map(|(n, current)| CounterView {
                 counter: *n,
                 label: current.as_ref().map(|c| c.label.clone()),
-                department: current.as_ref().map(|c| c.department.clone()),
+                department: current
+                    .as_ref()
+                    .map(|c| state.department_name(&c.department).to_owned()),
                 serving: current.as_ref().is_some_and(|c| c.serving),
             })
             .collect();
@@ -143,7 +147,7 @@ impl BoardView {
         let latest = last_calls.first().map(|c| LatestView {
             label: c.label.clone(),
             counter: c.counter,
-            department: c.department.clone(),
+            department: state.department_name(&c.department).to_owned(),
             recall: c.recall,
             seq: if state.last_calls.first() == Some(c) {
                 state.latest_call_seq
@@ -153,6 +157,7 @@ impl BoardView {
         });
         Self {
             version,
+            center: state.center.clone(),
             mode: options.mode,
             link: state.link,
             service_day: state.service_day.clone(),

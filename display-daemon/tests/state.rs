@@ -76,14 +76,17 @@ fn announces(effects: &[Effect]) -> Vec<(String, u16)> {
 fn snapshot(last_seq: u64) -> Snapshot {
     Snapshot {
         last_seq,
+        center: "Trung tâm Hành chính công quận Phú Xuân".into(),
         service_day: Some("2025-10-09".into()),
         counters: vec![
             CounterNow {
                 counter: 1,
+                name: "Quầy 1".into(),
                 current: None,
             },
             CounterNow {
                 counter: 3,
+                name: "Quầy 3".into(),
                 current: Some(CurrentTicket {
                     ticket: TicketId(5),
                     label: "1005".into(),
@@ -96,6 +99,7 @@ fn snapshot(last_seq: u64) -> Snapshot {
         departments: vec![
             DepartmentQueue {
                 department: "ho-tich".into(),
+                name: "Hộ tịch".into(),
                 waiting: 4,
                 priority_waiting: 1,
                 estimated_wait_secs: 600,
@@ -103,6 +107,7 @@ fn snapshot(last_seq: u64) -> Snapshot {
             },
             DepartmentQueue {
                 department: "dat-dai".into(),
+                name: "Đất đai".into(),
                 waiting: 2,
                 priority_waiting: 0,
                 estimated_wait_secs: 300,
@@ -419,4 +424,26 @@ fn the_view_filters_counters_and_marks_the_latest_call() {
     assert_eq!(shown, [3, 4], "configured counters shown even when unknown");
     let latest = view.latest.unwrap();
     assert_eq!((latest.label.as_str(), latest.seq), ("1005", 0));
+}
+
+#[test]
+fn citizens_see_names_not_ids() {
+    let mut state = BoardState::new();
+    // Before any snapshot, a department is known only by its id.
+    state.apply(&issued(1, 1, "ho-tich"), Delivery::Live);
+    assert_eq!(state.department_name("ho-tich"), "ho-tich");
+    state.apply_snapshot(snapshot(1));
+    assert_eq!(state.center, "Trung tâm Hành chính công quận Phú Xuân");
+    assert_eq!(state.department_name("ho-tich"), "Hộ tịch");
+    assert_eq!(state.department_name("dat-dai"), "Đất đai");
+    let options = ViewOptions {
+        mode: "hall-board",
+        counters: vec![],
+        focus_counter: None,
+        chime: true,
+    };
+    let view = BoardView::new(&state, &options, 1);
+    assert_eq!(view.center, "Trung tâm Hành chính công quận Phú Xuân");
+    let counter3 = view.counters.iter().find(|c| c.counter == 3).unwrap();
+    assert_eq!(counter3.department.as_deref(), Some("Hộ tịch"));
 }

@@ -347,6 +347,9 @@ pub struct CallInfo {
 pub struct CounterNow {
     /// Counter number.
     pub counter: u16,
+    /// Its name as configured ("Quầy 3 – Đất đai").
+    #[serde(default)]
+    pub name: String,
     /// The ticket called or being served there, if any.
     pub current: Option<CurrentTicket>,
 }
@@ -371,6 +374,9 @@ pub struct CurrentTicket {
 pub struct DepartmentQueue {
     /// Department id.
     pub department: String,
+    /// Its Vietnamese name, for displays.
+    #[serde(default)]
+    pub name: String,
     /// Tickets waiting (all classes).
     pub waiting: u32,
     /// Of which priority tickets.
@@ -386,6 +392,9 @@ pub struct DepartmentQueue {
 pub struct Snapshot {
     /// Sequence number of the last event included; stream from here.
     pub last_seq: u64,
+    /// The center's name, for the top of displays.
+    #[serde(default)]
+    pub center: String,
     /// The current service day, once one was started.
     pub service_day: Option<String>,
     /// Every configured counter, in config order.

@@ -946,6 +946,7 @@ impl QueueState {
             .iter()
             .map(|c| CounterNow {
                 counter: c.number,
+                name: c.name.clone(),
                 current: self.current_at(c.number).map(|t| CurrentTicket {
                     ticket: t.id,
                     label: t.label.clone(),
@@ -965,6 +966,7 @@ impl QueueState {
                     });
                 DepartmentQueue {
                     department: d.id.0.clone(),
+                    name: d.name.clone(),
                     waiting,
                     priority_waiting,
                     estimated_wait_secs: self.estimate(config, &d.id.0, waiting).as_secs(),
@@ -974,6 +976,7 @@ impl QueueState {
             .collect();
         Snapshot {
             last_seq: self.last_seq(),
+            center: config.center.name.clone(),
             service_day: self.core.service_day.map(|d| d.to_string()),
             counters,
             departments,
