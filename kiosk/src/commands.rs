@@ -2,7 +2,7 @@
 
 pub mod check_config;
 pub mod print_test;
-pub mod run;
 pub mod report;
+pub mod run;
 pub mod token;
 pub mod user;

@@ -10,8 +10,8 @@ pub mod commands;
 pub mod daemon;
 pub mod demo;
 pub mod leds;
-pub mod printing;
 pub mod metrics;
+pub mod printing;
 pub mod report;
 #[cfg(feature = "rpi")]
 pub mod rpi;
