@@ -45,7 +45,7 @@ impl Wave {
 
     fn hold(mut self, pressed: bool, ms: u64) -> Self {
         let rounds = usize::try_from(ms / STEP).unwrap();
-        self.pressed.extend(std::iter::repeat(pressed).take(rounds));
+        self.pressed.extend(std::iter::repeat_n(pressed, rounds));
         self
     }
 
@@ -325,13 +325,13 @@ fn read_errors_count_as_released_and_do_not_stop_the_panel() {
     let err = || MockError::Io(ErrorKind::Other);
     let mut transactions = Wave::new(ActiveLevel::Low).up(50).transactions(10);
     // A press during which the pin fails to read: never stable, no press.
-    transactions.extend(std::iter::repeat(Transaction::get(State::Low)).take(3));
+    transactions.extend(std::iter::repeat_n(Transaction::get(State::Low), 3));
     transactions.push(Transaction::get(State::Low).with_error(err()));
-    transactions.extend(std::iter::repeat(Transaction::get(State::Low)).take(3));
-    transactions.extend(std::iter::repeat(Transaction::get(State::Low).with_error(err())).take(10));
-    transactions.extend(std::iter::repeat(Transaction::get(State::High)).take(10));
+    transactions.extend(std::iter::repeat_n(Transaction::get(State::Low), 3));
+    transactions.extend(std::iter::repeat_n(Transaction::get(State::Low).with_error(err()), 10));
+    transactions.extend(std::iter::repeat_n(Transaction::get(State::High), 10));
     // Then a clean press.
-    transactions.extend(std::iter::repeat(Transaction::get(State::Low)).take(10));
+    transactions.extend(std::iter::repeat_n(Transaction::get(State::Low), 10));
     let rounds = transactions.len();
     let mut mock = Mock::new(&transactions);
     let inputs = vec![ButtonInput {
