@@ -157,7 +157,11 @@ impl App {
         }
         let new = Arc::new(new);
         self.shared.store.set_config(Arc::clone(&new));
-        *self.shared.config.write().unwrap_or_else(|e| e.into_inner()) = new;
+        *self
+            .shared
+            .config
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = new;
         self.shared.store.record(EventKind::AdminAction {
             actor,
             action: "configuration reloaded".to_string(),
@@ -188,13 +192,19 @@ impl App {
         let store = self.shared.store.clone();
         let department_id = department.as_str().to_string();
         let started = std::time::Instant::now();
-        let issued = blocking(move || store.issue(&department_id, class.as_deref(), Actor::Button)).await;
+        let issued =
+            blocking(move || store.issue(&department_id, class.as_deref(), Actor::Button)).await;
         crate::metrics::observe_issue(department.as_str(), &issued, started.elapsed());
         let issued = match issued {
             Ok(issued) => issued,
             Err(err) => return PressOutcome::Refused(Refusal::Issue(err)),
         };
-        let content = ticket_content(&config, &issued.ticket, issued.waiting_ahead, Some(issued.estimated_wait));
+        let content = ticket_content(
+            &config,
+            &issued.ticket,
+            issued.waiting_ahead,
+            Some(issued.estimated_wait),
+        );
         let bytes = encode_ticket(&content, &config.kiosk.printer);
         let mut result = self.shared.printer.print(bytes.clone()).await;
         if result.is_err() {

@@ -201,7 +201,15 @@ pub async fn run_demo(
             Ok(()) = quit_rx => {}
         }
     };
-    run(app, Hardware { buttons, lights }, listener, api, router, stop).await
+    run(
+        app,
+        Hardware { buttons, lights },
+        listener,
+        api,
+        router,
+        stop,
+    )
+    .await
 }
 
 /// Makes a demo admin `demo` and a staff member `quay1` (counter 1) with one

@@ -328,7 +328,10 @@ fn read_errors_count_as_released_and_do_not_stop_the_panel() {
     transactions.extend(std::iter::repeat_n(Transaction::get(State::Low), 3));
     transactions.push(Transaction::get(State::Low).with_error(err()));
     transactions.extend(std::iter::repeat_n(Transaction::get(State::Low), 3));
-    transactions.extend(std::iter::repeat_n(Transaction::get(State::Low).with_error(err()), 10));
+    transactions.extend(std::iter::repeat_n(
+        Transaction::get(State::Low).with_error(err()),
+        10,
+    ));
     transactions.extend(std::iter::repeat_n(Transaction::get(State::High), 10));
     // Then a clean press.
     transactions.extend(std::iter::repeat_n(Transaction::get(State::Low), 10));

@@ -136,7 +136,11 @@ pub async fn demo(
 
 /// The LAN API's state: accounts from the data directory, the center file
 /// for reloads.
-pub fn api_state(app: &App, config: &CenterConfig, config_path: Option<&Path>) -> anyhow::Result<ApiState> {
+pub fn api_state(
+    app: &App,
+    config: &CenterConfig,
+    config_path: Option<&Path>,
+) -> anyhow::Result<ApiState> {
     let accounts_file = Accounts::path_in(&config.kiosk.data_dir);
     let accounts = Accounts::open(&accounts_file)
         .with_context(|| format!("opening the accounts file {}", accounts_file.display()))?;
