@@ -444,15 +444,15 @@ impl Center {
     }
 
     /// Whether `department` issues tickets at `at`: not a closed day, and
-    /// inside one of its sessions.
+    /// inside one of its sessions. A center with no sessions at all is open
+    /// all day.
     pub fn is_open_at(&self, department: &Department, at: jiff::Timestamp) -> bool {
         if self.is_closed_on(self.service_day(at)) {
             return false;
         }
+        let sessions = self.sessions_for(department);
         let time = self.local(at).time();
-        self.sessions_for(department)
-            .iter()
-            .any(|s| s.contains(time))
+        sessions.is_empty() || sessions.iter().any(|s| s.contains(time))
     }
 }
 

@@ -1,21 +1,11 @@
-//! Service days and opening hours: pure functions of the center's config and
-//! an instant. No state, no storage.
+//! Why a department is closed now, as the store reports it. The rules
+//! themselves (service day, sessions, closed days) are the config model's
+//! ([`Center::service_day`], [`Center::is_open_at`]); this module only turns
+//! them into a reason. No state, no storage.
 
 use jiff::civil::{Date, Time};
 use jiff::Timestamp;
-use kiosk_config::{Center, Department, Session};
-
-/// The service day `now` falls in: the local date in the center's time zone,
-/// or the day before when the local time is earlier than `day_starts_at`.
-pub fn service_day(center: &Center, now: Timestamp) -> Date {
-    let local = now.to_zoned(center.timezone.clone());
-    let date = local.date();
-    if local.time() < center.day_starts_at {
-        date.yesterday().unwrap_or(date)
-    } else {
-        date
-    }
-}
+use kiosk_config::{Center, Department};
 
 /// Why a department does not issue tickets right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,29 +16,19 @@ pub enum Closure {
     OutsideHours(Time),
 }
 
-/// The sessions a department follows: its own, else the center's.
-pub fn sessions<'a>(center: &'a Center, department: &'a Department) -> &'a [Session] {
-    department.sessions.as_deref().unwrap_or(&center.sessions)
-}
-
 /// Whether `department` issues tickets at `now`.
 ///
 /// Closed weekdays and dates are those of the service day; opening sessions
 /// are compared with the local time of day, `start` included, `end` excluded.
 /// A center with no sessions configured at all is treated as always open.
 pub fn check_open(center: &Center, department: &Department, now: Timestamp) -> Result<(), Closure> {
-    let day = service_day(center, now);
-    if center.closed_weekdays.contains(&day.weekday()) || center.closed_dates.contains(&day) {
+    let day = center.service_day(now);
+    if center.is_closed_on(day) {
         return Err(Closure::ClosedDay(day));
     }
-    let sessions = sessions(center, department);
-    if sessions.is_empty() {
-        return Ok(());
-    }
-    let time = now.to_zoned(center.timezone.clone()).time();
-    if sessions.iter().any(|s| s.start <= time && time < s.end) {
+    if center.is_open_at(department, now) {
         Ok(())
     } else {
-        Err(Closure::OutsideHours(time))
+        Err(Closure::OutsideHours(center.local(now).time()))
     }
 }

@@ -264,7 +264,7 @@ impl QueueState {
     /// action after the reset time (the daemon also calls it periodically
     /// through `Store::roll_service_day`).
     pub fn enter_day(&mut self, config: &CenterConfig, now: Timestamp) -> Date {
-        let clock_day = day::service_day(&config.center, now);
+        let clock_day = config.center.service_day(now);
         match self.core.service_day {
             Some(kept) if clock_day < kept => {
                 if !self.core.clock_behind {
