@@ -53,10 +53,22 @@ fn receipt_height(emulator: &Emulator, count: usize) -> u32 {
     tokio::task::block_in_place(|| emulator.receipt(count).0.height())
 }
 
-/// Holds a simulated button long enough for the debounce to see a press.
+/// Holds a simulated button until the poller has read it pressed for longer
+/// than the debounce, then lets it go and waits until it read it released.
 async fn press(button: &SimulatedButton) {
+    // The poller's first stable level never counts as a press: let it see
+    // the button released first.
+    let reads = button.reads();
+    wait_for("the poller to read the released button", || {
+        button.reads() >= reads + 10
+    })
+    .await;
     button.press();
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    let reads = button.reads();
+    wait_for("the poller to read the pressed button", || {
+        button.reads() >= reads + 10
+    })
+    .await;
     button.release();
 }
 
