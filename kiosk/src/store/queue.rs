@@ -539,6 +539,40 @@ impl QueueState {
         }
     }
 
+    /// [`Self::resolve`] once the service day is entered: the preamble of
+    /// every action at a counter.
+    fn resolve_today(
+        &mut self,
+        config: &CenterConfig,
+        counter: u16,
+        ticket: Option<TicketId>,
+        now: Timestamp,
+    ) -> Result<Ticket, ActionError> {
+        self.enter_day(config, now);
+        self.resolve(config, counter, ticket)
+    }
+
+    /// [`Self::resolve_today`] for an action only a called ticket allows;
+    /// `action` names it in the `WrongState` error.
+    fn resolve_called(
+        &mut self,
+        config: &CenterConfig,
+        counter: u16,
+        ticket: Option<TicketId>,
+        action: &'static str,
+        now: Timestamp,
+    ) -> Result<Ticket, ActionError> {
+        let ticket = self.resolve_today(config, counter, ticket, now)?;
+        if !matches!(ticket.state, TicketState::Called { .. }) {
+            return Err(ActionError::WrongState {
+                ticket: ticket.id,
+                action,
+                state: state_name(ticket.state),
+            });
+        }
+        Ok(ticket)
+    }
+
     fn close_served(
         &mut self,
         mut ticket: Ticket,
@@ -687,15 +721,7 @@ impl QueueState {
         actor: Actor,
         now: Timestamp,
     ) -> Result<Ticket, ActionError> {
-        self.enter_day(config, now);
-        let mut ticket = self.resolve(config, counter, ticket)?;
-        if !matches!(ticket.state, TicketState::Called { .. }) {
-            return Err(ActionError::WrongState {
-                ticket: ticket.id,
-                action: "recall",
-                state: state_name(ticket.state),
-            });
-        }
+        let mut ticket = self.resolve_called(config, counter, ticket, "recall", now)?;
         ticket.recalls += 1;
         mark_handler(&mut ticket, counter, &actor);
         self.put(ticket.clone());
@@ -712,15 +738,7 @@ impl QueueState {
         actor: Actor,
         now: Timestamp,
     ) -> Result<Ticket, ActionError> {
-        self.enter_day(config, now);
-        let mut ticket = self.resolve(config, counter, ticket)?;
-        if !matches!(ticket.state, TicketState::Called { .. }) {
-            return Err(ActionError::WrongState {
-                ticket: ticket.id,
-                action: "mark as no-show",
-                state: state_name(ticket.state),
-            });
-        }
+        let mut ticket = self.resolve_called(config, counter, ticket, "mark as no-show", now)?;
         ticket.state = TicketState::NoShow;
         ticket.closed_at_ms = Some(ms(now));
         mark_handler(&mut ticket, counter, &actor);
@@ -747,15 +765,7 @@ impl QueueState {
         actor: Actor,
         now: Timestamp,
     ) -> Result<Ticket, ActionError> {
-        self.enter_day(config, now);
-        let mut ticket = self.resolve(config, counter, ticket)?;
-        if !matches!(ticket.state, TicketState::Called { .. }) {
-            return Err(ActionError::WrongState {
-                ticket: ticket.id,
-                action: "start serving",
-                state: state_name(ticket.state),
-            });
-        }
+        let mut ticket = self.resolve_called(config, counter, ticket, "start serving", now)?;
         ticket.state = TicketState::Serving { counter };
         ticket.serving_at_ms = Some(ms(now));
         mark_handler(&mut ticket, counter, &actor);
@@ -782,8 +792,7 @@ impl QueueState {
         actor: Actor,
         now: Timestamp,
     ) -> Result<Ticket, ActionError> {
-        self.enter_day(config, now);
-        let ticket = self.resolve(config, counter, ticket)?;
+        let ticket = self.resolve_today(config, counter, ticket, now)?;
         Ok(self.close_served(ticket, counter, actor, now))
     }
 
@@ -796,8 +805,7 @@ impl QueueState {
         actor: Actor,
         now: Timestamp,
     ) -> Result<Ticket, ActionError> {
-        self.enter_day(config, now);
-        let mut ticket = self.resolve(config, counter, ticket)?;
+        let mut ticket = self.resolve_today(config, counter, ticket, now)?;
         let from_department = ticket.department.clone();
         let (to_department, to_counter) = match to {
             Destination::Department(d) => (Some(d), None),
