@@ -2,7 +2,8 @@
 //! they see of the queue. The guard has already checked that the caller may
 //! act at the counter in the path.
 
-use axum::extract::State;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use queue_protocol::{Actor, Ticket, TicketId};
 use serde::Deserialize;
@@ -48,6 +49,64 @@ pub struct TransferBody {
     /// Send it to this counter, which calls it first.
     #[serde(default)]
     counter: Option<u16>,
+}
+
+/// What a ticket action at a counter (recall, no-show, start, finish) takes
+/// from its request, extracted in the order a handler taking `State`,
+/// `Extension<Principal>`, `ApiPath<u16>` and `OptionalJson<TicketBody>`
+/// would, with the same rejections.
+pub struct TicketAction {
+    /// The API state the action runs against.
+    state: ApiState,
+    /// The counter in the path.
+    counter: u16,
+    /// The ticket the body names; `None` means the counter's current one.
+    ticket: Option<TicketId>,
+    /// Who the store records as having acted.
+    actor: Actor,
+}
+
+impl FromRequest<ApiState> for TicketAction {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &ApiState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let Extension(principal) = Extension::<Principal>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let ApiPath(counter) = ApiPath::<u16>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let OptionalJson(body) =
+            OptionalJson::<TicketBody>::from_request(Request::from_parts(parts, body), state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            state: state.clone(),
+            counter,
+            ticket: body.unwrap_or_default().ticket,
+            actor: actor(&principal),
+        })
+    }
+}
+
+impl TicketAction {
+    /// Run `op` on the store for this counter, ticket and actor, and answer
+    /// with the ticket it returns.
+    async fn run(
+        self,
+        op: impl FnOnce(&Store, u16, Option<TicketId>, Actor) -> Result<Ticket, ActionError>
+            + Send
+            + 'static,
+    ) -> Result<Json<Value>, ApiError> {
+        let Self {
+            state,
+            counter,
+            ticket,
+            actor,
+        } = self;
+        act(&state, move |s| op(s, counter, ticket, actor)).await
+    }
 }
 
 async fn act(
@@ -146,53 +205,30 @@ pub async fn next(
 }
 
 /// `POST /api/v1/counters/{n}/recall`.
-pub async fn recall(
-    State(state): State<ApiState>,
-    Extension(principal): Extension<Principal>,
-    ApiPath(counter): ApiPath<u16>,
-    OptionalJson(body): OptionalJson<TicketBody>,
-) -> Result<Json<Value>, ApiError> {
-    let (actor, ticket) = (actor(&principal), body.unwrap_or_default().ticket);
-    act(&state, move |s| {
-        let started = std::time::Instant::now();
-        let called = s.recall(counter, ticket, actor);
-        crate::metrics::observe_call(counter, true, &called, started.elapsed());
-        called
-    })
-    .await
+pub async fn recall(action: TicketAction) -> Result<Json<Value>, ApiError> {
+    action
+        .run(|s, counter, ticket, actor| {
+            let started = std::time::Instant::now();
+            let called = s.recall(counter, ticket, actor);
+            crate::metrics::observe_call(counter, true, &called, started.elapsed());
+            called
+        })
+        .await
 }
 
 /// `POST /api/v1/counters/{n}/no-show`.
-pub async fn no_show(
-    State(state): State<ApiState>,
-    Extension(principal): Extension<Principal>,
-    ApiPath(counter): ApiPath<u16>,
-    OptionalJson(body): OptionalJson<TicketBody>,
-) -> Result<Json<Value>, ApiError> {
-    let (actor, ticket) = (actor(&principal), body.unwrap_or_default().ticket);
-    act(&state, move |s| s.no_show(counter, ticket, actor)).await
+pub async fn no_show(action: TicketAction) -> Result<Json<Value>, ApiError> {
+    action.run(Store::no_show).await
 }
 
 /// `POST /api/v1/counters/{n}/start`.
-pub async fn start(
-    State(state): State<ApiState>,
-    Extension(principal): Extension<Principal>,
-    ApiPath(counter): ApiPath<u16>,
-    OptionalJson(body): OptionalJson<TicketBody>,
-) -> Result<Json<Value>, ApiError> {
-    let (actor, ticket) = (actor(&principal), body.unwrap_or_default().ticket);
-    act(&state, move |s| s.start_serving(counter, ticket, actor)).await
+pub async fn start(action: TicketAction) -> Result<Json<Value>, ApiError> {
+    action.run(Store::start_serving).await
 }
 
 /// `POST /api/v1/counters/{n}/finish`.
-pub async fn finish(
-    State(state): State<ApiState>,
-    Extension(principal): Extension<Principal>,
-    ApiPath(counter): ApiPath<u16>,
-    OptionalJson(body): OptionalJson<TicketBody>,
-) -> Result<Json<Value>, ApiError> {
-    let (actor, ticket) = (actor(&principal), body.unwrap_or_default().ticket);
-    act(&state, move |s| s.finish(counter, ticket, actor)).await
+pub async fn finish(action: TicketAction) -> Result<Json<Value>, ApiError> {
+    action.run(Store::finish).await
 }
 
 /// `POST /api/v1/counters/{n}/transfer`.
