@@ -94,6 +94,16 @@ pub use queue::IssuedTicket;
 
 use queue::{Change, DayStart, QueueState};
 
+/// A [`QueueState`] action at a counter on its current (or the named) ticket.
+type CounterAction = fn(
+    &mut QueueState,
+    &CenterConfig,
+    u16,
+    Option<TicketId>,
+    Actor,
+    jiff::Timestamp,
+) -> Result<Ticket, ActionError>;
+
 /// Service days whose events are kept by default: today and the day before.
 pub const DEFAULT_EVENT_DAYS: u32 = 2;
 
@@ -396,6 +406,19 @@ impl Store {
         result
     }
 
+    /// The one path of the ticket actions at a counter (recall, no-show,
+    /// start, finish): `action` on the counter's current ticket, or on
+    /// `ticket` when given.
+    fn at_counter(
+        &self,
+        counter: u16,
+        ticket: Option<TicketId>,
+        actor: Actor,
+        action: CounterAction,
+    ) -> Result<Ticket, ActionError> {
+        self.run(|q, c, now| action(q, c, counter, ticket, actor, now))
+    }
+
     /// Issue a ticket for `department`, optionally of a priority class. The
     /// ticket is on disk when this returns.
     pub fn issue(
@@ -420,7 +443,7 @@ impl Store {
         ticket: Option<TicketId>,
         actor: Actor,
     ) -> Result<Ticket, ActionError> {
-        self.run(|q, c, now| q.recall(c, counter, ticket, actor, now))
+        self.at_counter(counter, ticket, actor, QueueState::recall)
     }
 
     /// The called citizen did not come.
@@ -430,7 +453,7 @@ impl Store {
         ticket: Option<TicketId>,
         actor: Actor,
     ) -> Result<Ticket, ActionError> {
-        self.run(|q, c, now| q.no_show(c, counter, ticket, actor, now))
+        self.at_counter(counter, ticket, actor, QueueState::no_show)
     }
 
     /// The citizen arrived at the counter.
@@ -440,7 +463,7 @@ impl Store {
         ticket: Option<TicketId>,
         actor: Actor,
     ) -> Result<Ticket, ActionError> {
-        self.run(|q, c, now| q.start_serving(c, counter, ticket, actor, now))
+        self.at_counter(counter, ticket, actor, QueueState::start_serving)
     }
 
     /// Service at the counter ended.
@@ -450,7 +473,7 @@ impl Store {
         ticket: Option<TicketId>,
         actor: Actor,
     ) -> Result<Ticket, ActionError> {
-        self.run(|q, c, now| q.finish(c, counter, ticket, actor, now))
+        self.at_counter(counter, ticket, actor, QueueState::finish)
     }
 
     /// Send the counter's ticket to another department (keeps its place).
