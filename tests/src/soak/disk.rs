@@ -194,8 +194,11 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
     row.expect(refused_full > 0, || {
         format!("the store never refused after the disk filled ({printed_full} printed)")
     });
-    row.expect(issued(&kiosk.app) == issued_before + printed_full, || {
-        "a refused press consumed a number".to_string()
+    let issued_full = issued(&kiosk.app);
+    row.expect(issued_full == issued_before + printed_full, || {
+        format!(
+            "refused presses consumed numbers: {issued_before} issued before the disk filled, {printed_full} printed since, but the store counts {issued_full}"
+        )
     });
     let received = printer.tickets.try_iter().count();
 
@@ -255,6 +258,17 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
         match store.ticket(TicketId(*id)) {
             Ok(Some(t)) if t.number == *number => {}
             other => row.fail(format!("printed ticket {id} lost or changed: {other:?}")),
+        }
+    }
+    let printed_ids: HashSet<u64> = printed.iter().map(|p| p.2).collect();
+    if let Some(day) = store.service_day() {
+        for t in store.day_tickets(day)? {
+            row.expect(printed_ids.contains(&t.id.0), || {
+                format!(
+                    "ghost ticket after reopen: {} (id {}, {:?}, print {:?}) is in the store but its press was refused",
+                    t.label, t.id, t.state, t.print
+                )
+            });
         }
     }
     let events = match store.events_since(0, usize::MAX)? {
