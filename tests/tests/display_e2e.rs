@@ -13,19 +13,16 @@
 //!   message when chromedriver is not installed.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use display_daemon::http::{self, BaseUrl};
 use display_daemon::{Change, DaemonHandle, Effect, LinkStatus};
 use queue_protocol::{EventKind, TicketId};
-use serde_json::{json, Value};
+use serde_json::json;
 use system_tests::perf::display::{display_config, LoopbackKiosk};
+use system_tests::webdriver::{find_chromedriver, Browser, DEADLINE};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
-
-const DEADLINE: Duration = Duration::from_secs(20);
 
 async fn daemon(kiosk: &LoopbackKiosk) -> DaemonHandle {
     let config = display_config(&kiosk.url(), &kiosk.tokens.display, "127.0.0.1:0").unwrap();
@@ -187,132 +184,12 @@ async fn two_displays_get_every_call_exactly_once_across_a_kiosk_restart() {
 
 // ---- headless Chromium -------------------------------------------------
 
-/// A chromedriver process on a free port, killed on drop.
-struct Chromedriver {
-    /// The process.
-    child: Child,
-    /// Its WebDriver endpoint.
-    base: BaseUrl,
-}
-
-impl Drop for Chromedriver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn find_program(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    for dir in std::env::split_paths(&path) {
-        for name in names {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return Some(candidate);
-            }
-        }
-    }
-    [
-        "/usr/lib/chromium/chromedriver",
-        "/usr/lib/chromium/chromium",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| names.iter().any(|n| p.ends_with(n)) && p.is_file())
-}
-
-async fn webdriver(driver: &Chromedriver, method: &str, path: &str, body: Option<Value>) -> Value {
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut headers = vec![("Connection", "close")];
-    if method == "POST" {
-        headers.push(("Content-Type", "application/json"));
-    }
-    let (head, mut response) = http::request(&driver.base, method, path, &headers, body.as_bytes())
-        .await
-        .expect("chromedriver answers");
-    let bytes = response
-        .read_to_end(64 << 20)
-        .await
-        .expect("chromedriver body");
-    let value: Value = serde_json::from_slice(&bytes).expect("chromedriver JSON");
-    assert!(
-        head.status < 300,
-        "WebDriver {method} {path}: HTTP {}: {value}",
-        head.status
-    );
-    value
-}
-
-async fn script(driver: &Chromedriver, session: &str, js: &str) -> Value {
-    webdriver(
-        driver,
-        "POST",
-        &format!("/session/{session}/execute/sync"),
-        Some(json!({ "script": js, "args": [] })),
-    )
-    .await["value"]
-        .clone()
-}
-
-/// Polls `js` in the page until it returns `expected`.
-async fn page_until(driver: &Chromedriver, session: &str, js: &str, expected: Value) {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let value = script(driver, session, js).await;
-        if value == expected {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "page never showed {expected} for `{js}` (last: {value})"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn start_chromedriver(program: &Path) -> Chromedriver {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(program)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let driver = Chromedriver {
-        child,
-        base: BaseUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
-    };
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        if let Ok((head, _)) = http::request(
-            &driver.base,
-            "GET",
-            "/status",
-            &[("Connection", "close")],
-            &[],
-        )
-        .await
-        {
-            if head.status == 200 {
-                return driver;
-            }
-        }
-        assert!(Instant::now() < deadline, "chromedriver did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hall_board_in_headless_chromium_shows_calls_and_the_lost_link() {
-    let Some(chromedriver) = find_program(&["chromedriver"]) else {
+    let Some(chromedriver) = find_chromedriver() else {
         eprintln!("SKIPPED: chromedriver not installed; run .ci/steps/chromium.sh");
         return;
     };
-    let chromium = find_program(&["chromium", "chromium-browser", "google-chrome"]);
 
     let dir = tempfile::tempdir().unwrap();
     let kiosk = LoopbackKiosk::start(dir.path(), "127.0.0.1:0".parse().unwrap(), None)
@@ -324,94 +201,55 @@ async fn hall_board_in_headless_chromium_shows_calls_and_the_lost_link() {
     let display = daemon(&kiosk).await;
     let page_url = format!("http://{}/", display.local_addr());
 
-    let driver = start_chromedriver(&chromedriver).await;
-    let profile = tempfile::tempdir().unwrap();
-    let mut options = json!({
-        "args": [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--window-size=1920,1080",
-            format!("--user-data-dir={}", profile.path().display()),
-        ]
-    });
-    if let Some(binary) = chromium {
-        options["binary"] = json!(binary.display().to_string());
-    }
-    let created = webdriver(
-        &driver,
-        "POST",
-        "/session",
-        Some(json!({ "capabilities": { "alwaysMatch": { "goog:chromeOptions": options } } })),
-    )
-    .await;
-    let session = created["value"]["sessionId"]
-        .as_str()
-        .expect("a session id")
-        .to_owned();
-    webdriver(
-        &driver,
-        "POST",
-        &format!("/session/{session}/url"),
-        Some(json!({ "url": page_url })),
-    )
-    .await;
+    let browser = Browser::launch(&chromedriver, 1920, 1080).await.unwrap();
+    browser.goto(&page_url).await.unwrap();
 
     // The call made before the page opened is on its tile and highlighted.
-    page_until(
-        &driver,
-        &session,
-        "return document.getElementById('latest-number').textContent",
-        json!("1001"),
-    )
-    .await;
+    browser
+        .wait_for(
+            "return document.getElementById('latest-number').textContent",
+            json!("1001"),
+        )
+        .await
+        .unwrap();
     // A call made now appears by push.
     kiosk.next(3).await.unwrap();
-    page_until(
-        &driver,
-        &session,
-        "return document.getElementById('latest-number').textContent + ' ' + document.getElementById('latest-counter').textContent",
-        json!("2001 3"),
-    )
-    .await;
-    page_until(
-        &driver,
-        &session,
-        "return document.querySelector('.tile[data-counter=\"3\"] .number').textContent",
-        json!("2001"),
-    )
-    .await;
+    browser
+        .wait_for(
+            "return document.getElementById('latest-number').textContent + ' ' + document.getElementById('latest-counter').textContent",
+            json!("2001 3"),
+        )
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "return document.querySelector('.tile[data-counter=\"3\"] .number').textContent",
+            json!("2001"),
+        )
+        .await
+        .unwrap();
     kiosk.next(1).await.unwrap();
-    page_until(
-        &driver,
-        &session,
-        "return document.getElementById('latest-number').textContent",
-        json!("1002"),
-    )
-    .await;
-    page_until(
-        &driver,
-        &session,
-        "return document.getElementById('link-notice').hidden",
-        json!(true),
-    )
-    .await;
+    browser
+        .wait_for(
+            "return document.getElementById('latest-number').textContent",
+            json!("1002"),
+        )
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "return document.getElementById('link-notice').hidden",
+            json!(true),
+        )
+        .await
+        .unwrap();
 
     // Screenshot for the docs, once the flash animation is over.
-    page_until(
-        &driver,
-        &session,
-        "return document.getAnimations().length",
-        json!(0),
-    )
-    .await;
-    let shot = webdriver(
-        &driver,
-        "GET",
-        &format!("/session/{session}/screenshot"),
-        None,
-    )
-    .await;
-    let png = decode_base64(shot["value"].as_str().expect("base64 screenshot"));
+    browser
+        .wait_for("return document.getAnimations().length", json!(0))
+        .await
+        .unwrap();
+    let png = browser.screenshot().await.unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     // Saved for the README when missing or with UPDATE_SCREENSHOTS=1, so an
     // ordinary run leaves docs/ alone.
@@ -424,46 +262,22 @@ async fn hall_board_in_headless_chromium_shows_calls_and_the_lost_link() {
 
     // The kiosk stops: the board keeps its numbers and shows the notice.
     kiosk.stop().await.unwrap();
-    page_until(
-        &driver,
-        &session,
-        "var n = document.getElementById('link-notice'); return !n.hidden && n.textContent.indexOf('Mất kết nối') >= 0",
-        json!(true),
-    )
-    .await;
-    page_until(
-        &driver,
-        &session,
-        "return document.getElementById('latest-number').textContent",
-        json!("1002"),
-    )
-    .await;
+    browser
+        .wait_for(
+            "var n = document.getElementById('link-notice'); return !n.hidden && n.textContent.indexOf('Mất kết nối') >= 0",
+            json!(true),
+        )
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "return document.getElementById('latest-number').textContent",
+            json!("1002"),
+        )
+        .await
+        .unwrap();
 
-    webdriver(&driver, "DELETE", &format!("/session/{session}"), None).await;
+    // Ends the session (Chromium exits) and stops chromedriver.
+    drop(browser);
     display.shutdown().await;
-}
-
-fn decode_base64(text: &str) -> Vec<u8> {
-    fn value(c: u8) -> Option<u32> {
-        match c {
-            b'A'..=b'Z' => Some(u32::from(c - b'A')),
-            b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
-            b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
-            b'+' => Some(62),
-            b'/' => Some(63),
-            _ => None,
-        }
-    }
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0);
-    for v in text.bytes().filter_map(value) {
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
 }
