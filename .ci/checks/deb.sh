@@ -13,7 +13,7 @@ start=$(date +%s)
 bash deploy/build-debs.sh arm64
 echo "deb build (both packages): $(( $(date +%s) - start )) s"
 
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | sed -n 1p)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "deb check FAILED: $*" >&2; exit 1; }

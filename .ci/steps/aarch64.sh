@@ -17,5 +17,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-aarch64-linux-gnu-gcc --version | head -n1
-qemu-aarch64 --version | head -n1
+aarch64-linux-gnu-gcc --version | sed -n 1p
+qemu-aarch64 --version | sed -n 1p

@@ -26,5 +26,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-dpkg-deb --version | head -n1
-systemd-analyze --version | head -n1
+dpkg-deb --version | sed -n 1p
+systemd-analyze --version | sed -n 1p
