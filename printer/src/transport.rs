@@ -224,10 +224,17 @@ impl TcpTransport {
 impl Transport for TcpTransport {
     fn write_all(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
         let timeout = self.io_timeout;
+        let started = std::time::Instant::now();
         let result = self
             .connect()?
             .write_all(bytes)
-            .and_then(|()| self.stream.as_mut().map_or(Ok(()), |stream| stream.flush()));
+            .and_then(|()| self.stream.as_mut().map_or(Ok(()), |stream| stream.flush()))
+            .and_then(|()| {
+                let left = timeout.saturating_sub(started.elapsed());
+                self.stream
+                    .as_ref()
+                    .map_or(Ok(()), |stream| wait_until_taken(stream, left))
+            });
         result.map_err(|source| {
             self.stream = None;
             write_error(self.describe(), timeout, source)
@@ -247,6 +254,40 @@ impl Transport for TcpTransport {
 
     fn describe(&self) -> String {
         format!("tcp {}", self.address)
+    }
+}
+
+/// Waits until every byte written has been sent to the printer (nothing
+/// left unsent in the socket's queue), or fails with `TimedOut`.
+///
+/// A write returns as soon as the bytes are in the kernel's buffers, which
+/// hold a whole ticket; a printer that accepts the connection and never
+/// reads (jammed, or its buffer stuck) would otherwise look like a printer
+/// that printed. Its small receive window fills and the rest stays unsent
+/// here. A printer taking bytes as fast as it prints lets them go in about
+/// the time the ticket takes to print. Unsent, not unacknowledged, bytes are
+/// counted, so the receiver's delayed ACK (up to 40 ms) adds nothing.
+fn wait_until_taken(stream: &TcpStream, timeout: Duration) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let mut queued: libc::c_int = 0;
+        // SAFETY: SIOCOUTQNSD writes one int (bytes not yet sent) for a TCP socket.
+        let rc = unsafe { libc::ioctl(stream.as_raw_fd(), libc::SIOCOUTQNSD, &mut queued) };
+        if rc != 0 {
+            // Not knowable on this system: the write itself is all we have.
+            return Ok(());
+        }
+        if queued == 0 {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the printer took no more data; {queued} bytes still unsent"),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 

@@ -191,3 +191,57 @@ fn unsupported_baud_rate_is_refused_up_front() {
         TransportError::UnsupportedBaud { baud: 12345, .. }
     ));
 }
+
+/// Shrinks a listening socket's receive buffer to what a cheap printer has,
+/// so its accepted connections stop taking data once it is full.
+fn small_receive_buffer(listener: &TcpListener) {
+    use std::os::fd::AsRawFd;
+    let size: libc::c_int = 4096;
+    // SAFETY: SO_RCVBUF takes one int; the fd is the live listener's.
+    let rc = unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "setsockopt SO_RCVBUF");
+}
+
+#[test]
+fn a_printer_that_accepts_and_never_reads_is_a_write_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    small_receive_buffer(&listener);
+    let port = listener.local_addr().unwrap().port();
+    // Accept and hold the connection without ever reading it.
+    let holder = thread::spawn(move || listener.accept().map(|(stream, _)| stream));
+    let mut printer = TcpTransport::new(
+        "127.0.0.1",
+        port,
+        Duration::from_secs(2),
+        Duration::from_millis(300),
+    );
+    // A ticket is tens of kilobytes; a printer that takes none of it must
+    // not count as printed.
+    let ticket = vec![0u8; 64 * 1024];
+    let err = printer.write_all(&ticket).unwrap_err();
+    assert!(
+        matches!(err, TransportError::WriteTimeout { .. }),
+        "expected a write timeout, got {err}"
+    );
+    drop(holder.join().unwrap());
+}
+
+#[test]
+fn a_reading_printer_takes_a_whole_ticket() {
+    let (port, printer_thread) = fake_printer(|_| None);
+    let mut printer = tcp(port);
+    let ticket = vec![0x55u8; 80 * 1024];
+    printer
+        .write_all(&ticket)
+        .expect("a reading printer takes every byte");
+    drop(printer);
+    assert_eq!(printer_thread.join().unwrap().len(), ticket.len());
+}
