@@ -232,9 +232,14 @@ impl App {
         let ticket = blocking(move || store.ticket(id))
             .await?
             .ok_or(ReprintError::UnknownTicket(id))?;
+        // A printer known to be out of paper or open is not tried; one that
+        // merely failed the last print is: a reprint that goes through is
+        // how a printer without status answers shows it works again.
         let health = self.shared.printer.check().await;
-        if !health.ready() {
-            return Err(ReprintError::PrinterNotReady(health.label()));
+        if let PrinterHealth::Reachable(status) = &health {
+            if !status.ready_to_print() {
+                return Err(ReprintError::PrinterNotReady(health.label()));
+            }
         }
         let config = self.config();
         let content = ticket_content(&config, &ticket, 0, None);

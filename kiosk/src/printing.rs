@@ -168,9 +168,25 @@ fn worker(
     poll_interval: Duration,
 ) {
     let device = transport.describe();
-    let poll = |transport: &mut Box<dyn Transport>| -> PrinterHealth {
+    // Why the last print failed, until the printer proves it works again: a
+    // status answer it really gave, or a print that went through. A printer
+    // that answers no status would otherwise look ready again at the next
+    // poll, and every press would use a number it cannot print.
+    let mut failed_print: Option<String> = None;
+    let poll = |transport: &mut Box<dyn Transport>,
+                failed_print: &mut Option<String>|
+     -> PrinterHealth {
         let now = match transport.status() {
-            Ok(status) => PrinterHealth::Reachable(status),
+            Ok(status) if status.is_unknown() && failed_print.is_some() => {
+                PrinterHealth::Unreachable(format!(
+                    "the last ticket did not reach the printer ({}); reprint it from the admin page once the printer is fixed",
+                    failed_print.as_deref().unwrap_or_default()
+                ))
+            }
+            Ok(status) => {
+                *failed_print = None;
+                PrinterHealth::Reachable(status)
+            }
             Err(err) => PrinterHealth::Unreachable(err.to_string()),
         };
         health.send_if_modified(|known| {
@@ -183,11 +199,11 @@ fn worker(
         });
         now
     };
-    poll(&mut transport);
+    poll(&mut transport, &mut failed_print);
     loop {
         match jobs.recv_timeout(poll_interval) {
             Ok(Job::Check(reply)) => {
-                let now = poll(&mut transport);
+                let now = poll(&mut transport, &mut failed_print);
                 let _ = reply.send(now);
             }
             Ok(Job::Print(bytes, reply)) => {
@@ -197,13 +213,17 @@ fn worker(
                         device: transport.describe(),
                         reason: err.to_string(),
                     });
+                failed_print = result.as_ref().err().map(|err| match err {
+                    PrintError::Transport { reason, .. } => reason.clone(),
+                    other => other.to_string(),
+                });
                 let _ = reply.send(result);
                 // The print may have emptied the roll or lost the link: know it
                 // before the next citizen presses.
-                poll(&mut transport);
+                poll(&mut transport, &mut failed_print);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                poll(&mut transport);
+                poll(&mut transport, &mut failed_print);
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
@@ -226,6 +246,10 @@ mod tests {
     struct FakeState {
         paper_out: bool,
         unplugged: bool,
+        /// Answers no status, like many cheap printers.
+        silent: bool,
+        /// Takes the connection but no data.
+        jammed: bool,
         written: Vec<u8>,
     }
 
@@ -236,6 +260,12 @@ mod tests {
                 return Err(TransportError::Write {
                     device: "fake".into(),
                     source: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+                });
+            }
+            if state.jammed {
+                return Err(TransportError::WriteTimeout {
+                    device: "fake".into(),
+                    timeout: Duration::from_secs(1),
                 });
             }
             state.written.extend_from_slice(bytes);
@@ -249,6 +279,9 @@ mod tests {
                     device: "fake".into(),
                     source: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
                 });
+            }
+            if state.silent {
+                return Ok(PrinterStatus::UNKNOWN);
             }
             Ok(PrinterStatus {
                 online: Some(true),
@@ -296,5 +329,27 @@ mod tests {
             .await
             .expect("the health turns unreachable after a failed print")
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_silent_printer_that_failed_stays_not_ready_until_a_print_goes_through() {
+        let fake = FakePrinter::default();
+        fake.state.lock().unwrap().silent = true;
+        let printer = Printer::spawn(Box::new(fake.clone()), Duration::from_secs(3600));
+        assert!(
+            printer.check().await.ready(),
+            "no status answer counts as ready"
+        );
+        fake.state.lock().unwrap().jammed = true;
+        assert!(printer.print(vec![1]).await.is_err());
+        // Polls keep answering nothing, which must not make it ready again.
+        for _ in 0..3 {
+            let health = printer.check().await;
+            assert!(!health.ready(), "{health:?}");
+        }
+        // Fixed, and a reprint goes through: ready again.
+        fake.state.lock().unwrap().jammed = false;
+        printer.print(vec![2]).await.unwrap();
+        assert!(printer.check().await.ready());
     }
 }
