@@ -280,7 +280,8 @@ fn kiosk_condition(app: &App, health: &PrinterHealth) -> KioskCondition {
             .is_some_and(|d| queue.issued_today >= d.daily_limit())
     });
     KioskCondition {
-        printer_ready: health.ready(),
+        // A store that cannot write issues nothing either: the fault light.
+        printer_ready: health.ready() && app.store().writable(),
         paper_near_end: health.paper_low(),
         open_now,
         any_department_exhausted,

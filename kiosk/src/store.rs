@@ -212,6 +212,51 @@ struct Inner {
     durability: Durability,
     /// sled's log file, opened only to `fdatasync` it after each flush.
     log_file: std::fs::File,
+    /// The data directory, to reopen sled after a failed write.
+    dir: PathBuf,
+    /// sled's cache size, to reopen it the same way.
+    cache_bytes: u64,
+    /// Why the store cannot write, after a failed write that reopening did
+    /// not cure yet (disk still full).
+    broken: Option<String>,
+}
+
+/// What opening the data directory gives.
+struct Opened {
+    db: sled::Db,
+    cold: sled::Tree,
+    days: BTreeMap<Date, DayStart>,
+    queue: QueueState,
+    log_file: std::fs::File,
+}
+
+impl Opened {
+    fn open(dir: &Path, cache_bytes: u64) -> Result<Opened, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_bytes)
+            .open()
+            .map_err(|source| StoreError::Open {
+                dir: dir.to_owned(),
+                source,
+            })?;
+        let queue = disk::load(&db)?;
+        let cold = db
+            .open_tree(disk::COLD_TREE)
+            .map_err(|e| disk::io_err("opening the tree of packed days", e))?;
+        let days = disk::days(&db)?.into_iter().collect();
+        let log_file = std::fs::File::open(dir.join("db")).map_err(|source| StoreError::Open {
+            dir: dir.to_owned(),
+            source: source.into(),
+        })?;
+        Ok(Opened {
+            db,
+            cold,
+            days,
+            queue,
+            log_file,
+        })
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -237,13 +282,51 @@ impl Inner {
             .map_err(|e| disk::io_err("writing a queue change", e))
             .and_then(|()| self.flush());
         if let Err(err) = result {
-            tracing::error!(error = %err, "queue store write failed; reloading state from disk");
-            self.reload();
+            tracing::error!(error = %err, "queue store write failed; reopening the store from disk");
+            self.recover(&err);
             return Err(err);
         }
         if let Some((day, start)) = change.day_started {
             self.days.insert(day, start);
         }
+        Ok(())
+    }
+
+    /// After a failed write sled keeps that write in its cache and fails
+    /// every later one, even once space is back: drop it and open the data
+    /// directory afresh, so memory matches what is on disk and writing can
+    /// resume. Until that works the store is `broken` and refuses changes.
+    fn recover(&mut self, cause: &StoreError) {
+        match self.reopen() {
+            Ok(()) => {
+                self.broken = None;
+                tracing::info!("queue store reopened; memory matches the disk again");
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "queue store cannot be reopened yet; changes are refused until it can");
+                self.broken = Some(format!("{cause}; reopening failed: {err}"));
+            }
+        }
+    }
+
+    fn reopen(&mut self) -> Result<(), StoreError> {
+        // sled holds a lock on its directory until every handle is gone, so
+        // the old handles are swapped for an in-memory placeholder first.
+        let placeholder = sled::Config::new()
+            .temporary(true)
+            .open()
+            .map_err(|e| disk::io_err("opening a placeholder store", e))?;
+        let placeholder_cold = placeholder
+            .open_tree(disk::COLD_TREE)
+            .map_err(|e| disk::io_err("opening a placeholder store", e))?;
+        drop(std::mem::replace(&mut self.cold, placeholder_cold));
+        drop(std::mem::replace(&mut self.db, placeholder));
+        let opened = Opened::open(&self.dir, self.cache_bytes)?;
+        self.db = opened.db;
+        self.cold = opened.cold;
+        self.days = opened.days;
+        self.queue = opened.queue;
+        self.log_file = opened.log_file;
         Ok(())
     }
 
@@ -326,24 +409,13 @@ impl Store {
         clock: Arc<dyn Clock>,
         options: &StoreOptions,
     ) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(options.cache_bytes)
-            .open()
-            .map_err(|source| StoreError::Open {
-                dir: dir.to_owned(),
-                source,
-            })?;
-        let queue = disk::load(&db)?;
-        let cold = db
-            .open_tree(disk::COLD_TREE)
-            .map_err(|e| disk::io_err("opening the tree of packed days", e))?;
-        let days = disk::days(&db)?.into_iter().collect();
-        let log_path = dir.join("db");
-        let log_file = std::fs::File::open(&log_path).map_err(|source| StoreError::Open {
-            dir: dir.to_owned(),
-            source: source.into(),
-        })?;
+        let Opened {
+            db,
+            cold,
+            days,
+            queue,
+            log_file,
+        } = Opened::open(dir, options.cache_bytes)?;
         let (events, _) = broadcast::channel(options.broadcast_capacity.max(1));
         Ok(Store {
             shared: Arc::new(Shared {
@@ -356,6 +428,9 @@ impl Store {
                     config,
                     durability: options.durability,
                     log_file,
+                    dir: dir.to_owned(),
+                    cache_bytes: options.cache_bytes,
+                    broken: None,
                 }),
                 clock,
                 events,
@@ -394,6 +469,12 @@ impl Store {
         inner: &mut Inner,
         op: impl FnOnce(&mut QueueState, &CenterConfig, jiff::Timestamp) -> Result<T, E>,
     ) -> Result<T, E> {
+        if let Some(reason) = inner.broken.clone() {
+            inner.recover(&StoreError::Unavailable { reason });
+            if let Some(reason) = inner.broken.clone() {
+                return Err(StoreError::Unavailable { reason }.into());
+            }
+        }
         let now = self.shared.clock.now();
         let config = Arc::clone(&inner.config);
         let result = op(&mut inner.queue, &config, now);
@@ -626,6 +707,12 @@ impl Store {
     /// removed by [`Store::prune`]).
     pub fn oldest_kept_seq(&self) -> u64 {
         self.lock().queue.core.oldest_kept_seq
+    }
+
+    /// Whether the store can write: false after a failed write (disk full
+    /// or failing) until reopening it works again.
+    pub fn writable(&self) -> bool {
+        self.lock().broken.is_none()
     }
 
     /// Sequence number of the last event (0 before any).

@@ -38,6 +38,13 @@ pub enum StoreError {
         "queue store is inconsistent: {0}; keep a copy of the data directory for the developers"
     )]
     Inconsistent(String),
+    /// An earlier write failed and the store could not be reopened yet; it
+    /// retries at every operation.
+    #[error("queue store is not writable ({reason}); free space on the SD card or check the disk (dmesg) — the kiosk retries by itself")]
+    Unavailable {
+        /// Why the last write or reopen failed.
+        reason: String,
+    },
 }
 
 /// Why a ticket was not issued.
