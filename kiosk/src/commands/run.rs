@@ -79,37 +79,24 @@ pub async fn run(
     let api = api_state(&app, &config, Some(config_path))?;
     let settings = DebounceSettings::with_press_interval(config.kiosk.press_interval);
     #[cfg(feature = "rpi")]
-    {
+    let hardware = {
         let gpio = crate::rpi::Gpio::open().context("opening the Raspberry Pi GPIO")?;
-        let buttons = gpio.button_panel(&config.departments, settings)?;
-        let lights = gpio.status_lights(&config.kiosk.leds)?;
-        run_daemon(
-            app,
-            Hardware { buttons, lights },
-            listener,
-            api,
-            axum::Router::new(),
-            shutdown,
-        )
-        .await?;
-    }
+        Hardware {
+            buttons: gpio.button_panel(&config.departments, settings)?,
+            lights: gpio.status_lights(&config.kiosk.leds)?,
+        }
+    };
     #[cfg(not(feature = "rpi"))]
-    {
+    let hardware = {
         if !config.used_pins().is_empty() {
             tracing::warn!("this kiosk was built without the `rpi` feature: buttons and LEDs are not read; build with --features rpi on the Pi");
         }
-        let buttons = crate::buttons::ButtonPanel::<NoPin>::new(Vec::new(), settings);
-        let lights = crate::leds::StatusLights::<NoPin>::new(None, None, None, None);
-        run_daemon(
-            app,
-            Hardware { buttons, lights },
-            listener,
-            api,
-            axum::Router::new(),
-            shutdown,
-        )
-        .await?;
-    }
+        Hardware {
+            buttons: crate::buttons::ButtonPanel::<NoPin>::new(Vec::new(), settings),
+            lights: crate::leds::StatusLights::<NoPin>::new(None, None, None, None),
+        }
+    };
+    run_daemon(app, hardware, listener, api, axum::Router::new(), shutdown).await?;
     Ok(ExitCode::SUCCESS)
 }
 
