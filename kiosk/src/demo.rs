@@ -264,7 +264,7 @@ async fn print_events(app: App) {
     loop {
         match events.recv().await {
             Ok(event) => {
-                if let Some(line) = describe(&event) {
+                if let Some(line) = describe(&event, &app.config()) {
                     println!("{line}");
                 }
             }
@@ -274,14 +274,19 @@ async fn print_events(app: App) {
     }
 }
 
-fn describe(event: &Event) -> Option<String> {
+fn describe(event: &Event, config: &CenterConfig) -> Option<String> {
     Some(match &event.kind {
         EventKind::TicketIssued {
             label,
             department,
             waiting_ahead,
             ..
-        } => format!("  🎫 số {label} ({department}), {waiting_ahead} người chờ trước"),
+        } => {
+            let name = config
+                .department(&DepartmentId(department.clone()))
+                .map_or(department.as_str(), |d| d.name.as_str());
+            format!("  🎫 số {label} ({name}), {waiting_ahead} người chờ trước")
+        }
         EventKind::Called {
             label,
             counter,
