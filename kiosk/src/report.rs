@@ -59,6 +59,7 @@
 
 pub mod format;
 
+use crate::store::retention::percentile;
 use std::collections::{BTreeMap, HashMap};
 
 use jiff::civil::Date;
@@ -366,12 +367,6 @@ impl Samples {
             max_secs: max,
         }
     }
-}
-
-/// Nearest-rank percentile of sorted, non-empty samples (retention's rule).
-fn percentile(sorted: &[u32], q: f64) -> u32 {
-    let index = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
 }
 
 impl Acc {

@@ -5,13 +5,21 @@ use std::collections::BTreeMap;
 
 use queue_protocol::{DaySummary, DurationStats, Ticket, TicketState};
 
+/// Nearest-rank percentile of sorted, non-empty samples: the value at index
+/// round((n − 1)·q). Reports use the same rule so that a day's figures are the
+/// same before and after retention summarised it.
+pub fn percentile<T: Copy>(sorted: &[T], q: f64) -> T {
+    let index = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
 fn stats(mut secs: Vec<u64>) -> DurationStats {
     if secs.is_empty() {
         return DurationStats::default();
     }
     secs.sort_unstable();
     let count = secs.len();
-    let p90 = secs[((count - 1) as f64 * 0.9).round() as usize];
+    let p90 = percentile(&secs, 0.9);
     DurationStats {
         count: u32::try_from(count).unwrap_or(u32::MAX),
         mean_secs: secs.iter().sum::<u64>() / count as u64,
