@@ -14,9 +14,9 @@ use kiosk_config::{CenterConfig, DepartmentId};
 use queue_protocol::{Actor, EventKind, Ticket, TicketId};
 use ticket_printer::{encode_ticket, TicketContent};
 
-use crate::clock::Clock;
 use crate::printing::{PrintError, Printer, PrinterHealth};
-use crate::store::{ActionError, IssueError, IssuedTicket, Store, StoreError};
+use queue_store::clock::Clock;
+use queue_store::store::{ActionError, IssueError, IssuedTicket, Store, StoreError};
 
 /// A handle on the running kiosk; clones share everything.
 #[derive(Clone)]

@@ -26,10 +26,10 @@ use tokio::sync::{mpsc, watch};
 use crate::api::ApiState;
 use crate::app::{blocking, App, PressOutcome};
 use crate::buttons::{ButtonPanel, ButtonPoller, ButtonPress};
-use crate::clock::Clock;
 use crate::leds::{KioskCondition, LightState, StatusLights};
 use crate::printing::{Printer, PrinterHealth};
-use crate::store::{Store, StoreOptions};
+use queue_store::clock::Clock;
+use queue_store::store::{Store, StoreOptions};
 
 /// How many accepted presses may wait while one is being printed. A press
 /// beyond this is dropped by the button thread rather than queued behind a
@@ -255,7 +255,7 @@ async fn record_fault_change(
             tracing::warn!(kind, detail = %detail, "printer fault");
             store.record_fault(kind, &detail)?;
         }
-        Ok::<(), crate::store::StoreError>(())
+        Ok::<(), queue_store::store::StoreError>(())
     })
     .await;
     if let Err(err) = result {

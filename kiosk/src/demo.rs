@@ -41,9 +41,9 @@ use ticket_printer::{
 
 use crate::app::{blocking, App};
 use crate::buttons::{ButtonInput, ButtonPanel, ButtonWiring, DebounceSettings, SimulatedButton};
-use crate::clock::SystemClock;
 use crate::daemon::{open_app, run, Hardware};
 use crate::leds::{Light, StatusLed, StatusLights};
+use queue_store::clock::SystemClock;
 
 /// How long a simulated press holds the button: longer than the debounce.
 const PRESS_HOLD: Duration = Duration::from_millis(80);

@@ -13,7 +13,7 @@ use super::error::{ApiJson, ApiPath, OptionalJson};
 use super::{ApiError, ApiState};
 use crate::app::blocking;
 use crate::auth::{Principal, Role};
-use crate::store::{ActionError, Store};
+use queue_store::store::{ActionError, Store};
 
 /// Who the store records as having acted.
 pub fn actor(principal: &Principal) -> Actor {

@@ -15,9 +15,9 @@ use crate::accounts::Accounts;
 use crate::api::{ApiOptions, ApiState};
 use crate::app::App;
 use crate::buttons::DebounceSettings;
-use crate::clock::SystemClock;
 use crate::daemon::{open_app, run as run_daemon, Hardware};
 use crate::demo::{run_demo, DemoOptions};
+use queue_store::clock::SystemClock;
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`). Under systemd
 /// (`JOURNAL_STREAM` set) lines carry no colours and no timestamps, since

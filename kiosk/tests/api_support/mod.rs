@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-#[path = "../store_support/mod.rs"]
+#[path = "../../../queue-store/tests/store_support/mod.rs"]
 pub mod store_support;
 
 use std::net::SocketAddr;
@@ -15,11 +15,11 @@ use kiosk::accounts::Accounts;
 use kiosk::api::{ApiOptions, ApiState};
 use kiosk::app::App;
 use kiosk::auth::Role;
-use kiosk::clock::ManualClock;
 use kiosk::printing::Printer;
-use kiosk::store::{Durability, Store, StoreOptions};
 use kiosk_config::CenterConfig;
 use queue_protocol::Actor;
+use queue_store::clock::ManualClock;
+use queue_store::store::{Durability, Store, StoreOptions};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;

@@ -19,9 +19,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use jiff::civil::date;
 use jiff::SignedDuration;
-use kiosk::clock::ManualClock;
-use kiosk::store::{Store, StoreOptions};
 use queue_protocol::Actor;
+use queue_store::clock::ManualClock;
+use queue_store::store::{Store, StoreOptions};
 use system_tests::perf::issue::store_center;
 
 /// Issues per simulated service day.

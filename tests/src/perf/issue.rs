@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use jiff::civil::time;
 use jiff::tz::TimeZone;
-use kiosk::clock::SystemClock;
-use kiosk::store::{Store, StoreOptions};
 use kiosk_config::*;
 use queue_protocol::Actor;
+use queue_store::clock::SystemClock;
+use queue_store::store::{Store, StoreOptions};
 
 const SAMPLES: usize = 2000;
 

@@ -28,9 +28,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use jiff::{civil::date, SignedDuration, Timestamp};
-use kiosk::clock::ManualClock;
-use kiosk::store::{Durability, Store, StoreOptions};
 use queue_protocol::Actor;
+use queue_store::clock::ManualClock;
+use queue_store::store::{Durability, Store, StoreOptions};
 
 use super::issue::store_center;
 

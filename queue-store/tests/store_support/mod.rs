@@ -10,9 +10,9 @@ use std::time::Duration;
 use jiff::civil::{date, time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use kiosk::clock::ManualClock;
-use kiosk::store::{Store, StoreOptions};
 use kiosk_config::*;
+use queue_store::clock::ManualClock;
+use queue_store::store::{Store, StoreOptions};
 
 /// A department with a plain numeric block.
 pub fn department(id: &str, first: u32, last: u32) -> Department {

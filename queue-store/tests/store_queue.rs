@@ -6,11 +6,11 @@ mod store_support;
 use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
-use kiosk::store::queue::QueueState;
-use kiosk::store::ActionError;
 use kiosk_config::{CenterConfig, Exhaustion};
 use proptest::prelude::*;
 use queue_protocol::{Actor, Event, EventKind, Ticket, TicketId, TicketState};
+use queue_store::store::queue::QueueState;
+use queue_store::store::ActionError;
 use store_support::{center, morning};
 
 fn staff() -> Actor {

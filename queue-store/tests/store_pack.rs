@@ -7,10 +7,10 @@ mod store_support;
 
 use jiff::civil::{date, Date};
 use jiff::SignedDuration;
-use kiosk::clock::ManualClock;
-use kiosk::store::{ActionError, EventsSince, Store};
 use kiosk_config::CenterConfig;
 use queue_protocol::{Actor, EventKind, Ticket, TicketId, TicketState};
+use queue_store::clock::ManualClock;
+use queue_store::store::{ActionError, EventsSince, Store};
 use store_support::{center, local, open};
 
 fn staff(name: &str) -> Actor {

@@ -2,17 +2,17 @@
 //! format-upgrade test. Run by hand when the stored format changes:
 //!
 //! ```sh
-//! FIXTURE_DIR=queue-store/tests/fixtures/v1 cargo test -p kiosk --test make_fixture -- --ignored
+//! FIXTURE_DIR=queue-store/tests/fixtures/v1 cargo test -p queue-store --test make_fixture -- --ignored
 //! ```
 
 #[path = "store_support/mod.rs"]
 mod store_support;
 
 use jiff::SignedDuration;
-use kiosk::clock::ManualClock;
-use kiosk::report::{from_store, ReportRequest};
-use kiosk::clock::Clock;
 use queue_protocol::Actor;
+use queue_store::clock::Clock;
+use queue_store::clock::ManualClock;
+use queue_store::report::{from_store, ReportRequest};
 use store_support::{center, local, open};
 
 #[test]
@@ -27,7 +27,9 @@ fn write_fixture() {
     let clock = ManualClock::new(local(2026, 11, 20, 8, 0));
     let store = open(&data, &config, &clock);
     let lan = Actor::Staff { name: "lan".into() };
-    let minh = Actor::Staff { name: "minh".into() };
+    let minh = Actor::Staff {
+        name: "minh".into(),
+    };
     for day in 20..=26i8 {
         let k = i64::from(day - 19);
         clock.set(local(2026, 11, day, 7, 40));
@@ -50,15 +52,21 @@ fn write_fixture() {
         clock.advance(SignedDuration::from_secs(90 + 10 * k));
         store.finish(1, None, lan.clone()).unwrap();
         store.call_next(2, minh.clone()).unwrap();
-        store.transfer_to_department(2, None, "dat-dai", minh.clone()).unwrap();
+        store
+            .transfer_to_department(2, None, "dat-dai", minh.clone())
+            .unwrap();
         store.call_next(3, Actor::Keypad { counter: 3 }).unwrap();
         clock.advance(SignedDuration::from_secs(45));
         store.finish(3, None, Actor::Keypad { counter: 3 }).unwrap();
         store.call_next(1, lan.clone()).unwrap();
         store.no_show(1, None, lan.clone()).unwrap();
         let f = store.issue("ho-tich", None, Actor::Button).unwrap();
-        store.cancel(f.ticket.id, "citizen left", minh.clone()).unwrap();
-        store.record_fault("printer_paper_out", "paper out").unwrap();
+        store
+            .cancel(f.ticket.id, "citizen left", minh.clone())
+            .unwrap();
+        store
+            .record_fault("printer_paper_out", "paper out")
+            .unwrap();
         if day < 26 {
             store.call_next(3, Actor::Keypad { counter: 3 }).unwrap();
             store.finish(3, None, Actor::Keypad { counter: 3 }).unwrap();
@@ -83,10 +91,7 @@ fn write_fixture() {
         serde_json::to_value(store.snapshot()).unwrap(),
     );
     expected.insert("last_seq".into(), store.last_seq().into());
-    expected.insert(
-        "oldest_kept_seq".into(),
-        store.oldest_kept_seq().into(),
-    );
+    expected.insert("oldest_kept_seq".into(), store.oldest_kept_seq().into());
     expected.insert(
         "service_days".into(),
         serde_json::to_value(
@@ -108,19 +113,16 @@ fn write_fixture() {
     }
     expected.insert("tickets".into(), serde_json::to_value(&tickets).unwrap());
     let events = match store.events_since(0, 100_000).unwrap() {
-        kiosk::store::EventsSince::Events(events) => events,
-        kiosk::store::EventsSince::Gap { oldest_kept_seq } => {
+        queue_store::store::EventsSince::Events(events) => events,
+        queue_store::store::EventsSince::Gap { oldest_kept_seq } => {
             match store.events_since(oldest_kept_seq - 1, 100_000).unwrap() {
-                kiosk::store::EventsSince::Events(events) => events,
+                queue_store::store::EventsSince::Events(events) => events,
                 other => panic!("{other:?}"),
             }
         }
     };
     expected.insert("events".into(), serde_json::to_value(&events).unwrap());
-    expected.insert(
-        "now".into(),
-        serde_json::to_value(clock.now()).unwrap(),
-    );
+    expected.insert("now".into(), serde_json::to_value(clock.now()).unwrap());
     drop(store);
     std::fs::write(
         dir.join("expected.json"),

@@ -4,10 +4,10 @@
 mod store_support;
 
 use jiff::SignedDuration;
-use kiosk::clock::ManualClock;
-use kiosk::store::{ActionError, EventsSince, IssueError, Store};
 use kiosk_config::{Exhaustion, Session};
 use queue_protocol::{Actor, Event, EventKind, PrintStatus, TicketState};
+use queue_store::clock::ManualClock;
+use queue_store::store::{ActionError, EventsSince, IssueError, Store};
 use store_support::{center, local, morning, open};
 
 fn staff() -> Actor {
