@@ -13,7 +13,7 @@ use queue_protocol::Actor;
 use queue_store::clock::Clock;
 use queue_store::clock::ManualClock;
 use queue_store::report::{from_store, ReportRequest};
-use store_support::{center, local, open};
+use store_support::{fixture_center, local, open};
 
 #[test]
 #[ignore = "writes a fixture; run by hand when the stored format changes"]
@@ -21,9 +21,7 @@ fn write_fixture() {
     let dir = std::path::PathBuf::from(std::env::var("FIXTURE_DIR").expect("FIXTURE_DIR"));
     assert!(!dir.exists(), "{} exists already", dir.display());
     let data = dir.join("data");
-    let mut config = center();
-    config.kiosk.retention_days = 3;
-    config.center.closed_weekdays.clear();
+    let config = fixture_center();
     let clock = ManualClock::new(local(2026, 11, 20, 8, 0));
     let store = open(&data, &config, &clock);
     let lan = Actor::Staff { name: "lan".into() };

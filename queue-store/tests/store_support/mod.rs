@@ -146,3 +146,12 @@ pub fn open(dir: &Path, config: &CenterConfig, clock: &ManualClock) -> Store {
     )
     .expect("store opens")
 }
+
+/// The center of the format fixtures in `tests/fixtures/`: [`center`] open
+/// every weekday, keeping three days of tickets.
+pub fn fixture_center() -> CenterConfig {
+    let mut config = center();
+    config.kiosk.retention_days = 3;
+    config.center.closed_weekdays.clear();
+    config
+}
