@@ -75,6 +75,7 @@ pub mod disk;
 pub mod error;
 pub mod pack;
 pub mod queue;
+pub mod record;
 pub mod retention;
 
 use std::collections::BTreeMap;
@@ -240,6 +241,7 @@ impl Opened {
                 dir: dir.to_owned(),
                 source,
             })?;
+        disk::check_format(&db)?;
         let queue = disk::load(&db)?;
         let cold = db
             .open_tree(disk::COLD_TREE)
@@ -372,7 +374,7 @@ impl Inner {
         if let Some(t) = self.queue.open_ticket(id) {
             return Ok(Some(t.clone()));
         }
-        if let Some(t) = disk::get(&self.db, &disk::ticket_key(id.0))? {
+        if let Some(t) = disk::get_ticket(&self.db, id.0)? {
             return Ok(Some(t));
         }
         self.packed_ticket(id)
@@ -597,7 +599,7 @@ impl Store {
         let mut inner = self.lock();
         let found = match inner.queue.open_ticket(ticket) {
             Some(t) => t.clone(),
-            None => match disk::get(&inner.db, &disk::ticket_key(ticket.0))? {
+            None => match disk::get_ticket(&inner.db, ticket.0)? {
                 Some(t) => t,
                 // A packed day is history: its tickets no longer change.
                 None if inner.packed_ticket(ticket)?.is_some() => {
@@ -784,9 +786,9 @@ impl Store {
     /// removed the day's tickets.
     pub fn summaries(&self) -> Result<Vec<DaySummary>, StoreError> {
         let inner = self.lock();
-        let mut all: Vec<DaySummary> = disk::summaries(&inner.cold)?;
+        let mut all = disk::summaries(&inner.cold)?;
         // Stores from before packing kept them in the hot tree.
-        all.extend(disk::summaries::<DaySummary>(&inner.db)?);
+        all.extend(disk::summaries(&inner.db)?);
         all.sort_by(|a, b| (&a.service_day, &a.department).cmp(&(&b.service_day, &b.department)));
         all.dedup_by(|a, b| a.service_day == b.service_day && a.department == b.department);
         Ok(all)
@@ -869,7 +871,7 @@ impl Inner {
         for summary in retention::summarise(&day_text, &tickets) {
             cold.insert(
                 disk::summary_key(&day_text, &summary.department),
-                disk::encode(&summary),
+                disk::encode_summary(&summary),
             );
         }
         for t in &tickets {
@@ -902,7 +904,7 @@ impl Inner {
             for summary in retention::summarise(&day_text, &tickets) {
                 cold.insert(
                     disk::summary_key(&day_text, &summary.department),
-                    disk::encode(&summary),
+                    disk::encode_summary(&summary),
                 );
             }
             for t in &tickets {

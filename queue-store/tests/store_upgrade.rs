@@ -174,3 +174,34 @@ fn every_fixture_opens_with_the_figures_its_release_reported() {
         );
     }
 }
+
+#[test]
+fn a_store_of_a_newer_format_is_refused_and_left_untouched() {
+    let config = fixture_center();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let clock = ManualClock::new(store_support::morning());
+    drop(open(&data, &config, &clock));
+    {
+        let db = sled::open(&data).unwrap();
+        assert_eq!(
+            db.get(b"v").unwrap().as_deref(),
+            Some(&b"1"[..]),
+            "a new store names its format"
+        );
+        db.insert(b"v", &b"2"[..]).unwrap();
+        db.flush().unwrap();
+    }
+    let err = Store::open(
+        &data,
+        std::sync::Arc::new(config),
+        std::sync::Arc::new(clock),
+        &queue_store::store::StoreOptions::default(),
+    )
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("disk format 2"), "{message}");
+    assert!(message.contains("install that newer kiosk"), "{message}");
+    let db = sled::open(&data).unwrap();
+    assert_eq!(db.get(b"v").unwrap().as_deref(), Some(&b"2"[..]));
+}
