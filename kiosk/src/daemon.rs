@@ -65,7 +65,7 @@ pub fn open_app(
     )
     .with_context(|| format!("opening the queue store in {}", data_dir.display()))?;
     let printer = Printer::spawn(printer, config.kiosk.printer.status_interval);
-    Ok(App::new(config, store, printer, clock))
+    Ok(App::new(store, printer, clock))
 }
 
 fn ensure_dir(dir: &Path) -> anyhow::Result<()> {

@@ -33,16 +33,16 @@ fn write_fixture() {
         clock.set(local(2026, 11, day, 7, 40));
         store.prune().unwrap();
         let a = store
-            .issue("ho-tich", Some("nguoi-cao-tuoi"), Actor::Button)
+            .issue(&"ho-tich".into(), Some("nguoi-cao-tuoi"), Actor::Button)
             .unwrap();
         store.mark_printed(a.ticket.id).unwrap();
-        let b = store.issue("ho-tich", None, Actor::Button).unwrap();
+        let b = store.issue(&"ho-tich".into(), None, Actor::Button).unwrap();
         store.mark_printed(b.ticket.id).unwrap();
-        let c = store.issue("dat-dai", None, Actor::Button).unwrap();
+        let c = store.issue(&"dat-dai".into(), None, Actor::Button).unwrap();
         store.mark_print_failed(c.ticket.id, "paper out").unwrap();
-        let d = store.issue("dat-dai", None, Actor::Button).unwrap();
+        let d = store.issue(&"dat-dai".into(), None, Actor::Button).unwrap();
         store.mark_printed(d.ticket.id).unwrap();
-        store.issue("ho-tich", None, Actor::Button).unwrap();
+        store.issue(&"ho-tich".into(), None, Actor::Button).unwrap();
         clock.advance(SignedDuration::from_secs(60 * k));
         store.call_next(1, lan.clone()).unwrap();
         store.recall(1, None, lan.clone()).unwrap();
@@ -51,14 +51,14 @@ fn write_fixture() {
         store.finish(1, None, lan.clone()).unwrap();
         store.call_next(2, minh.clone()).unwrap();
         store
-            .transfer_to_department(2, None, "dat-dai", minh.clone())
+            .transfer_to_department(2, None, &"dat-dai".into(), minh.clone())
             .unwrap();
         store.call_next(3, Actor::Keypad { counter: 3 }).unwrap();
         clock.advance(SignedDuration::from_secs(45));
         store.finish(3, None, Actor::Keypad { counter: 3 }).unwrap();
         store.call_next(1, lan.clone()).unwrap();
         store.no_show(1, None, lan.clone()).unwrap();
-        let f = store.issue("ho-tich", None, Actor::Button).unwrap();
+        let f = store.issue(&"ho-tich".into(), None, Actor::Button).unwrap();
         store
             .cancel(f.ticket.id, "citizen left", minh.clone())
             .unwrap();
@@ -71,9 +71,9 @@ fn write_fixture() {
         }
     }
     // The last day stays open: one ticket called at counter 2, one waiting.
-    store.issue("ho-tich", None, Actor::Button).unwrap();
+    store.issue(&"ho-tich".into(), None, Actor::Button).unwrap();
     store.call_next(2, minh.clone()).unwrap();
-    let _ = store.issue("dat-dai", Some("khuyet-tat"), Actor::Button);
+    let _ = store.issue(&"dat-dai".into(), Some("khuyet-tat"), Actor::Button);
 
     let mut expected = serde_json::Map::new();
     for by in ["department", "counter", "staff", "hour"] {

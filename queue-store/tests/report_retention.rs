@@ -29,10 +29,10 @@ fn six_days(dir: &std::path::Path) -> (Store, kiosk_config::CenterConfig) {
         let k = i64::from(day - 19);
         clock.set(local(2026, 11, day, 8, 0));
         store
-            .issue("ho-tich", Some("nguoi-cao-tuoi"), Actor::Button)
+            .issue(&"ho-tich".into(), Some("nguoi-cao-tuoi"), Actor::Button)
             .unwrap();
-        store.issue("ho-tich", None, Actor::Button).unwrap();
-        store.issue("dat-dai", None, Actor::Button).unwrap();
+        store.issue(&"ho-tich".into(), None, Actor::Button).unwrap();
+        store.issue(&"dat-dai".into(), None, Actor::Button).unwrap();
         clock.advance(SignedDuration::from_secs(60 * k));
         store.call_next(1, staff()).unwrap();
         store.start_serving(1, None, staff()).unwrap();

@@ -132,7 +132,7 @@ fn every_fixture_opens_with_the_figures_its_release_reported() {
             .max()
             .unwrap();
         let last_id = tickets.iter().map(|t| t.id.0).max().unwrap();
-        let issued = store.issue("ho-tich", None, Actor::Button).unwrap();
+        let issued = store.issue(&"ho-tich".into(), None, Actor::Button).unwrap();
         assert_eq!(issued.ticket.number, last_number + 1, "{name}: next number");
         assert_eq!(issued.ticket.id.0, last_id + 1, "{name}: next ticket id");
         let last_seq = expected["last_seq"].as_u64().unwrap();
@@ -162,7 +162,7 @@ fn every_fixture_opens_with_the_figures_its_release_reported() {
             pruned.packed_days.contains(&today.to_owned()),
             "{name}: the fixture's live day is packed"
         );
-        let next_day = store.issue("ho-tich", None, Actor::Button).unwrap();
+        let next_day = store.issue(&"ho-tich".into(), None, Actor::Button).unwrap();
         assert_eq!(
             next_day.ticket.number, 1001,
             "{name}: a new day starts at the block's first number"

@@ -242,6 +242,7 @@ pub async fn transfer(
     let ticket = body.ticket;
     match (body.department, body.counter) {
         (Some(to), None) => {
+            let to = kiosk_config::DepartmentId(to);
             act(&state, move |s| {
                 s.transfer_to_department(counter, ticket, &to, actor)
             })

@@ -101,7 +101,7 @@ impl TestKiosk {
             )),
             Duration::from_secs(3600),
         );
-        let app = App::new(config, store, printer, Arc::new(clock));
+        let app = App::new(store, printer, Arc::new(clock));
         let accounts = Accounts::open(&Accounts::path_in(dir.path())).expect("accounts");
         let admin_token = accounts.add_token("script", Role::Admin, None).unwrap();
         let display_token = accounts.add_token("bang-san", Role::Display, None).unwrap();
@@ -133,7 +133,7 @@ impl TestKiosk {
     /// Issues a ticket for `department` straight in the store.
     pub async fn issue(&self, department: &'static str) {
         let store = self.app.store().clone();
-        kiosk::app::blocking(move || store.issue(department, None, Actor::Button))
+        kiosk::app::blocking(move || store.issue(&department.into(), None, Actor::Button))
             .await
             .expect("ticket issued");
     }

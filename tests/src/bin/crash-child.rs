@@ -56,7 +56,7 @@ fn main() -> anyhow::Result<()> {
         clock.advance(SignedDuration::from_secs(1));
         let department = format!("d{}", i % 3);
         let issued = store
-            .issue(&department, None, Actor::Button)
+            .issue(&department.as_str().into(), None, Actor::Button)
             .with_context(|| format!("issuing for {department}"))?;
         let t = issued.ticket;
         let mut out = stdout.lock();

@@ -62,7 +62,7 @@ async fn scenario() -> anyhow::Result<()> {
         kiosk::app::blocking(move || {
             for i in 0..total + counters.len() {
                 let (_, department) = &counters[i % counters.len()];
-                store.issue(department, None, Actor::Button)?;
+                store.issue(&department.as_str().into(), None, Actor::Button)?;
             }
             Ok::<_, queue_store::store::IssueError>(())
         })

@@ -119,7 +119,7 @@ pub fn issue_samples(store: &Store, samples: usize) -> anyhow::Result<Vec<Durati
         let department = if i % 2 == 0 { "d0" } else { "d1" };
         let start = Instant::now();
         store
-            .issue(department, None, Actor::Button)
+            .issue(&department.into(), None, Actor::Button)
             .with_context(|| format!("issuing ticket {i}"))?;
         out.push(start.elapsed());
     }
