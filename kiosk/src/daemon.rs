@@ -23,7 +23,8 @@ use ticket_printer::Transport;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
-use crate::api::ApiState;
+use crate::accounts::Accounts;
+use crate::api::{ApiOptions, ApiState};
 use crate::app::{blocking, App, PressOutcome};
 use crate::buttons::{ButtonPanel, ButtonPoller, ButtonPress};
 use crate::leds::{KioskCondition, LightState, StatusLights};
@@ -286,4 +287,24 @@ fn kiosk_condition(app: &App, health: &PrinterHealth) -> KioskCondition {
         open_now,
         any_department_exhausted,
     }
+}
+
+/// The LAN API's state: accounts from the data directory, the center file
+/// for reloads.
+pub fn api_state(
+    app: &App,
+    config: &CenterConfig,
+    config_path: Option<&Path>,
+) -> anyhow::Result<ApiState> {
+    let accounts_file = Accounts::path_in(&config.kiosk.data_dir);
+    let accounts = Accounts::open(&accounts_file)
+        .with_context(|| format!("opening the accounts file {}", accounts_file.display()))?;
+    Ok(ApiState::new(
+        app.clone(),
+        accounts,
+        ApiOptions {
+            config_path: config_path.map(Path::to_path_buf),
+            ..ApiOptions::default()
+        },
+    ))
 }

@@ -161,7 +161,7 @@ pub async fn run_demo(
             )
         })?;
     let address = listener.local_addr()?;
-    let api = crate::commands::run::api_state(&app, &config, None)?;
+    let api = crate::daemon::api_state(&app, &config, None)?;
     let router = demo_router(DemoState {
         app: app.clone(),
         buttons: Arc::clone(&simulated),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use embedded_hal::digital::{ErrorType, OutputPin};
 use kiosk::app::{PressOutcome, Refusal};
 use kiosk::buttons::{ButtonInput, ButtonPanel, ButtonWiring, DebounceSettings, SimulatedButton};
-use kiosk::commands::run::api_state;
+use kiosk::daemon::api_state;
 use kiosk::daemon::{open_app, run, Hardware};
 use kiosk::demo::demo_config;
 use kiosk::leds::{StatusLed, StatusLights};
