@@ -356,8 +356,8 @@ impl QueueState {
     }
 
     /// Issue a ticket for `department` (with a priority class id or none):
-    /// [`Self::admit`] decides whether a ticket may be issued at all,
-    /// [`Self::next_number`] which number it gets.
+    /// `admit` decides whether a ticket may be issued at all,
+    /// `next_number` which number it gets.
     pub fn issue(
         &mut self,
         config: &CenterConfig,

@@ -1,0 +1,617 @@
+//! Building a report: the fold over the event log, kept tickets and day
+//! summaries described in the [module docs](super), and [`from_store`], which
+//! pages through a [`Store`] for it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use kiosk_config::{CenterConfig, DepartmentId};
+use queue_protocol::{
+    Actor, DaySummary, DurationStats, Event, EventKind, Ticket, TicketId, TicketState,
+};
+
+use super::model::{BusyHour, Durations, GroupBy, Report, ReportError, ReportRequest, Row};
+use crate::store::retention::percentile;
+use crate::store::{EventsSince, Store};
+
+/// Everything needed to fold a ticket's life.
+#[derive(Debug, Clone)]
+struct TicketLife {
+    day: String,
+    department: String,
+    priority: bool,
+    issued_at_ms: i64,
+    first_call_ms: Option<i64>,
+    stays: Vec<Stay>,
+    outcome: Outcome,
+    transferred: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Stay {
+    counter: u16,
+    staff: String,
+    called_at_ms: i64,
+    started_at_ms: Option<i64>,
+    outcome: Outcome,
+    service_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Open,
+    Served,
+    NoShow,
+    Transferred,
+    Cancelled,
+}
+
+/// Running figures of one group (and day).
+#[derive(Debug, Clone, Default)]
+struct Acc {
+    issued: u32,
+    called: u32,
+    served: u32,
+    no_show: u32,
+    transferred: u32,
+    cancelled: u32,
+    priority: u32,
+    waiting: Samples,
+    service: Samples,
+    hours: [u32; 24],
+    summary_days: u32,
+}
+
+/// Raw samples plus per-day summaries that cannot be split into samples.
+#[derive(Debug, Clone, Default)]
+struct Samples {
+    secs: Vec<u32>,
+    summaries: Vec<DurationStats>,
+}
+
+impl Samples {
+    fn push(&mut self, secs: u64) {
+        self.secs.push(u32::try_from(secs).unwrap_or(u32::MAX));
+    }
+
+    fn merge(&mut self, other: &Samples) {
+        self.secs.extend_from_slice(&other.secs);
+        self.summaries.extend(other.summaries.iter().cloned());
+    }
+
+    fn stats(&self) -> Durations {
+        let kept: Vec<&DurationStats> = self.summaries.iter().filter(|s| s.count > 0).collect();
+        let count = self.secs.len() as u64 + kept.iter().map(|s| u64::from(s.count)).sum::<u64>();
+        if count == 0 {
+            return Durations::default();
+        }
+        let sum = self.secs.iter().map(|&s| u64::from(s)).sum::<u64>()
+            + kept
+                .iter()
+                .map(|s| s.mean_secs * u64::from(s.count))
+                .sum::<u64>();
+        let max = self
+            .secs
+            .iter()
+            .map(|&s| u64::from(s))
+            .chain(kept.iter().map(|s| s.max_secs))
+            .max();
+        let mut sorted = self.secs.clone();
+        sorted.sort_unstable();
+        let (p50, p90) = match (sorted.is_empty(), kept.as_slice()) {
+            (false, []) => (
+                Some(u64::from(percentile(&sorted, 0.5))),
+                Some(u64::from(percentile(&sorted, 0.9))),
+            ),
+            (true, [one]) => (None, Some(one.p90_secs)),
+            _ => (None, None),
+        };
+        Durations {
+            count: u32::try_from(count).unwrap_or(u32::MAX),
+            mean_secs: Some((sum + count / 2) / count),
+            p50_secs: p50,
+            p90_secs: p90,
+            max_secs: max,
+        }
+    }
+}
+
+impl Acc {
+    fn merge(&mut self, other: &Acc) {
+        self.issued += other.issued;
+        self.called += other.called;
+        self.served += other.served;
+        self.no_show += other.no_show;
+        self.transferred += other.transferred;
+        self.cancelled += other.cancelled;
+        self.priority += other.priority;
+        self.waiting.merge(&other.waiting);
+        self.service.merge(&other.service);
+        for (mine, theirs) in self.hours.iter_mut().zip(other.hours) {
+            *mine += theirs;
+        }
+        self.summary_days += other.summary_days;
+    }
+
+    fn count_outcome(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Served => self.served += 1,
+            Outcome::NoShow => self.no_show += 1,
+            Outcome::Transferred => self.transferred += 1,
+            Outcome::Cancelled => self.cancelled += 1,
+            Outcome::Open => {}
+        }
+    }
+}
+
+/// Folds events (and kept summaries) into a [`Report`]. Feed it the log in
+/// order; events of days outside the range are ignored.
+#[derive(Debug)]
+pub struct ReportBuilder {
+    request: ReportRequest,
+    from: String,
+    to: String,
+    timezone: jiff::tz::TimeZone,
+    open: HashMap<TicketId, TicketLife>,
+    groups: BTreeMap<(String, String), Acc>,
+    days_seen: std::collections::BTreeSet<String>,
+    past_range: bool,
+}
+
+impl ReportBuilder {
+    /// A builder for `request`, counting hours in `config`'s time zone.
+    pub fn new(config: &CenterConfig, request: ReportRequest) -> ReportBuilder {
+        ReportBuilder {
+            from: request.from.to_string(),
+            to: request.to.to_string(),
+            request,
+            timezone: config.center.timezone.clone(),
+            open: HashMap::new(),
+            groups: BTreeMap::new(),
+            days_seen: Default::default(),
+            past_range: false,
+        }
+    }
+
+    /// Whether the log has moved past the range: a later service day started,
+    /// so no further event can concern the range's tickets.
+    pub fn is_past_range(&self) -> bool {
+        self.past_range
+    }
+
+    fn in_range(&self, day: &str) -> bool {
+        self.from.as_str() <= day && day <= self.to.as_str()
+    }
+
+    fn hour_of(&self, at_ms: i64) -> usize {
+        jiff::Timestamp::from_millisecond(at_ms)
+            .map(|t| usize::try_from(t.to_zoned(self.timezone.clone()).hour()).unwrap_or(0))
+            .unwrap_or(0)
+            .min(23)
+    }
+
+    /// One event of the log.
+    pub fn add_event(&mut self, event: &Event) {
+        let at = event.at_ms;
+        match &event.kind {
+            EventKind::ServiceDayStarted { service_day, .. }
+                if service_day.as_str() > self.to.as_str() =>
+            {
+                self.past_range = true;
+            }
+            EventKind::TicketIssued {
+                ticket,
+                service_day,
+                department,
+                priority,
+                ..
+            } if self.in_range(service_day) => {
+                self.days_seen.insert(service_day.clone());
+                self.open.insert(
+                    *ticket,
+                    TicketLife {
+                        day: service_day.clone(),
+                        department: department.clone(),
+                        priority: priority.is_some(),
+                        issued_at_ms: at,
+                        first_call_ms: None,
+                        stays: Vec::new(),
+                        outcome: Outcome::Open,
+                        transferred: false,
+                    },
+                );
+            }
+            EventKind::Called {
+                ticket,
+                counter,
+                recall,
+                actor,
+                ..
+            } => {
+                if let Some(life) = self.open.get_mut(ticket) {
+                    let current_open = life
+                        .stays
+                        .last()
+                        .is_some_and(|s| s.outcome == Outcome::Open && s.counter == *counter);
+                    // A recall, or a repeated first call at the same counter,
+                    // is not a new stay.
+                    if !*recall && !current_open {
+                        life.first_call_ms.get_or_insert(at);
+                        life.stays.push(Stay {
+                            counter: *counter,
+                            staff: staff_name(actor),
+                            called_at_ms: at,
+                            started_at_ms: None,
+                            outcome: Outcome::Open,
+                            service_secs: None,
+                        });
+                    }
+                }
+            }
+            EventKind::ServingStarted { ticket, .. } => {
+                if let Some(stay) = self.open_stay(*ticket) {
+                    stay.started_at_ms.get_or_insert(at);
+                }
+            }
+            EventKind::Finished { ticket, .. } => {
+                if let Some(stay) = self.open_stay(*ticket) {
+                    let start = stay.started_at_ms.unwrap_or(stay.called_at_ms);
+                    stay.service_secs = Some(secs(start, at));
+                    stay.outcome = Outcome::Served;
+                }
+                self.close(*ticket, Outcome::Served);
+            }
+            EventKind::NoShow { ticket, .. } => {
+                if let Some(stay) = self.open_stay(*ticket) {
+                    stay.outcome = Outcome::NoShow;
+                }
+                self.close(*ticket, Outcome::NoShow);
+            }
+            EventKind::Transferred { ticket, .. } => {
+                if let Some(stay) = self.open_stay(*ticket) {
+                    stay.outcome = Outcome::Transferred;
+                }
+                if let Some(life) = self.open.get_mut(ticket) {
+                    life.transferred = true;
+                }
+            }
+            EventKind::Cancelled { ticket, .. } => {
+                if let Some(stay) = self.open_stay(*ticket) {
+                    stay.outcome = Outcome::Cancelled;
+                }
+                self.close(*ticket, Outcome::Cancelled);
+            }
+            _ => {}
+        }
+    }
+
+    /// Every ticket of a service day whose events are gone but whose
+    /// tickets are kept (packed). Each ticket carries only its last stay at
+    /// a counter, so for counter and staff groupings a transferred ticket
+    /// counts at its last counter only, and waiting is measured to the call
+    /// of that last stay. A day already seen in the events is skipped.
+    pub fn add_day_tickets(&mut self, day: &str, tickets: &[Ticket]) {
+        if !self.in_range(day) || self.days_seen.contains(day) {
+            return;
+        }
+        self.days_seen.insert(day.to_owned());
+        for t in tickets {
+            let outcome = match t.state {
+                TicketState::Done => Outcome::Served,
+                TicketState::NoShow => Outcome::NoShow,
+                TicketState::Cancelled => Outcome::Cancelled,
+                _ => Outcome::Open,
+            };
+            let stays = match (t.called_at_ms, t.counter) {
+                (Some(called_at_ms), Some(counter)) => vec![Stay {
+                    counter,
+                    staff: t.served_by.clone().unwrap_or_else(|| "unknown".into()),
+                    called_at_ms,
+                    started_at_ms: t.serving_at_ms,
+                    outcome,
+                    service_secs: (t.state == TicketState::Done)
+                        .then(|| {
+                            t.closed_at_ms
+                                .map(|end| secs(t.serving_at_ms.unwrap_or(called_at_ms), end))
+                        })
+                        .flatten(),
+                }],
+                _ => Vec::new(),
+            };
+            let life = TicketLife {
+                day: day.to_owned(),
+                department: t.issued_department.clone(),
+                priority: t.priority.is_some(),
+                issued_at_ms: t.issued_at_ms,
+                first_call_ms: t.called_at_ms,
+                stays,
+                outcome,
+                transferred: t.transfers > 0,
+            };
+            self.fold(&life);
+        }
+    }
+
+    fn open_stay(&mut self, ticket: TicketId) -> Option<&mut Stay> {
+        self.open
+            .get_mut(&ticket)?
+            .stays
+            .last_mut()
+            .filter(|s| s.outcome == Outcome::Open)
+    }
+
+    fn close(&mut self, ticket: TicketId, outcome: Outcome) {
+        if let Some(mut life) = self.open.remove(&ticket) {
+            life.outcome = outcome;
+            self.fold(&life);
+        }
+    }
+
+    fn acc(&mut self, day: &str, key: String) -> &mut Acc {
+        self.groups.entry((day.to_owned(), key)).or_default()
+    }
+
+    /// Adds a closed (or, at the end, still open) ticket to its groups.
+    fn fold(&mut self, life: &TicketLife) {
+        let by = self.request.by;
+        match by {
+            GroupBy::Department | GroupBy::Hour => {
+                let key = match by {
+                    GroupBy::Hour => format!("{:02}", self.hour_of(life.issued_at_ms)),
+                    _ => life.department.clone(),
+                };
+                let hour = self.hour_of(life.issued_at_ms);
+                let acc = self.acc(&life.day, key);
+                acc.issued += 1;
+                acc.hours[hour] += 1;
+                acc.priority += u32::from(life.priority);
+                acc.called += u32::from(life.first_call_ms.is_some());
+                acc.transferred += u32::from(life.transferred);
+                if life.outcome != Outcome::Transferred {
+                    acc.count_outcome(life.outcome);
+                }
+                if let Some(call) = life.first_call_ms {
+                    acc.waiting.push(secs(life.issued_at_ms, call));
+                }
+                for stay in &life.stays {
+                    if let Some(s) = stay.service_secs {
+                        acc.service.push(s);
+                    }
+                }
+            }
+            GroupBy::Counter | GroupBy::Staff => {
+                for (index, stay) in life.stays.iter().enumerate() {
+                    let key = match by {
+                        GroupBy::Counter => stay.counter.to_string(),
+                        _ => stay.staff.clone(),
+                    };
+                    let hour = self.hour_of(stay.called_at_ms);
+                    let acc = self.acc(&life.day, key);
+                    acc.called += 1;
+                    acc.hours[hour] += 1;
+                    acc.priority += u32::from(life.priority);
+                    // A ticket still open when its day's log ends was left
+                    // at the counter: its day-end cancellation counts here.
+                    let outcome = match stay.outcome {
+                        Outcome::Open => life.outcome,
+                        other => other,
+                    };
+                    acc.count_outcome(outcome);
+                    if index == 0 {
+                        acc.waiting.push(secs(life.issued_at_ms, stay.called_at_ms));
+                    }
+                    if let Some(s) = stay.service_secs {
+                        acc.service.push(s);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The report, given the kept summaries (any days; those in the range
+    /// and not in the log are used).
+    pub fn finish(mut self, config: &CenterConfig, summaries: &[DaySummary]) -> Report {
+        let open: Vec<TicketLife> = self.open.drain().map(|(_, life)| life).collect();
+        for life in &open {
+            self.fold(life);
+        }
+        let mut summary_days = std::collections::BTreeSet::new();
+        for s in summaries {
+            if !self.in_range(&s.service_day) || self.days_seen.contains(&s.service_day) {
+                continue;
+            }
+            summary_days.insert(s.service_day.clone());
+            if self.request.by != GroupBy::Department {
+                continue;
+            }
+            let acc = self.acc(&s.service_day, s.department.clone());
+            acc.issued += s.issued;
+            acc.called += s.waiting.count;
+            acc.served += s.served;
+            acc.no_show += s.no_show;
+            acc.transferred += s.transferred;
+            acc.cancelled += s.cancelled;
+            acc.waiting.summaries.push(s.waiting.clone());
+            acc.service.summaries.push(s.service.clone());
+            acc.summary_days += 1;
+        }
+        let by = self.request.by;
+        let mut totals: BTreeMap<String, Acc> = BTreeMap::new();
+        for ((_, key), acc) in &self.groups {
+            totals.entry(key.clone()).or_default().merge(acc);
+        }
+        let mut keys: Vec<String> = totals.keys().cloned().collect();
+        keys.sort_by_key(|k| order_key(config, by, k));
+        let rows: Vec<Row> = keys
+            .iter()
+            .map(|k| row(config, by, None, k, &totals[k]))
+            .collect();
+        let mut all = Acc::default();
+        for acc in totals.values() {
+            all.merge(acc);
+        }
+        // Days from summaries count once in the total, not once per department.
+        all.summary_days = u32::try_from(summary_days.len()).unwrap_or(u32::MAX);
+        let mut total = row(config, by, None, "", &all);
+        total.key = "total".into();
+        total.name = "Tổng cộng".into();
+        let daily = if self.request.daily {
+            let mut daily: Vec<(&(String, String), &Acc)> = self.groups.iter().collect();
+            daily.sort_by_key(|((day, key), _)| (day.clone(), order_key(config, by, key)));
+            daily
+                .into_iter()
+                .map(|((day, key), acc)| row(config, by, Some(day), key, acc))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let summary_days: Vec<String> = summary_days.into_iter().collect();
+        let mut notes = Vec::new();
+        if !summary_days.is_empty() {
+            notes.push(match by {
+                GroupBy::Department => format!(
+                    "{} day(s) of this range were removed by retention and are counted from their kept summaries: no median wait, priority share or busiest hour for them, and no percentiles in rows that mix them with other days (see --daily)",
+                    summary_days.len()
+                ),
+                _ => format!(
+                    "{} day(s) of this range were removed by retention and only per-department summaries were kept: they are not in this {} report; use --by department for them",
+                    summary_days.len(),
+                    by.as_str()
+                ),
+            });
+        }
+        Report {
+            center: config.center.name.clone(),
+            from: self.from,
+            to: self.to,
+            by,
+            timezone: config.center.timezone_name.clone(),
+            rows,
+            total,
+            daily,
+            summary_days,
+            notes,
+        }
+    }
+}
+
+/// How a ticket's caller is named in staff reports.
+fn staff_name(actor: &Actor) -> String {
+    match actor {
+        Actor::Staff { name } => name.clone(),
+        Actor::Keypad { counter } => format!("keypad-{counter}"),
+        Actor::Button => "button".into(),
+        Actor::System => "system".into(),
+    }
+}
+
+fn secs(from_ms: i64, to_ms: i64) -> u64 {
+    u64::try_from(to_ms.saturating_sub(from_ms) / 1000).unwrap_or(0)
+}
+
+/// Rows in config order (departments, counters), hours in order, the rest
+/// (staff, departments no longer configured) by name after them.
+fn order_key(config: &CenterConfig, by: GroupBy, key: &str) -> (usize, String) {
+    let position = match by {
+        GroupBy::Department => config.department_index(&DepartmentId(key.to_owned())),
+        GroupBy::Counter => key
+            .parse::<u16>()
+            .ok()
+            .and_then(|n| config.counters.iter().position(|c| c.number == n)),
+        GroupBy::Hour => key.parse::<usize>().ok(),
+        GroupBy::Staff => None,
+    };
+    (position.unwrap_or(usize::MAX), key.to_owned())
+}
+
+fn row(config: &CenterConfig, by: GroupBy, day: Option<&str>, key: &str, acc: &Acc) -> Row {
+    let name = match by {
+        GroupBy::Department => config
+            .department(&DepartmentId(key.to_owned()))
+            .map_or_else(|| key.to_owned(), |d| d.name.clone()),
+        GroupBy::Counter => key
+            .parse::<u16>()
+            .ok()
+            .and_then(|n| config.counter(n))
+            .map_or_else(|| format!("Quầy {key}"), |c| c.name.clone()),
+        GroupBy::Staff => key.to_owned(),
+        GroupBy::Hour => format!("{key}:00–{key}:59"),
+    };
+    let counts_issue = matches!(by, GroupBy::Department | GroupBy::Hour);
+    let base = if counts_issue { acc.issued } else { acc.called };
+    // Priority and hours are unknown for days known only from summaries.
+    let detail_known = acc.summary_days == 0;
+    let busiest_hour = acc
+        .hours
+        .iter()
+        .enumerate()
+        .filter(|(_, &n)| n > 0)
+        // Most tickets; the earliest hour on a tie.
+        .max_by_key(|(hour, &n)| (n, std::cmp::Reverse(*hour)))
+        .filter(|_| detail_known)
+        .map(|(hour, &tickets)| BusyHour {
+            hour: u8::try_from(hour).unwrap_or(0),
+            tickets,
+        });
+    Row {
+        service_day: day.map(str::to_owned),
+        key: key.to_owned(),
+        name,
+        issued: counts_issue.then_some(acc.issued),
+        called: acc.called,
+        served: acc.served,
+        no_show: acc.no_show,
+        transferred: acc.transferred,
+        cancelled: acc.cancelled,
+        priority: detail_known.then_some(acc.priority),
+        priority_share_pct: (detail_known && base > 0)
+            .then(|| (f64::from(acc.priority) * 1000.0 / f64::from(base)).round() / 10.0),
+        waiting: acc.waiting.stats(),
+        service: acc.service.stats(),
+        busiest_hour,
+        summary_days: acc.summary_days,
+    }
+}
+
+/// How many events are read from the store at a time.
+const PAGE: usize = 5_000;
+
+/// The report for `request` from `store`'s log and kept summaries. Reads
+/// the log page by page (a year of log does not sit in memory at once) and
+/// stops once a service day after the range has started.
+pub fn from_store(
+    store: &Store,
+    config: &CenterConfig,
+    request: ReportRequest,
+) -> Result<Report, ReportError> {
+    let request_range = (request.from, request.to);
+    let mut builder = ReportBuilder::new(config, request);
+    let mut after = 0;
+    loop {
+        match store.events_since(after, PAGE)? {
+            EventsSince::Gap { oldest_kept_seq } => {
+                after = oldest_kept_seq.saturating_sub(1);
+            }
+            EventsSince::Events(events) => {
+                let Some(last) = events.last().map(|e| e.seq) else {
+                    break;
+                };
+                for event in &events {
+                    builder.add_event(event);
+                }
+                if builder.is_past_range() {
+                    break;
+                }
+                after = last;
+            }
+        }
+    }
+    // Days whose events are gone but whose tickets are still kept.
+    for day in store.service_days() {
+        if request_range.0 <= day && day <= request_range.1 {
+            let tickets = store.day_tickets(day)?;
+            builder.add_day_tickets(&day.to_string(), &tickets);
+        }
+    }
+    let summaries = store.summaries()?;
+    Ok(builder.finish(config, &summaries))
+}
