@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod api;
 pub mod app;
+pub mod atomic_file;
 pub mod auth;
 pub mod buttons;
 pub mod commands;
