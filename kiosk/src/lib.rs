@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod buttons;
+pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod daemon;
