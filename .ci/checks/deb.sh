@@ -231,6 +231,32 @@ upgrade_check() {
   [ "$(grep -c 'refused by policy-rc.d$' "$r/var/log/service-calls")" = 2 ] || fail "policy-rc.d was not asked for both services"
   rm "$r/etc/policy-rc.d.answer"
   echo "   policy-rc.d 101: no restart"
+
+  symlink_check "$r"
+}
+
+# #15: the kiosk group may write /etc/kiosk; a center.toml that is a
+# symbolic link (planted by a compromised kiosk) must make postinst stop
+# with a clear message and leave the file it points to as it was.
+symlink_check() {
+  local r=$1 out code
+  printf 'secret\n' > "$r/etc/victim"
+  chmod 0600 "$r/etc/victim"
+  mv "$r/etc/kiosk/center.toml" "$work/center.toml.saved"
+  ln -s /etc/victim "$r/etc/kiosk/center.toml"
+  set +e
+  out=$(chroot "$r" /var/lib/dpkg/info/kiosk.postinst configure "$version-2" 2>&1)
+  code=$?
+  set -e
+  echo "$out" | sed 's/^/   postinst with a symlinked center.toml: /'
+  [ "$code" != 0 ] || fail "postinst accepted a symlinked /etc/kiosk/center.toml"
+  grep -q "is a symbolic link" <<<"$out" || fail "postinst's refusal does not say why: $out"
+  [ "$(perms_in "$r" /etc/victim)" = "root:root 600" ] || fail "postinst changed the symlink's target to $(perms_in "$r" /etc/victim)"
+  rm "$r/etc/kiosk/center.toml"
+  mv "$work/center.toml.saved" "$r/etc/kiosk/center.toml"
+  chroot "$r" /var/lib/dpkg/info/kiosk.postinst configure "$version-2" >/dev/null 2>&1 \
+    || fail "postinst fails with a regular center.toml"
+  [ "$(perms_in "$r" /etc/kiosk/center.toml | cut -d' ' -f1)" = "root:kiosk" ] || fail "center.toml is not root:kiosk"
 }
 
 check_package() {
