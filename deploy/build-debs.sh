@@ -157,7 +157,10 @@ build_deb() {
       ;;
     display-daemon)
       install -d "$stage/etc/display-daemon" "$stage/usr/share/display-daemon/hall-display"
-      install -m 0644 deploy/display-daemon/display.toml "$stage/etc/display-daemon/display.toml"
+      # Holds a display or keypad token: never world-readable, not even
+      # between unpack and configure. postinst gives it to the
+      # display-daemon group with dpkg-statoverride (root:display-daemon 0640).
+      install -m 0640 deploy/display-daemon/display.toml "$stage/etc/display-daemon/display.toml"
       install -m 0644 config/examples/display-hall.toml config/examples/display-counter.toml \
         "$stage/usr/share/doc/$pkg/examples/"
       cp -p deploy/hall-display/* "$stage/usr/share/display-daemon/hall-display/"

@@ -7,8 +7,8 @@
 # and maintainer scripts that create the service users. Then what a Debian
 # administrator checks: lintian (no error, no warning), the manual pages
 # (`man -l`), the bash completion, and an install and an upgrade to a
-# rebuilt revision with `dpkg --root` in a throwaway root (see
-# upgrade_check below) that must keep the data, accounts, tokens and
+# rebuilt revision, with dpkg in a throwaway chroot (see upgrade_check
+# below) that must keep the data, accounts, tokens and
 # config and restart each service exactly once.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,10 +29,9 @@ demo_pid=
 trap '[ -z "$demo_pid" ] || kill "$demo_pid" 2>/dev/null; [ -n "${DEB_CHECK_KEEP:-}" ] || rm -rf "$work"' EXIT
 fail() { echo "deb check FAILED: $*" >&2; exit 1; }
 
-# A throwaway root for `dpkg --root`: dpkg unpacks on the host but runs
-# the maintainer scripts chrooted into it, so the root gets a shell, the
-# tools the scripts call (copied from this machine with their libraries)
-# and minimal account files. systemctl, deb-systemd-helper,
+# A throwaway root to install into, chrooted: it gets dpkg, a shell, the
+# tools the maintainer scripts call (copied from this machine with their
+# libraries) and minimal account files. systemctl, deb-systemd-helper,
 # deb-systemd-invoke and /usr/sbin/policy-rc.d are stubs that log each call
 # to /var/log/service-calls, so the check sees what a real systemd would
 # have been asked to do; /run/systemd/system makes the scripts believe
@@ -46,7 +45,8 @@ make_root() {
   touch "$r/var/lib/dpkg/status" "$r/var/lib/dpkg/available"
   mkdir -p "$r/dev" && mknod -m 0666 "$r/dev/null" c 1 3
   for tool in sh dash getent useradd usermod groupadd install chown chmod chgrp rm mkdir cat ln \
-    id stat readlink dpkg-statoverride ldconfig start-stop-daemon touch sed mv nologin; do
+    id stat readlink dpkg dpkg-deb dpkg-query dpkg-split dpkg-statoverride ldconfig start-stop-daemon \
+    touch sed mv nologin tar diff find; do
     path=$(command -v "$tool") || fail "the root needs $tool on this machine"
     install -D -m 0755 "$path" "$r$path"
     for lib in $(ldd "$path" 2>/dev/null | grep -o '/[^ ]*'); do
@@ -109,7 +109,22 @@ perms_in() {
   echo "$(awk -F: -v id="$u" '$3 == id {print $1}' "$1/etc/passwd"):$(awk -F: -v id="$g" '$3 == id {print $1}' "$1/etc/group") $m"
 }
 
-dpkg_root() { dpkg --root="$1" --force-architecture --force-depends "${@:2}"; }
+# dpkg_root ROOT OPTIONS... DEBS...: dpkg itself runs chrooted into ROOT (not
+# `dpkg --root` from outside, which resolves the users and groups of a stat
+# override with this machine's account files instead of ROOT's).
+dpkg_root() {
+  local r=$1 arg args=()
+  shift
+  for arg in "$@"; do
+    if [ -f "$arg" ]; then
+      cp "$arg" "$r/tmp/"
+      args+=("/tmp/$(basename "$arg")")
+    else
+      args+=("$arg")
+    fi
+  done
+  chroot "$r" dpkg --force-architecture --force-depends "${args[@]}"
+}
 
 run_in() { qemu-aarch64 -L /usr/aarch64-linux-gnu "$@"; }
 
@@ -148,12 +163,12 @@ queue_data() {
 # is still there, byte for byte, readable by the new binaries, and that
 # each service was restarted exactly once and nothing else.
 upgrade_check() {
-  echo "== install and upgrade with dpkg --root"
+  echo "== install and upgrade, dpkg in a throwaway chroot"
   local r="$work/root" deb1 deb2 calls state_before state_after listing
   make_root "$r"; echo "   root: $r" 
   deb1=("$CARGO_TARGET_DIR/debian/kiosk_${version}-1_arm64.deb" "$CARGO_TARGET_DIR/debian/display-daemon_${version}-1_arm64.deb")
   deb2=("$CARGO_TARGET_DIR/debian/kiosk_${version}-2_arm64.deb" "$CARGO_TARGET_DIR/debian/display-daemon_${version}-2_arm64.deb")
-  dpkg_root "$r" -i "${deb1[@]}" > "$work/install.log" 2>&1 || { cat "$work/install.log"; fail "dpkg --root -i of revision 1"; }
+  dpkg_root "$r" -i "${deb1[@]}" > "$work/install.log" 2>&1 || { cat "$work/install.log"; fail "dpkg -i of revision 1"; }
   dpkg-query --admindir="$r/var/lib/dpkg" -W -f='${Package} ${Version} ${Status}\n' kiosk display-daemon \
     | tee "$work/status" | sed 's/^/   /'
   grep -qx "kiosk $version-1 install ok installed" "$work/status" || fail "kiosk not configured"
@@ -162,6 +177,8 @@ upgrade_check() {
     || fail "postinst made no kiosk system user"
   grep -q '^lp:.*kiosk' "$r/etc/group" || fail "kiosk user not in the lp group"
   grep -q '^audio:.*display-daemon' "$r/etc/group" || fail "display-daemon user not in the audio group"
+  [ "$(perms_in "$r" /etc/display-daemon/display.toml)" = "root:display-daemon 640" ] \
+    || fail "/etc/display-daemon/display.toml is $(perms_in "$r" /etc/display-daemon/display.toml), not root:display-daemon 640"
   [ "$(perms_in "$r" /var/lib/kiosk)" = "kiosk:kiosk 750" ] || fail "/var/lib/kiosk is $(perms_in "$r" /var/lib/kiosk)"
   [ "$(perms_in "$r" /etc/kiosk)" = "root:kiosk 2775" ] || fail "/etc/kiosk is $(perms_in "$r" /etc/kiosk)"
   if grep -v -e '^deb-systemd-helper ' -e '^systemctl --system daemon-reload$' "$r/var/log/service-calls"; then
@@ -189,7 +206,7 @@ upgrade_check() {
   grep -E '^(kiosk|display-daemon):' "$r/etc/passwd" > "$work/users-before"
 
   : > "$r/var/log/service-calls"
-  dpkg_root "$r" --force-confold -i "${deb2[@]}" > "$work/upgrade.log" 2>&1 || { cat "$work/upgrade.log"; fail "dpkg --root -i of revision 2 (upgrade)"; }
+  dpkg_root "$r" --force-confold -i "${deb2[@]}" > "$work/upgrade.log" 2>&1 || { cat "$work/upgrade.log"; fail "dpkg -i of revision 2 (upgrade)"; }
   dpkg-query --admindir="$r/var/lib/dpkg" -W -f='${Package} ${Version} ${Status}\n' kiosk display-daemon \
     | tee "$work/status" | sed 's/^/   /'
   grep -qx "kiosk $version-2 install ok installed" "$work/status" || fail "kiosk not upgraded"
@@ -210,6 +227,8 @@ upgrade_check() {
   diff "$work/report-before.csv" "$work/report-after.csv" || fail "the report of the same days differs after the upgrade"
   grep -q "2" "$work/report-after.csv" || fail "the report shows no issued ticket: $(cat "$work/report-after.csv")"
   grep -qx "token = \"$token\"" "$r/etc/display-daemon/display.toml" || fail "display.toml lost its token"
+  [ "$(perms_in "$r" /etc/display-daemon/display.toml)" = "root:display-daemon 640" ] \
+    || fail "after the upgrade display.toml is $(perms_in "$r" /etc/display-daemon/display.toml)"
 
   calls=$(cat "$r/var/log/service-calls")
   echo "$calls" | sed 's/^/   call: /'
@@ -224,7 +243,7 @@ upgrade_check() {
   # policy-rc.d saying no (101, as in a chroot or an image build): no restart.
   echo 101 > "$r/etc/policy-rc.d.answer"
   : > "$r/var/log/service-calls"
-  dpkg_root "$r" --force-confold -i "${deb2[@]}" > "$work/reinstall.log" 2>&1 || { cat "$work/reinstall.log"; fail "dpkg --root reinstall"; }
+  dpkg_root "$r" --force-confold -i "${deb2[@]}" > "$work/reinstall.log" 2>&1 || { cat "$work/reinstall.log"; fail "dpkg -i reinstall"; }
   if grep -E '^deb-systemd-invoke (restart|start|stop) [^ :]+$' "$r/var/log/service-calls"; then
     fail "a service was restarted although policy-rc.d refused"
   fi
