@@ -163,7 +163,10 @@ build_deb() {
       install -m 0640 deploy/display-daemon/display.toml "$stage/etc/display-daemon/display.toml"
       install -m 0644 config/examples/display-hall.toml config/examples/display-counter.toml \
         "$stage/usr/share/doc/$pkg/examples/"
-      cp -p deploy/hall-display/* "$stage/usr/share/display-daemon/hall-display/"
+      # Explicit modes: the package must not depend on the checkout's umask.
+      install -m 0755 deploy/hall-display/*.sh "$stage/usr/share/display-daemon/hall-display/"
+      install -m 0644 deploy/hall-display/hall-board-cage.service deploy/hall-display/hall-board.desktop \
+        "$stage/usr/share/display-daemon/hall-display/"
       echo /etc/display-daemon/display.toml > "$stage/DEBIAN/conffiles"
       ;;
   esac

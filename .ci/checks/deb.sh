@@ -278,6 +278,26 @@ symlink_check() {
   [ "$(perms_in "$r" /etc/kiosk/center.toml | cut -d' ' -f1)" = "root:kiosk" ] || fail "center.toml is not root:kiosk"
 }
 
+# #15: every packaged file is root's, nothing is writable by group or
+# others, only the programs are executable, and the display's config
+# (it holds a device token) is not world-readable.
+check_modes() {
+  local pkg=$1 deb=$2 mode owner path want bad=0
+  while read -r mode owner _ _ _ path _; do
+    case "$path" in
+      */) want=drwxr-xr-x ;;
+      ./usr/bin/"$pkg"|./usr/share/display-daemon/hall-display/*.sh) want=-rwxr-xr-x ;;
+      ./etc/display-daemon/display.toml) want=-rw-r----- ;;
+      *) want=-rw-r--r-- ;;
+    esac
+    if [ "$mode" != "$want" ] || [ "$owner" != root/root ]; then
+      echo "   $pkg: $path is $mode $owner, should be $want root/root" >&2
+      bad=1
+    fi
+  done < <(dpkg-deb --contents "$deb")
+  [ "$bad" = 0 ] || fail "$pkg: packaged file modes (above)"
+}
+
 check_package() {
   local pkg=$1 deb root ctl machine
   deb="$CARGO_TARGET_DIR/debian/${pkg}_${version}-1_arm64.deb"
@@ -315,6 +335,7 @@ check_package() {
   [ -f "$root/usr/share/doc/$pkg/copyright" ] || fail "$pkg: no copyright file"
   [ -f "$root/usr/share/doc/$pkg/raspberry-pi.md" ] || fail "$pkg: no install guide"
   (cd "$root" && md5sum --quiet -c "$ctl/md5sums") || fail "$pkg: md5sums do not match"
+  check_modes "$pkg" "$deb"
 
   # No systemctl start/stop/restart behind policy-rc.d's back.
   if cat "$ctl/postinst" "$ctl/prerm" "$ctl/postrm" | grep -vE '^ *(#|echo )' \
