@@ -324,7 +324,17 @@ check_package() {
   local unit="$root/usr/lib/systemd/system/$pkg.service"
   [ -f "$unit" ] || fail "$pkg: systemd unit missing"
   sed "s#/usr/bin/$pkg#$bin#g" "$unit" > "$work/$pkg.service"
-  systemd-analyze verify "$work/$pkg.service" || fail "$pkg: systemd-analyze verify"
+  # verify exits 0 even on an unknown key or a bad value: any output fails.
+  local verify
+  verify=$(systemd-analyze verify "$work/$pkg.service" 2>&1) || fail "$pkg: systemd-analyze verify: $verify"
+  [ -z "$verify" ] || fail "$pkg: systemd-analyze verify warns: $verify"
+  # #15: resource ceilings and /proc and IPC isolation.
+  local directive
+  for directive in LimitNOFILE=4096 MemoryMax= TasksMax= ProtectProc=invisible ProcSubset=pid RemoveIPC=yes \
+    DevicePolicy=closed NoNewPrivileges=yes; do
+    grep -q "^$directive" "$unit" || fail "$pkg: unit lacks $directive"
+  done
+  ! grep -q '^DeviceAllow=char-usb' "$unit" || fail "$pkg: DeviceAllow=char-usb admits every usbmisc device"
 
   for script in postinst prerm postrm; do
     [ -x "$ctl/$script" ] || fail "$pkg: maintainer script $script missing"
@@ -380,6 +390,15 @@ for key in data_dir paper_width_mm on_exhausted max_in_a_row; do
   grep -q "$key" <<<"$man_text" || fail "kiosk-center.toml(5) does not mention $key"
 done
 grep -q 'SYMLINK+="kiosk-printer"' "$root/usr/lib/udev/rules.d/60-kiosk-printer.rules" || fail "udev rule makes no symlink"
+# The udev rule's /dev/kiosk-printer is a usblp node (major 180, minors
+# 0-15): the unit must allow each of them, and nothing else of major 180.
+for minor in $(seq 0 15); do
+  grep -qx "DeviceAllow=/dev/char/180:$minor rw" "$root/usr/lib/systemd/system/kiosk.service" \
+    || fail "kiosk unit does not allow /dev/usb/lp$minor (180:$minor)"
+done
+[ "$(grep -c '^DeviceAllow=/dev/char/180:' "$root/usr/lib/systemd/system/kiosk.service")" = 16 ] \
+  || fail "kiosk unit allows more of major 180 than the 16 usblp minors"
+grep -q 'KERNEL=="lp\[0-9\]\*"' "$root/usr/lib/udev/rules.d/60-kiosk-printer.rules" || fail "udev rule no longer matches usblp nodes"
 qemu-aarch64 -L /usr/aarch64-linux-gnu "$root/usr/bin/kiosk" check-config "$root/etc/kiosk/center.toml" >/dev/null \
   || fail "the packaged default config does not pass kiosk check-config"
 
