@@ -3,11 +3,13 @@
 # the Rust targets, Debian's cross gcc and binutils (linker, strip, readelf),
 # qemu to run the packaged binary, `file`, python3 (reads Cargo metadata)
 # and systemd-analyze to verify the units (the package only; systemd is not
-# booted). ARCHES="arm64 armhf" adds the 32-bit toolchain. Idempotent.
+# booted), lintian and man-db (`man -l`) for .ci/checks/deb.sh, and the
+# shadow tools (useradd) that its throwaway install root borrows.
+# ARCHES="arm64 armhf" adds the 32-bit toolchain. Idempotent.
 set -euo pipefail
 
 arches=${ARCHES:-arm64}
-pkgs=(dpkg file python3 systemd qemu-user)
+pkgs=(dpkg file python3 systemd qemu-user lintian man-db passwd gzip curl)
 for arch in $arches; do
   case "$arch" in
     arm64) target=aarch64-unknown-linux-gnu; pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross) ;;
@@ -28,3 +30,4 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 dpkg-deb --version | sed -n 1p
 systemd-analyze --version | sed -n 1p
+lintian --version

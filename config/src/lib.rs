@@ -15,18 +15,20 @@
 //! The commented examples are the reference: `config/examples/phu-xuan.toml`
 //! (15 departments, 80 mm network printer), `thuan-hoa.toml` (letter
 //! prefixes, 58 mm USB printer) and `minimal.toml` (one department, every
-//! default). In short:
+//! default). In short (this table is [`keys::CENTER_FILE`], which the
+//! `kiosk-center.toml(5)` manual page is also made from):
 //!
 //! | section | keys |
 //! |---|---|
 //! | `[center]` | `name`, `short_name`, `address`, `timezone` (IANA, default `Asia/Ho_Chi_Minh`), `day_starts_at` (`"HH:MM"`, default `"00:00"`), `closed_weekdays` (`["sunday"]`), `closed_dates` (`["2025-09-02"]`), `ticket_header`, `ticket_footer`, `status_url` |
-//! | `[[center.sessions]]` | `name`, `start`, `end` (`"HH:MM"`; default Sáng 07:30–11:30 and Chiều 13:30–17:00) |
-//! | `[[departments]]` | `id` (`ho-tich`), `name`, `block = { first, last, prefix, digits, on_exhausted = "refuse" \| "wrap" }`, `daily_cap`, `sessions` (override), `priority`, `button = { pin, active = "low" }`, `priority_button` |
-//! | `[[counters]]` | `number`, `name`, `serves = ["ho-tich", …]` (most preferred first) |
+//! | `[[center.sessions]]` | `name`, `start` (`"HH:MM"`), `end` (`"HH:MM"`; default Sáng 07:30–11:30 and Chiều 13:30–17:00) |
+//! | `[[departments]]` | `id` (`ho-tich`), `name`, `block` (`{ first, last, prefix, digits, on_exhausted = "refuse" \| "wrap" }`), `daily_cap`, `sessions` (override), `priority`, `button` (`{ pin, active = "low" }`), `priority_button` |
+//! | `[[counters]]` | `number`, `name`, `serves` (`["ho-tich", …]`, most preferred first) |
 //! | `[kiosk]` | `data_dir` (`/var/lib/kiosk`), `listen` (`0.0.0.0:8080`), `press_interval_ms` (1500), `store_cache_mib` (8), `retention_days` (90) |
-//! | `[kiosk.printer]` | `transport` (`tcp` with `address`, `usb`/`file` with `path`, `serial` with `path` and `baud`), `paper_width_mm` (58/80), `dots_per_line`, `cut`, `band_height` (64), `mode` (`raster`/`text` + `codepage`), `connect_timeout_ms`, `io_timeout_ms`, `status_interval_ms` |
-//! | `[kiosk.leds]` | `ready`, `paper_low`, `fault`, `closed`, each `{ pin, active = "high" }` |
-//! | `[kiosk.priority]` | `max_in_a_row` (2), `[[kiosk.priority.classes]]` with `id`, `name` |
+//! | `[kiosk.printer]` | `transport` (`tcp` with `address`, `usb`/`file` with `path`, `serial` with `path` and `baud`), `address`, `path`, `baud`, `paper_width_mm` (58/80), `dots_per_line`, `cut`, `band_height` (64), `mode` (`raster`/`text`), `codepage` (with `mode = "text"`), `connect_timeout_ms`, `io_timeout_ms`, `status_interval_ms` |
+//! | `[kiosk.leds]` | `ready` (`{ pin, active = "high" }`, like the others), `paper_low`, `fault`, `closed` |
+//! | `[kiosk.priority]` | `max_in_a_row` (2) |
+//! | `[[kiosk.priority.classes]]` | `id`, `name` |
 //!
 //! Pins are BCM GPIO numbers 2–27 of the 40-pin header; each pin drives one
 //! thing. Number blocks of departments sharing a prefix may not overlap.
@@ -46,6 +48,7 @@
 //! ```
 
 mod error;
+pub mod keys;
 pub mod model;
 mod parse;
 mod raw;

@@ -37,6 +37,7 @@
 //! - No chime from the page: start Chromium with
 //!   `--autoplay-policy=no-user-gesture-required`.
 
+pub mod cli;
 pub mod daemon;
 pub mod http;
 pub mod keypad;

@@ -5,51 +5,14 @@
 //! FILE`) runs the daemon until SIGTERM or SIGINT; the other subcommands are
 //! technician tools.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
-use clap::{Parser, Subcommand};
+use clap::Parser;
+use display_daemon::cli::{Cli, Tool};
 use display_daemon::voice;
 use kiosk_config::{VoiceBackend, VoiceSettings};
-
-/// Follows the kiosk's event stream and drives hall boards, counter displays,
-/// voice and keypads.
-#[derive(Debug, Parser)]
-#[command(name = "display-daemon", version)]
-struct Cli {
-    /// The display's config file.
-    #[arg(long, global = true, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// A technician tool to run instead of the daemon.
-    #[command(subcommand)]
-    command: Option<Tool>,
-}
-
-/// Technician tools.
-#[derive(Debug, Subcommand)]
-enum Tool {
-    /// Run the daemon (the default without a subcommand).
-    Run,
-    /// Print the sentence announced for a call; with --wav, write its audio
-    /// (chime and repeats included) without playing it.
-    Say {
-        /// Ticket number or label, e.g. 1005 or A005.
-        number: String,
-        /// Counter number.
-        counter: u16,
-        /// Write the announcement's audio to this WAV file.
-        #[arg(long, value_name = "FILE")]
-        wav: Option<PathBuf>,
-    },
-    /// List the words a folder of recorded voice clips needs, one per line
-    /// (record each as WORD.wav).
-    VoiceClips {
-        /// Only the words missing from the configured clip folder.
-        #[arg(long)]
-        missing: bool,
-    },
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

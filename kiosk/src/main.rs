@@ -1,64 +1,10 @@
 //! The `kiosk` binary: parses arguments, sets up logging and signals, and
 //! hands over to the library.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-
-/// Queue ticket machine of a public-administration service center.
-#[derive(Parser)]
-#[command(name = "kiosk", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run the ticket machine: buttons, printer, LEDs and the LAN API.
-    Run {
-        /// The center's TOML file.
-        #[arg(long)]
-        config: PathBuf,
-    },
-    /// Run the whole kiosk on the embedded Phú Xuân configuration with
-    /// simulated buttons, printer and LEDs.
-    Demo {
-        /// Folder for the demo's queue data and printed tickets.
-        #[arg(long, default_value = "kiosk-demo")]
-        dir: PathBuf,
-        /// Address of the LAN API and the demo page.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-    },
-    /// Check a center configuration and print a summary, or every error found.
-    CheckConfig {
-        /// The center's TOML file.
-        file: PathBuf,
-    },
-    /// Manage staff and technician accounts (stored in the data directory).
-    #[command(subcommand)]
-    User(kiosk::commands::user::UserCommand),
-    /// Manage device tokens for displays and counter keypads.
-    #[command(subcommand)]
-    Token(kiosk::commands::token::TokenCommand),
-    /// Figures of a range of service days: table, CSV or JSON.
-    Report(kiosk::commands::report::ReportArgs),
-    /// Print a sample ticket with every Vietnamese tone, or write it to files.
-    PrintTest {
-        /// The center's TOML file (printer settings).
-        #[arg(long)]
-        config: PathBuf,
-        /// Write a PNG of exactly the raster that would be sent.
-        #[arg(long)]
-        preview: Option<PathBuf>,
-        /// Write the exact bytes that would be sent to the printer.
-        #[arg(long)]
-        output: Option<PathBuf>,
-    },
-}
+use clap::Parser;
+use kiosk::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
