@@ -13,8 +13,8 @@
 //! Modules, one concept each:
 //! - [`state`]: the pure reducer (exactly-once by sequence number, live vs
 //!   replayed calls, recall, convergence on snapshots, link status);
-//! - [`link`]: connecting, resuming and backoff; [`http`]: the tiny
-//!   HTTP/1.1 client it uses; [`sse`]: the event-stream parser;
+//! - [`link`]: connecting, resuming and backoff; [`http`]: the client it
+//!   uses (hyper-util's, over hyper 1); [`sse`]: the event-stream parser;
 //! - [`server`]: the local pages (`assets/`) and their push stream;
 //!   [`view`]: the JSON they get;
 //! - [`terminal`], [`led_board`], [`voice`], [`keypad`]: the outputs and

@@ -2,11 +2,12 @@
 //!
 //! It starts Debian's `chromedriver` on a free loopback port, opens one
 //! headless Chromium session with a throw-away profile, and speaks the W3C
-//! WebDriver HTTP API over the display daemon's tiny HTTP/1.1 client
-//! ([`display_daemon::http`]), so no HTTP client crate is added. Tests
-//! drive pages with [`Browser::execute`] (JavaScript in the page),
-//! [`Browser::keys`] (real key events) and wait with [`Browser::wait_for`],
-//! which polls a condition until a deadline — never a fixed sleep.
+//! WebDriver HTTP API over the display daemon's client
+//! ([`display_daemon::http`], hyper-util's), so the tests add no HTTP client
+//! of their own. Tests drive pages with [`Browser::execute`] (JavaScript in
+//! the page), [`Browser::keys`] (real key events) and wait with
+//! [`Browser::wait_for`], which polls a condition until a deadline — never a
+//! fixed sleep.
 //!
 //! It does not install anything: when `chromedriver` is missing,
 //! [`find_chromedriver`] returns `None` and tests say they were skipped
