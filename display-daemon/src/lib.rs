@@ -19,6 +19,8 @@
 //!   [`view`]: the JSON they get;
 //! - [`terminal`], [`led_board`], [`voice`], [`keypad`]: the outputs and
 //!   the keypad ([`rpi`] opens real GPIO pins behind the `rpi` feature);
+//! - [`shared`]: the handle they all share ([`Shared`]) and the changes
+//!   observers see ([`Change`]);
 //! - [`daemon`]: wiring and shutdown, [`run`] / [`start`].
 //!
 //! The daemon keeps showing the last calls while the kiosk is unreachable
@@ -45,11 +47,13 @@ pub mod link;
 #[cfg(feature = "rpi")]
 pub mod rpi;
 pub mod server;
+pub mod shared;
 pub mod sse;
 pub mod state;
 pub mod terminal;
 pub mod view;
 pub mod voice;
 
-pub use daemon::{run, start, Change, DaemonError, DaemonHandle, Shared};
+pub use daemon::{run, start, DaemonError, DaemonHandle};
+pub use shared::{Change, Shared};
 pub use state::{BoardState, Delivery, Effect, LinkStatus};
