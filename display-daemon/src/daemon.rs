@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::http::{BaseUrl, HttpError};
+use crate::http::{BaseUrl, Client, HttpError};
 use crate::keypad::{self, KeypadAction};
 use crate::led_board::LedBoardWriter;
 use crate::link::{self, now_ms, LinkSettings};
@@ -81,7 +81,8 @@ pub async fn start(
     config: DisplayConfig,
     listener: TcpListener,
 ) -> Result<DaemonHandle, DaemonError> {
-    let settings = LinkSettings::new(&config.kiosk_url, &config.token)?;
+    let client = Client::new(BaseUrl::parse(&config.kiosk_url)?);
+    let settings = LinkSettings::new(client.clone(), &config.token);
     let addr = listener.local_addr().map_err(DaemonError::Listener)?;
     let options = ViewOptions::from_config(&config);
     let (effects_tx, effects_rx) = mpsc::unbounded_channel();
@@ -147,10 +148,9 @@ pub async fn start(
     }
 
     if let Some(keypad) = &config.keypad {
-        let base = BaseUrl::parse(&config.kiosk_url)?;
         tasks.push(start_keypad(
             keypad,
-            base,
+            client,
             config.token.clone(),
             shared.clone(),
             stop.subscribe(),
@@ -219,13 +219,13 @@ async fn outputs(
 async fn keypad_actions(
     mut actions: mpsc::Receiver<KeypadAction>,
     confirms: std::sync::mpsc::Sender<bool>,
-    base: BaseUrl,
+    client: Client,
     token: String,
     counter: u16,
     shared: Shared,
 ) {
     while let Some(action) = actions.recv().await {
-        let result = keypad::send_action(&base, &token, counter, action).await;
+        let result = keypad::send_action(&client, &token, counter, action).await;
         let ok = result.is_ok();
         let message = match result {
             Ok(()) => action.done_text().to_owned(),
@@ -256,7 +256,7 @@ async fn keypad_actions(
 pub fn start_keypad_pins<P, O>(
     reader: crate::keypad::KeypadReader<P>,
     led: Option<crate::keypad::ConfirmLed<O>>,
-    base: BaseUrl,
+    client: Client,
     token: String,
     counter: u16,
     shared: Shared,
@@ -272,14 +272,14 @@ where
         tracing::error!("cannot start the keypad thread, the keypad will not work: {e}");
     }
     tokio::spawn(keypad_actions(
-        actions_rx, confirm_tx, base, token, counter, shared,
+        actions_rx, confirm_tx, client, token, counter, shared,
     ))
 }
 
 #[cfg(not(feature = "rpi"))]
 fn start_keypad(
     keypad: &kiosk_config::Keypad,
-    _base: BaseUrl,
+    _client: Client,
     _token: String,
     _shared: Shared,
     _stop: watch::Receiver<bool>,
@@ -295,7 +295,7 @@ fn start_keypad(
 #[cfg(feature = "rpi")]
 fn start_keypad(
     keypad: &kiosk_config::Keypad,
-    base: BaseUrl,
+    client: Client,
     token: String,
     shared: Shared,
     stop: watch::Receiver<bool>,
@@ -325,7 +325,7 @@ fn start_keypad(
     Ok(start_keypad_pins(
         reader,
         led,
-        base,
+        client,
         token,
         keypad.counter,
         shared,

@@ -25,6 +25,11 @@ use hyper_util::rt::TokioExecutor;
 const MAX_SMALL_BODY: usize = 64 * 1024;
 /// How long connecting may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a request may take, connecting included: until the response
+/// head, and for [`Client::post_empty`] the whole body too. The kiosk answers a
+/// keypad action in milliseconds; a kiosk that accepts connections but
+/// never answers (hung, or its disk stalled) must not hold the keypad.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What went wrong talking to the kiosk.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +64,17 @@ pub enum HttpError {
     ConnectTimeout {
         /// `host:port`.
         addr: String,
+    },
+    /// The kiosk accepted the connection but did not answer in time.
+    #[error(
+        "the kiosk at {addr} did not answer within {} s; it may be hung or overloaded: check `systemctl status kiosk` and its log on the kiosk's Pi",
+        after.as_secs_f64()
+    )]
+    ResponseTimeout {
+        /// `host:port`.
+        addr: String,
+        /// How long the client waited.
+        after: Duration,
     },
     /// The connection was made but the request or its answer failed.
     #[error("the request to the kiosk at {addr} failed before its answer arrived")]
@@ -205,6 +221,8 @@ pub struct Client {
     base: BaseUrl,
     /// hyper-util's client.
     inner: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
+    /// How long an answer may take ([`RESPONSE_TIMEOUT`] by default).
+    response_timeout: Duration,
 }
 
 impl Client {
@@ -216,7 +234,19 @@ impl Client {
         let inner = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(0)
             .build(connector);
-        Self { base, inner }
+        Self {
+            base,
+            inner,
+            response_timeout: RESPONSE_TIMEOUT,
+        }
+    }
+
+    /// The same client with another response timeout (see
+    /// [`RESPONSE_TIMEOUT`]).
+    #[must_use]
+    pub fn with_response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
     }
 
     /// The kiosk's base URL.
@@ -224,9 +254,10 @@ impl Client {
         &self.base
     }
 
-    /// Sends a request and waits for the response head; the body follows.
-    /// `headers` are sent as given (hyper adds `Host` and the body's
-    /// `Content-Length`).
+    /// Sends a request and waits for the response head, at most the
+    /// response timeout; the body follows (without a timeout: the event
+    /// stream's silence is the link's to judge). `headers` are sent as given
+    /// (hyper adds `Host` and the body's `Content-Length`).
     pub async fn request(
         &self,
         method: &str,
@@ -253,11 +284,18 @@ impl Client {
                 url: self.base.url(path),
                 reason: "it is not a valid request target",
             })?;
-        let response = self
-            .inner
-            .request(request)
-            .await
-            .map_err(|source| classify(addr, source))?;
+        let response =
+            match tokio::time::timeout(self.response_timeout, self.inner.request(request)).await {
+                Ok(response) => response.map_err(|source| classify(addr, source))?,
+                // A slow connect is reported by the connector within its own
+                // (shorter) timeout; reaching this means the kiosk is silent.
+                Err(_) => {
+                    return Err(HttpError::ResponseTimeout {
+                        addr,
+                        after: self.response_timeout,
+                    })
+                }
+            };
         let (parts, incoming) = response.into_parts();
         let head = ResponseHead {
             status: parts.status.as_u16(),
@@ -273,15 +311,28 @@ impl Client {
         Ok((head, Body { incoming }))
     }
 
-    /// A `POST` with an empty body; returns the status and the body (capped).
+    /// A `POST` with an empty body; returns the status and the body
+    /// (capped). The whole exchange, body included, takes at most the
+    /// response timeout after connecting.
     pub async fn post_empty(
         &self,
         path: &str,
         headers: &[(&str, &str)],
     ) -> Result<(u16, Vec<u8>), HttpError> {
-        let (head, mut body) = self.request("POST", path, headers, &[]).await?;
-        let bytes = body.read_to_end(MAX_SMALL_BODY).await?;
-        Ok((head.status, bytes))
+        let exchange = async {
+            let (head, mut body) = self.request("POST", path, headers, &[]).await?;
+            let bytes = body.read_to_end(MAX_SMALL_BODY).await?;
+            Ok((head.status, bytes))
+        };
+        // A body that trickles or stops counts against the same timeout.
+        tokio::time::timeout(self.response_timeout, exchange)
+            .await
+            .unwrap_or_else(|_| {
+                Err(HttpError::ResponseTimeout {
+                    addr: self.base.authority(),
+                    after: self.response_timeout,
+                })
+            })
     }
 }
 
