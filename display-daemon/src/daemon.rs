@@ -81,7 +81,10 @@ pub async fn start(
     config: DisplayConfig,
     listener: TcpListener,
 ) -> Result<DaemonHandle, DaemonError> {
-    let client = Client::new(BaseUrl::parse(&config.kiosk_url)?);
+    let client = Client::with_ca_file(
+        BaseUrl::parse(&config.kiosk_url)?,
+        config.ca_file.as_deref(),
+    )?;
     let settings = LinkSettings::new(client.clone(), &config.token);
     let addr = listener.local_addr().map_err(DaemonError::Listener)?;
     let options = ViewOptions::from_config(&config);

@@ -1,5 +1,6 @@
 //! The daemon's HTTP client to the kiosk's LAN API, over hyper-util's
-//! client (hyper 1, the same HTTP implementation axum serves with).
+//! client (hyper 1, the same HTTP implementation axum serves with), in plain
+//! `http://` or in `https://` through rustls (ring provider).
 //!
 //! It owns the base URL ([`BaseUrl`]), one [`Client`] per kiosk, and the
 //! two shapes of request the daemon makes: a `GET` whose body is read as it
@@ -8,21 +9,37 @@
 //! say which address failed and what to check ([`HttpError`]). It does not
 //! follow redirects or keep idle connections (each request opens its own,
 //! as a keypad press after a long pause should not meet a connection the
-//! kiosk already closed). Reconnecting and backoff are the
+//! kiosk already closed).
+//!
+//! Over `https://` the kiosk's certificate must be signed by a CA in the
+//! configured CA file (`ca_file` in the display config, a PEM file of one or
+//! more certificates), or, without one, in the system's bundle
+//! ([`SYSTEM_CA_BUNDLE`]); its name or address must match the host in
+//! `kiosk_url`. A certificate that does not pass is refused with
+//! [`HttpError::Tls`], which names the file and what to do. Reconnecting
+//! and backoff are the
 //! [`link`](crate::link)'s; reading server-sent events is the
 //! [`sse`](crate::sse) parser's.
 
 use std::error::Error as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::header::{HeaderName, HeaderValue, USER_AGENT};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::CertificateDer;
 
 /// The largest `POST` response body read.
 const MAX_SMALL_BODY: usize = 64 * 1024;
+/// The CA bundle trusted over `https://` when no CA file is configured
+/// (Debian's, kept by `update-ca-certificates`).
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// How long connecting may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a request may take, connecting included: until the response
@@ -34,13 +51,33 @@ pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// What went wrong talking to the kiosk.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    /// The configured base URL is not `http://host[:port][/prefix]`.
+    /// The configured base URL is not `http(s)://host[:port][/prefix]`.
     #[error("kiosk URL {url:?} is not usable: {reason}; write it like http://192.168.1.10:8080")]
     InvalidUrl {
         /// The URL as configured.
         url: String,
         /// What is wrong with it.
         reason: &'static str,
+    },
+    /// The CA file cannot be used.
+    #[error("cannot use the CA file {}: {reason}; set ca_file to a PEM file holding the certificate of the CA that signed the kiosk's certificate", path.display())]
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The kiosk's certificate was refused (not signed by a trusted CA,
+    /// expired, or not made for the host in `kiosk_url`).
+    #[error("the kiosk at {addr} presented a certificate that was refused ({source}); it must be signed by a CA in {trusted} and name the host of kiosk_url: set ca_file to the CA certificate the kiosk's certificate was made with, or make the kiosk a new certificate from that CA")]
+    Tls {
+        /// `host:port`.
+        addr: String,
+        /// What was trusted (the CA file, or the system bundle).
+        trusted: String,
+        /// Why rustls refused it.
+        #[source]
+        source: rustls::Error,
     },
     /// A request header name or value cannot be sent.
     #[error("header {name:?} cannot be sent: it has characters HTTP does not allow")]
@@ -96,22 +133,26 @@ pub enum HttpError {
 pub struct BaseUrl {
     /// Host name or address (IPv6 without brackets).
     pub host: String,
-    /// Port, 80 when not given.
+    /// Port, 80 (or 443 for `https://`) when not given.
     pub port: u16,
+    /// Whether it is `https://`.
+    pub https: bool,
     /// Path prefix without a trailing slash (usually empty).
     pub prefix: String,
 }
 
 impl BaseUrl {
-    /// Parses `http://host[:port][/prefix]`.
+    /// Parses `http://host[:port][/prefix]` or `https://…`.
     pub fn parse(url: &str) -> Result<Self, HttpError> {
         let invalid = |reason| HttpError::InvalidUrl {
             url: url.to_owned(),
             reason,
         };
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| invalid("only http:// is supported"))?;
+        let (https, rest) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+            (Some(rest), _) => (false, rest),
+            (_, Some(rest)) => (true, rest),
+            _ => return Err(invalid("only http:// and https:// are supported")),
+        };
         let (authority, prefix) = match rest.find('/') {
             Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
             None => (rest, ""),
@@ -136,11 +177,13 @@ impl BaseUrl {
         }
         let port = match port {
             Some(p) => p.parse().map_err(|_| invalid("the port is not a number"))?,
+            None if https => 443,
             None => 80,
         };
         Ok(Self {
             host: host.to_owned(),
             port,
+            https,
             prefix: prefix.to_owned(),
         })
     }
@@ -156,7 +199,8 @@ impl BaseUrl {
 
     /// The absolute URL of `path` (which starts with `/`).
     fn url(&self, path: &str) -> String {
-        format!("http://{}{}{path}", self.authority(), self.prefix)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}{}{path}", self.authority(), self.prefix)
     }
 }
 
@@ -220,23 +264,64 @@ pub struct Client {
     /// Where the kiosk is.
     base: BaseUrl,
     /// hyper-util's client.
-    inner: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
+    inner: hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// What is trusted over `https://`, for messages.
+    trusted: Arc<str>,
     /// How long an answer may take ([`RESPONSE_TIMEOUT`] by default).
     response_timeout: Duration,
 }
 
 impl Client {
-    /// A client for `base`.
+    /// A client for `base` that trusts no CA: for `http://` (an `https://`
+    /// kiosk is refused; use [`Client::with_ca_file`]).
     pub fn new(base: BaseUrl) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        connector.set_nodelay(true);
+        Self::with_roots(
+            base,
+            rustls::RootCertStore::empty(),
+            "no CA (none configured)",
+        )
+    }
+
+    /// A client for `base` that, over `https://`, trusts the CAs in
+    /// `ca_file`, or without one those of [`SYSTEM_CA_BUNDLE`]. The file is
+    /// read now, and only for `https://`.
+    pub fn with_ca_file(base: BaseUrl, ca_file: Option<&Path>) -> Result<Self, HttpError> {
+        if !base.https {
+            return Ok(Self::new(base));
+        }
+        let path = ca_file.unwrap_or(Path::new(SYSTEM_CA_BUNDLE));
+        let roots = load_roots(path)?;
+        let trusted = match ca_file {
+            Some(file) => format!("the CA file {}", file.display()),
+            None => format!("the system's CA bundle {SYSTEM_CA_BUNDLE} (no ca_file is set)"),
+        };
+        Ok(Self::with_roots(base, roots, &trusted))
+    }
+
+    fn with_roots(base: BaseUrl, roots: rustls::RootCertStore, trusted: &str) -> Self {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        http.set_nodelay(true);
+        // The TLS layer above decides the scheme; let https:// through.
+        http.enforce_http(false);
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
         let inner = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(0)
             .build(connector);
         Self {
             base,
             inner,
+            trusted: trusted.into(),
             response_timeout: RESPONSE_TIMEOUT,
         }
     }
@@ -286,7 +371,7 @@ impl Client {
             })?;
         let response =
             match tokio::time::timeout(self.response_timeout, self.inner.request(request)).await {
-                Ok(response) => response.map_err(|source| classify(addr, source))?,
+                Ok(response) => response.map_err(|source| self.classify(addr, source))?,
                 // A slow connect is reported by the connector within its own
                 // (shorter) timeout; reaching this means the kiosk is silent.
                 Err(_) => {
@@ -336,21 +421,58 @@ impl Client {
     }
 }
 
-/// Names what failed: connecting (timed out or refused) or the exchange.
-fn classify(addr: String, source: hyper_util::client::legacy::Error) -> HttpError {
-    if !source.is_connect() {
-        return HttpError::Request { addr, source };
-    }
-    let mut cause = source.source();
-    while let Some(e) = cause {
-        if e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-        {
-            return HttpError::ConnectTimeout { addr };
+impl Client {
+    /// Names what failed: connecting (timed out, refused, or the kiosk's
+    /// certificate refused) or the exchange.
+    fn classify(&self, addr: String, source: hyper_util::client::legacy::Error) -> HttpError {
+        if !source.is_connect() {
+            return HttpError::Request { addr, source };
         }
-        cause = e.source();
+        let mut cause = source.source();
+        while let Some(e) = cause {
+            if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+                return HttpError::Tls {
+                    addr,
+                    trusted: self.trusted.to_string(),
+                    source: tls.clone(),
+                };
+            }
+            let io = e.downcast_ref::<std::io::Error>();
+            if io.is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
+                return HttpError::ConnectTimeout { addr };
+            }
+            // The connector wraps a refused handshake in io::Errors (the
+            // rustls::Error inside), whose `source()` skips what they wrap:
+            // look inside them.
+            cause = match io.and_then(|io| io.get_ref()) {
+                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                None => e.source(),
+            };
+        }
+        HttpError::Connect { addr, source }
     }
-    HttpError::Connect { addr, source }
+}
+
+/// The CA certificates in the PEM file `path`.
+fn load_roots(path: &Path) -> Result<rustls::RootCertStore, HttpError> {
+    let fail = |reason: String| HttpError::CaFile {
+        path: path.to_owned(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("it cannot be read ({e})")))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&bytes) {
+        let cert = cert.map_err(|e| fail(format!("it is not a PEM certificate file ({e})")))?;
+        roots
+            .add(cert)
+            .map_err(|e| fail(format!("a certificate in it cannot be used ({e})")))?;
+    }
+    if roots.is_empty() {
+        return Err(fail(
+            "it holds no certificate (no -----BEGIN CERTIFICATE----- block)".into(),
+        ));
+    }
+    Ok(roots)
 }
 
 /// Sends a request to `base` with a fresh [`Client`] and reads the response
@@ -403,7 +525,10 @@ mod tests {
         );
         let u = BaseUrl::parse("http://[::1]:9000").unwrap();
         assert_eq!(u.authority(), "[::1]:9000");
-        assert!(BaseUrl::parse("https://x").is_err());
+        let u = BaseUrl::parse("https://kiosk.local/").unwrap();
+        assert_eq!((u.port, u.https), (443, true));
+        assert_eq!(u.url("/x"), "https://kiosk.local:443/x");
+        assert!(BaseUrl::parse("ftp://x").is_err());
         assert!(BaseUrl::parse("http://:80").is_err());
         assert!(BaseUrl::parse("http://x:port").is_err());
     }
