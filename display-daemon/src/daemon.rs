@@ -26,7 +26,8 @@ use crate::voice::Announcer;
 /// Why the daemon cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
-    /// The configured `kiosk_url` cannot be used.
+    /// The configured `kiosk_url` (or, for `https://`, its `ca_file`)
+    /// cannot be used.
     #[error(transparent)]
     KioskUrl(#[from] HttpError),
     /// The local listener has no address.

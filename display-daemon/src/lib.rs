@@ -33,7 +33,13 @@
 //! - The board shows "Mất kết nối với máy cấp số": check `kiosk_url` and
 //!   that the kiosk answers (`curl -N -H "Authorization: Bearer TOKEN"
 //!   http://KIOSK:8080/api/v1/events`); the daemon's log says why it cannot
-//!   connect (refused token, connection refused, timeout).
+//!   connect (refused token, connection refused, timeout, a kiosk
+//!   certificate refused).
+//! - Over `https://`: the log's "presented a certificate that was refused"
+//!   names the CA file used; `ca_file` must hold the certificate of the CA
+//!   that signed the kiosk's, and that certificate must name the host
+//!   written in `kiosk_url` (`openssl s_client -connect KIOSK:8443
+//!   -CAfile FILE` shows what the kiosk presents).
 //! - A blank page: open `http://127.0.0.1:PORT/state` to see the JSON the
 //!   page would render; `/healthz` answers `ok` when the daemon runs.
 //! - No chime from the page: start Chromium with
