@@ -35,7 +35,9 @@
 //!
 //! # The display file
 //!
-//! `kiosk_url`, `token`, `mode` (`hall-board`, `counter`, `terminal`),
+//! `kiosk_url` (`http://` or `https://`), `ca_file` (for `https://`: the
+//! PEM file of the CA that signed the kiosk's certificate; without it the
+//! system's CA bundle), `token`, `mode` (`hall-board`, `counter`, `terminal`),
 //! `counters`, `listen`, `[led_board]`, `[voice]` and `[keypad]`; see
 //! `config/examples/display-hall.toml` and `display-counter.toml`.
 //!

@@ -278,6 +278,9 @@ pub enum PrintMode {
 pub struct DisplayConfig {
     /// Base URL of the kiosk, e.g. `http://192.168.1.10:8080`.
     pub kiosk_url: String,
+    /// For an `https://` kiosk: the PEM file of the CA that signed the
+    /// kiosk's certificate (`None`: the system's CA bundle).
+    pub ca_file: Option<PathBuf>,
     /// Device token with the `display` role (and `keypad` for a keypad).
     pub token: String,
     /// What this display shows.

@@ -150,6 +150,7 @@ pub(crate) struct RawPriorityClass {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDisplayFile {
     pub kiosk_url: Option<String>,
+    pub ca_file: Option<String>,
     pub token: Option<String>,
     pub mode: Option<String>,
     pub counters: Option<Vec<i64>>,

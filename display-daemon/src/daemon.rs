@@ -1,37 +1,33 @@
 //! The running daemon: wires the link, the state, the local pages and the
 //! outputs together.
 //!
-//! It owns the shared handle ([`Shared`]: the [`BoardState`] behind a mutex,
-//! the published [`BoardView`] JSON, and the channels to the outputs), the
-//! tasks and threads started for one config, and their shutdown. The rules
-//! of the state are [`crate::state`]'s; the wire is [`crate::link`]'s and
+//! It owns the tasks and threads started for one config and their
+//! shutdown. The handle they share is [`crate::shared`]'s; the rules of the
+//! state are [`crate::state`]'s; the wire is [`crate::link`]'s and
 //! [`crate::http`]'s; the pages are [`crate::server`]'s.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use kiosk_config::{DisplayConfig, DisplayMode};
-use queue_protocol::Event;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::http::{BaseUrl, HttpError};
+use crate::http::{BaseUrl, Client, HttpError};
 use crate::keypad::{self, KeypadAction};
 use crate::led_board::LedBoardWriter;
-use crate::link::{self, now_ms, LinkSettings, LinkSink, LinkUpdate};
-use crate::state::{BoardState, Delivery, Effect, KeypadFeedback, LinkStatus};
-use crate::view::{BoardView, ViewOptions};
+use crate::link::{self, now_ms, LinkSettings};
+use crate::shared::Shared;
+use crate::state::{Effect, KeypadFeedback};
+use crate::view::ViewOptions;
 use crate::voice::Announcer;
-
-/// How many changes observers may fall behind before missing some.
-const CHANGES_CAPACITY: usize = 4096;
 
 /// Why the daemon cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
-    /// The configured `kiosk_url` cannot be used.
+    /// The configured `kiosk_url` (or, for `https://`, its `ca_file`)
+    /// cannot be used.
     #[error(transparent)]
     KioskUrl(#[from] HttpError),
     /// The local listener has no address.
@@ -41,179 +37,6 @@ pub enum DaemonError {
     #[cfg(feature = "rpi")]
     #[error(transparent)]
     Gpio(#[from] crate::rpi::Error),
-}
-
-/// One change, as observers (the terminal view, tests) see it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Change {
-    /// A snapshot replaced the state.
-    Snapshot {
-        /// Its `last_seq`.
-        last_seq: u64,
-        /// Every counter's number after it.
-        counters: Vec<(u16, Option<String>)>,
-    },
-    /// A new event was applied (events already applied are not reported).
-    Event {
-        /// The event.
-        event: Event,
-        /// Whether it was live.
-        delivery: Delivery,
-        /// What it caused.
-        effects: Vec<Effect>,
-    },
-    /// The link's status changed.
-    Link(LinkStatus),
-    /// The kiosk answered a keypad action.
-    Keypad(KeypadFeedback),
-}
-
-/// The daemon's shared handle; cheap to clone.
-#[derive(Debug, Clone)]
-pub struct Shared {
-    /// Everything behind one `Arc`.
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
-    /// The state and the version of its last published view.
-    state: Mutex<(BoardState, u64)>,
-    /// The latest view as JSON, for the pages.
-    view: watch::Sender<Arc<str>>,
-    /// Page options.
-    options: ViewOptions,
-    /// Effects for the outputs (voice, LED board), in order, never dropped.
-    effects: mpsc::UnboundedSender<Effect>,
-    /// Every change, for observers.
-    changes: broadcast::Sender<Change>,
-}
-
-impl Shared {
-    fn new(options: ViewOptions, effects: mpsc::UnboundedSender<Effect>) -> Self {
-        let state = BoardState::new();
-        let json = view_json(&state, &options, 0);
-        let (view, _) = watch::channel(json);
-        let (changes, _) = broadcast::channel(CHANGES_CAPACITY);
-        Self {
-            inner: Arc::new(Inner {
-                state: Mutex::new((state, 0)),
-                view,
-                options,
-                effects,
-                changes,
-            }),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, (BoardState, u64)> {
-        // A panic while holding the lock cannot leave the state half-updated
-        // in a way worse than showing it: keep going.
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// A copy of the current state.
-    pub fn state(&self) -> BoardState {
-        self.lock().0.clone()
-    }
-
-    /// The latest view JSON; `changed()` wakes on every change.
-    pub fn view(&self) -> watch::Receiver<Arc<str>> {
-        self.inner.view.subscribe()
-    }
-
-    /// Every change from now on.
-    pub fn changes(&self) -> broadcast::Receiver<Change> {
-        self.inner.changes.subscribe()
-    }
-
-    /// The page options.
-    pub fn options(&self) -> &ViewOptions {
-        &self.inner.options
-    }
-
-    /// Changes the state with `f`, publishes the new view, sends the effects
-    /// to the outputs and the change to observers.
-    fn change(&self, f: impl FnOnce(&mut BoardState) -> Option<(Change, Vec<Effect>)>) {
-        let mut guard = self.lock();
-        let Some((change, effects)) = f(&mut guard.0) else {
-            return;
-        };
-        guard.1 += 1;
-        let json = view_json(&guard.0, &self.inner.options, guard.1);
-        self.inner.view.send_replace(json);
-        for effect in effects {
-            let _ = self.inner.effects.send(effect);
-        }
-        let _ = self.inner.changes.send(change);
-    }
-
-    /// Records the kiosk's answer to a keypad action.
-    pub fn keypad_feedback(&self, feedback: KeypadFeedback) {
-        self.change(|state| {
-            state.keypad = Some(feedback.clone());
-            Some((Change::Keypad(feedback), Vec::new()))
-        });
-    }
-}
-
-fn view_json(state: &BoardState, options: &ViewOptions, version: u64) -> Arc<str> {
-    let view = BoardView::new(state, options, version);
-    serde_json::to_string(&view)
-        .unwrap_or_else(|e| format!("{{\"error\":\"cannot encode the view: {e}\"}}"))
-        .into()
-}
-
-impl LinkSink for Shared {
-    fn last_seq(&self) -> u64 {
-        self.lock().0.last_seq
-    }
-
-    fn update(&mut self, update: LinkUpdate) {
-        self.change(|state| match update {
-            LinkUpdate::Connected => {
-                if state.link == LinkStatus::Connected {
-                    return None;
-                }
-                state.set_connected();
-                Some((Change::Link(state.link), Vec::new()))
-            }
-            LinkUpdate::Lost { since_ms, .. } => {
-                if matches!(state.link, LinkStatus::Lost { .. }) {
-                    return None;
-                }
-                state.set_lost(since_ms);
-                Some((Change::Link(state.link), Vec::new()))
-            }
-            LinkUpdate::Snapshot(snapshot) => {
-                let last_seq = snapshot.last_seq;
-                let effects = state.apply_snapshot(snapshot);
-                let counters = state
-                    .counters
-                    .iter()
-                    .map(|(n, c)| (*n, c.as_ref().map(|c| c.label.clone())))
-                    .collect();
-                Some((Change::Snapshot { last_seq, counters }, effects))
-            }
-            LinkUpdate::Event(event, delivery) => {
-                if event.seq <= state.last_seq {
-                    return None;
-                }
-                let effects = state.apply(&event, delivery);
-                Some((
-                    Change::Event {
-                        event,
-                        delivery,
-                        effects: effects.clone(),
-                    },
-                    effects,
-                ))
-            }
-        });
-    }
 }
 
 /// A started daemon.
@@ -259,7 +82,11 @@ pub async fn start(
     config: DisplayConfig,
     listener: TcpListener,
 ) -> Result<DaemonHandle, DaemonError> {
-    let settings = LinkSettings::new(&config.kiosk_url, &config.token)?;
+    let client = Client::with_ca_file(
+        BaseUrl::parse(&config.kiosk_url)?,
+        config.ca_file.as_deref(),
+    )?;
+    let settings = LinkSettings::new(client.clone(), &config.token);
     let addr = listener.local_addr().map_err(DaemonError::Listener)?;
     let options = ViewOptions::from_config(&config);
     let (effects_tx, effects_rx) = mpsc::unbounded_channel();
@@ -325,10 +152,9 @@ pub async fn start(
     }
 
     if let Some(keypad) = &config.keypad {
-        let base = BaseUrl::parse(&config.kiosk_url)?;
         tasks.push(start_keypad(
             keypad,
-            base,
+            client,
             config.token.clone(),
             shared.clone(),
             stop.subscribe(),
@@ -397,13 +223,13 @@ async fn outputs(
 async fn keypad_actions(
     mut actions: mpsc::Receiver<KeypadAction>,
     confirms: std::sync::mpsc::Sender<bool>,
-    base: BaseUrl,
+    client: Client,
     token: String,
     counter: u16,
     shared: Shared,
 ) {
     while let Some(action) = actions.recv().await {
-        let result = keypad::send_action(&base, &token, counter, action).await;
+        let result = keypad::send_action(&client, &token, counter, action).await;
         let ok = result.is_ok();
         let message = match result {
             Ok(()) => action.done_text().to_owned(),
@@ -434,7 +260,7 @@ async fn keypad_actions(
 pub fn start_keypad_pins<P, O>(
     reader: crate::keypad::KeypadReader<P>,
     led: Option<crate::keypad::ConfirmLed<O>>,
-    base: BaseUrl,
+    client: Client,
     token: String,
     counter: u16,
     shared: Shared,
@@ -450,14 +276,14 @@ where
         tracing::error!("cannot start the keypad thread, the keypad will not work: {e}");
     }
     tokio::spawn(keypad_actions(
-        actions_rx, confirm_tx, base, token, counter, shared,
+        actions_rx, confirm_tx, client, token, counter, shared,
     ))
 }
 
 #[cfg(not(feature = "rpi"))]
 fn start_keypad(
     keypad: &kiosk_config::Keypad,
-    _base: BaseUrl,
+    _client: Client,
     _token: String,
     _shared: Shared,
     _stop: watch::Receiver<bool>,
@@ -473,7 +299,7 @@ fn start_keypad(
 #[cfg(feature = "rpi")]
 fn start_keypad(
     keypad: &kiosk_config::Keypad,
-    base: BaseUrl,
+    client: Client,
     token: String,
     shared: Shared,
     stop: watch::Receiver<bool>,
@@ -503,7 +329,7 @@ fn start_keypad(
     Ok(start_keypad_pins(
         reader,
         led,
-        base,
+        client,
         token,
         keypad.counter,
         shared,

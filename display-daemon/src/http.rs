@@ -1,28 +1,57 @@
-//! A tiny HTTP/1.1 client over a tokio `TcpStream`, for the kiosk's LAN API.
+//! The daemon's HTTP client to the kiosk's LAN API, over hyper-util's
+//! client (hyper 1, the same HTTP implementation axum serves with), in plain
+//! `http://` or in `https://` through rustls (ring provider).
 //!
-//! It owns just what the daemon needs: a `GET` whose body is streamed as it
-//! arrives (the event stream, which axum sends with
-//! `Transfer-Encoding: chunked`), and a small `POST` for keypad actions. Plain
-//! `http://` only: the kiosk and the displays share a closed LAN. It does not
-//! follow redirects, keep connections alive between requests, or speak TLS.
-//! Reconnecting and backoff are the [`link`](crate::link)'s.
+//! It owns the base URL ([`BaseUrl`]), one [`Client`] per kiosk, and the
+//! two shapes of request the daemon makes: a `GET` whose body is read as it
+//! arrives ([`Client::request`] and [`Body::chunk`], for the event stream)
+//! and a small `POST` for keypad actions ([`Client::post_empty`]). Errors
+//! say which address failed and what to check ([`HttpError`]). It does not
+//! follow redirects or keep idle connections (each request opens its own,
+//! as a keypad press after a long pause should not meet a connection the
+//! kiosk already closed).
+//!
+//! Over `https://` the kiosk's certificate must be signed by a CA in the
+//! configured CA file (`ca_file` in the display config, a PEM file of one or
+//! more certificates), or, without one, in the system's bundle
+//! ([`SYSTEM_CA_BUNDLE`]); its name or address must match the host in
+//! `kiosk_url`. A certificate that does not pass is refused with
+//! [`HttpError::Tls`], which names the file and what to do. Reconnecting
+//! and backoff are the
+//! [`link`](crate::link)'s; reading server-sent events is the
+//! [`sse`](crate::sse) parser's.
 
-use std::time::Duration;
+use std::error::Error as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::header::{HeaderName, HeaderValue, USER_AGENT};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::CertificateDer;
 
-/// The largest response head accepted.
-const MAX_HEAD: usize = 16 * 1024;
 /// The largest `POST` response body read.
 const MAX_SMALL_BODY: usize = 64 * 1024;
+/// The CA bundle trusted over `https://` when no CA file is configured
+/// (Debian's, kept by `update-ca-certificates`).
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// How long connecting may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a request may take, connecting included: until the response
+/// head, and for [`Client::post_empty`] the whole body too. The kiosk answers a
+/// keypad action in milliseconds; a kiosk that accepts connections but
+/// never answers (hung, or its disk stalled) must not hold the keypad.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What went wrong talking to the kiosk.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    /// The configured base URL is not `http://host[:port][/prefix]`.
+    /// The configured base URL is not `http(s)://host[:port][/prefix]`.
     #[error("kiosk URL {url:?} is not usable: {reason}; write it like http://192.168.1.10:8080")]
     InvalidUrl {
         /// The URL as configured.
@@ -30,14 +59,40 @@ pub enum HttpError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The CA file cannot be used.
+    #[error("cannot use the CA file {}: {reason}; set ca_file to a PEM file holding the certificate of the CA that signed the kiosk's certificate", path.display())]
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The kiosk's certificate was refused (not signed by a trusted CA,
+    /// expired, or not made for the host in `kiosk_url`).
+    #[error("the kiosk at {addr} presented a certificate that was refused ({source}); it must be signed by a CA in {trusted} and name the host of kiosk_url: set ca_file to the CA certificate the kiosk's certificate was made with, or make the kiosk a new certificate from that CA")]
+    Tls {
+        /// `host:port`.
+        addr: String,
+        /// What was trusted (the CA file, or the system bundle).
+        trusted: String,
+        /// Why rustls refused it.
+        #[source]
+        source: rustls::Error,
+    },
+    /// A request header name or value cannot be sent.
+    #[error("header {name:?} cannot be sent: it has characters HTTP does not allow")]
+    InvalidHeader {
+        /// The header's name.
+        name: String,
+    },
     /// The TCP connection could not be made.
     #[error("cannot connect to the kiosk at {addr}; is it running and reachable on the LAN?")]
     Connect {
         /// `host:port`.
         addr: String,
-        /// The error from the operating system.
+        /// What the connector said.
         #[source]
-        source: std::io::Error,
+        source: hyper_util::client::legacy::Error,
     },
     /// Connecting took longer than [`CONNECT_TIMEOUT`].
     #[error(
@@ -47,21 +102,30 @@ pub enum HttpError {
         /// `host:port`.
         addr: String,
     },
-    /// Reading or writing the connection failed.
-    #[error("connection to the kiosk failed while {during}")]
-    Io {
-        /// What was being done.
-        during: &'static str,
-        /// The error from the operating system.
-        #[source]
-        source: std::io::Error,
+    /// The kiosk accepted the connection but did not answer in time.
+    #[error(
+        "the kiosk at {addr} did not answer within {} s; it may be hung or overloaded: check `systemctl status kiosk` and its log on the kiosk's Pi",
+        after.as_secs_f64()
+    )]
+    ResponseTimeout {
+        /// `host:port`.
+        addr: String,
+        /// How long the client waited.
+        after: Duration,
     },
-    /// The kiosk's answer is not valid HTTP/1.1 as this client reads it.
-    #[error("the kiosk sent a malformed response: {0}")]
-    Malformed(&'static str),
-    /// The connection closed before the response was complete.
-    #[error("the kiosk closed the connection before the response was complete")]
-    Truncated,
+    /// The connection was made but the request or its answer failed.
+    #[error("the request to the kiosk at {addr} failed before its answer arrived")]
+    Request {
+        /// `host:port`.
+        addr: String,
+        /// What hyper said.
+        #[source]
+        source: hyper_util::client::legacy::Error,
+    },
+    /// Reading the response body failed (the connection broke, or the
+    /// kiosk's framing was malformed).
+    #[error("connection to the kiosk failed while reading the response body")]
+    Body(#[source] hyper::Error),
 }
 
 /// The kiosk's base URL, split for requests.
@@ -69,22 +133,26 @@ pub enum HttpError {
 pub struct BaseUrl {
     /// Host name or address (IPv6 without brackets).
     pub host: String,
-    /// Port, 80 when not given.
+    /// Port, 80 (or 443 for `https://`) when not given.
     pub port: u16,
+    /// Whether it is `https://`.
+    pub https: bool,
     /// Path prefix without a trailing slash (usually empty).
     pub prefix: String,
 }
 
 impl BaseUrl {
-    /// Parses `http://host[:port][/prefix]`.
+    /// Parses `http://host[:port][/prefix]` or `https://…`.
     pub fn parse(url: &str) -> Result<Self, HttpError> {
         let invalid = |reason| HttpError::InvalidUrl {
             url: url.to_owned(),
             reason,
         };
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| invalid("only http:// is supported"))?;
+        let (https, rest) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+            (Some(rest), _) => (false, rest),
+            (_, Some(rest)) => (true, rest),
+            _ => return Err(invalid("only http:// and https:// are supported")),
+        };
         let (authority, prefix) = match rest.find('/') {
             Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
             None => (rest, ""),
@@ -109,11 +177,13 @@ impl BaseUrl {
         }
         let port = match port {
             Some(p) => p.parse().map_err(|_| invalid("the port is not a number"))?,
+            None if https => 443,
             None => 80,
         };
         Ok(Self {
             host: host.to_owned(),
             port,
+            https,
             prefix: prefix.to_owned(),
         })
     }
@@ -125,6 +195,12 @@ impl BaseUrl {
         } else {
             format!("{}:{}", self.host, self.port)
         }
+    }
+
+    /// The absolute URL of `path` (which starts with `/`).
+    fn url(&self, path: &str) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}{}{path}", self.authority(), self.prefix)
     }
 }
 
@@ -147,72 +223,26 @@ impl ResponseHead {
     }
 }
 
-/// How the body is delimited.
-#[derive(Debug)]
-enum Framing {
-    Chunked(ChunkedDecoder),
-    Length(u64),
-    UntilClose,
-}
-
 /// A response body read as it arrives.
 #[derive(Debug)]
 pub struct Body {
-    /// The connection.
-    stream: TcpStream,
-    /// Body bytes read together with the head, not yet returned.
-    pending: Vec<u8>,
-    /// How the body ends.
-    framing: Framing,
-    /// The body is complete.
-    done: bool,
+    /// hyper's body (it keeps the connection open).
+    incoming: hyper::body::Incoming,
 }
 
 impl Body {
     /// The next piece of the body; `None` once it is complete. Waits for the
     /// network; wrap it in a timeout to detect a silent peer.
     pub async fn chunk(&mut self) -> Result<Option<Vec<u8>>, HttpError> {
-        let mut buf = vec![0u8; 8192];
         loop {
-            if self.done {
+            let Some(frame) = self.incoming.frame().await else {
                 return Ok(None);
-            }
-            let raw = if self.pending.is_empty() {
-                let n = self
-                    .stream
-                    .read(&mut buf)
-                    .await
-                    .map_err(|source| HttpError::Io {
-                        during: "reading the response body",
-                        source,
-                    })?;
-                if n == 0 {
-                    self.done = true;
-                    return match self.framing {
-                        Framing::UntilClose => Ok(None),
-                        _ => Err(HttpError::Truncated),
-                    };
-                }
-                buf[..n].to_vec()
-            } else {
-                std::mem::take(&mut self.pending)
             };
-            let out = match &mut self.framing {
-                Framing::Chunked(decoder) => {
-                    let mut out = Vec::with_capacity(raw.len());
-                    self.done = decoder.feed(&raw, &mut out)?;
-                    out
+            // Trailers carry nothing the daemon reads: skip them.
+            if let Ok(data) = frame.map_err(HttpError::Body)?.into_data() {
+                if !data.is_empty() {
+                    return Ok(Some(data.to_vec()));
                 }
-                Framing::Length(left) => {
-                    let take = raw.len().min(usize::try_from(*left).unwrap_or(usize::MAX));
-                    *left -= take as u64;
-                    self.done = *left == 0;
-                    raw[..take].to_vec()
-                }
-                Framing::UntilClose => raw,
-            };
-            if !out.is_empty() {
-                return Ok(Some(out));
             }
         }
     }
@@ -228,8 +258,225 @@ impl Body {
     }
 }
 
-/// Sends a request and reads the response head; the body follows.
-/// `headers` are added after `Host`; a `Content-Length` is added for `body`.
+/// A client for one kiosk; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// Where the kiosk is.
+    base: BaseUrl,
+    /// hyper-util's client.
+    inner: hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// What is trusted over `https://`, for messages.
+    trusted: Arc<str>,
+    /// How long an answer may take ([`RESPONSE_TIMEOUT`] by default).
+    response_timeout: Duration,
+}
+
+impl Client {
+    /// A client for `base` that trusts no CA: for `http://` (an `https://`
+    /// kiosk is refused; use [`Client::with_ca_file`]).
+    pub fn new(base: BaseUrl) -> Self {
+        Self::with_roots(
+            base,
+            rustls::RootCertStore::empty(),
+            "no CA (none configured)",
+        )
+    }
+
+    /// A client for `base` that, over `https://`, trusts the CAs in
+    /// `ca_file`, or without one those of [`SYSTEM_CA_BUNDLE`]. The file is
+    /// read now, and only for `https://`.
+    pub fn with_ca_file(base: BaseUrl, ca_file: Option<&Path>) -> Result<Self, HttpError> {
+        if !base.https {
+            return Ok(Self::new(base));
+        }
+        let path = ca_file.unwrap_or(Path::new(SYSTEM_CA_BUNDLE));
+        let roots = load_roots(path)?;
+        let trusted = match ca_file {
+            Some(file) => format!("the CA file {}", file.display()),
+            None => format!("the system's CA bundle {SYSTEM_CA_BUNDLE} (no ca_file is set)"),
+        };
+        Ok(Self::with_roots(base, roots, &trusted))
+    }
+
+    fn with_roots(base: BaseUrl, roots: rustls::RootCertStore, trusted: &str) -> Self {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        http.set_nodelay(true);
+        // The TLS layer above decides the scheme; let https:// through.
+        http.enforce_http(false);
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let inner = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(0)
+            .build(connector);
+        Self {
+            base,
+            inner,
+            trusted: trusted.into(),
+            response_timeout: RESPONSE_TIMEOUT,
+        }
+    }
+
+    /// The same client with another response timeout (see
+    /// [`RESPONSE_TIMEOUT`]).
+    #[must_use]
+    pub fn with_response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// The kiosk's base URL.
+    pub fn base(&self) -> &BaseUrl {
+        &self.base
+    }
+
+    /// Sends a request and waits for the response head, at most the
+    /// response timeout; the body follows (without a timeout: the event
+    /// stream's silence is the link's to judge). `headers` are sent as given
+    /// (hyper adds `Host` and the body's `Content-Length`).
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(ResponseHead, Body), HttpError> {
+        let addr = self.base.authority();
+        let mut builder = hyper::Request::builder()
+            .method(method)
+            .uri(self.base.url(path))
+            .header(USER_AGENT, "display-daemon");
+        for (name, value) in headers {
+            let invalid = || HttpError::InvalidHeader {
+                name: (*name).to_owned(),
+            };
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+            let value = HeaderValue::from_str(value).map_err(|_| invalid())?;
+            builder = builder.header(name, value);
+        }
+        let request = builder
+            .body(Full::new(Bytes::copy_from_slice(body)))
+            .map_err(|_| HttpError::InvalidUrl {
+                url: self.base.url(path),
+                reason: "it is not a valid request target",
+            })?;
+        let response =
+            match tokio::time::timeout(self.response_timeout, self.inner.request(request)).await {
+                Ok(response) => response.map_err(|source| self.classify(addr, source))?,
+                // A slow connect is reported by the connector within its own
+                // (shorter) timeout; reaching this means the kiosk is silent.
+                Err(_) => {
+                    return Err(HttpError::ResponseTimeout {
+                        addr,
+                        after: self.response_timeout,
+                    })
+                }
+            };
+        let (parts, incoming) = response.into_parts();
+        let head = ResponseHead {
+            status: parts.status.as_u16(),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(name, value)| {
+                    let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                    (name.as_str().to_owned(), value)
+                })
+                .collect(),
+        };
+        Ok((head, Body { incoming }))
+    }
+
+    /// A `POST` with an empty body; returns the status and the body
+    /// (capped). The whole exchange, body included, takes at most the
+    /// response timeout after connecting.
+    pub async fn post_empty(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<(u16, Vec<u8>), HttpError> {
+        let exchange = async {
+            let (head, mut body) = self.request("POST", path, headers, &[]).await?;
+            let bytes = body.read_to_end(MAX_SMALL_BODY).await?;
+            Ok((head.status, bytes))
+        };
+        // A body that trickles or stops counts against the same timeout.
+        tokio::time::timeout(self.response_timeout, exchange)
+            .await
+            .unwrap_or_else(|_| {
+                Err(HttpError::ResponseTimeout {
+                    addr: self.base.authority(),
+                    after: self.response_timeout,
+                })
+            })
+    }
+}
+
+impl Client {
+    /// Names what failed: connecting (timed out, refused, or the kiosk's
+    /// certificate refused) or the exchange.
+    fn classify(&self, addr: String, source: hyper_util::client::legacy::Error) -> HttpError {
+        if !source.is_connect() {
+            return HttpError::Request { addr, source };
+        }
+        let mut cause = source.source();
+        while let Some(e) = cause {
+            if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+                return HttpError::Tls {
+                    addr,
+                    trusted: self.trusted.to_string(),
+                    source: tls.clone(),
+                };
+            }
+            let io = e.downcast_ref::<std::io::Error>();
+            if io.is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
+                return HttpError::ConnectTimeout { addr };
+            }
+            // The connector wraps a refused handshake in io::Errors (the
+            // rustls::Error inside), whose `source()` skips what they wrap:
+            // look inside them.
+            cause = match io.and_then(|io| io.get_ref()) {
+                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                None => e.source(),
+            };
+        }
+        HttpError::Connect { addr, source }
+    }
+}
+
+/// The CA certificates in the PEM file `path`.
+fn load_roots(path: &Path) -> Result<rustls::RootCertStore, HttpError> {
+    let fail = |reason: String| HttpError::CaFile {
+        path: path.to_owned(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("it cannot be read ({e})")))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&bytes) {
+        let cert = cert.map_err(|e| fail(format!("it is not a PEM certificate file ({e})")))?;
+        roots
+            .add(cert)
+            .map_err(|e| fail(format!("a certificate in it cannot be used ({e})")))?;
+    }
+    if roots.is_empty() {
+        return Err(fail(
+            "it holds no certificate (no -----BEGIN CERTIFICATE----- block)".into(),
+        ));
+    }
+    Ok(roots)
+}
+
+/// Sends a request to `base` with a fresh [`Client`] and reads the response
+/// head; the body follows.
 pub async fn request(
     base: &BaseUrl,
     method: &str,
@@ -237,266 +484,27 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<(ResponseHead, Body), HttpError> {
-    let addr = base.authority();
-    let connect = TcpStream::connect((base.host.as_str(), base.port));
-    let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, connect)
+    Client::new(base.clone())
+        .request(method, path, headers, body)
         .await
-        .map_err(|_| HttpError::ConnectTimeout { addr: addr.clone() })?
-        .map_err(|source| HttpError::Connect {
-            addr: addr.clone(),
-            source,
-        })?;
-    let _ = stream.set_nodelay(true);
-    let mut head = format!(
-        "{method} {}{path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: display-daemon\r\n",
-        base.prefix
-    );
-    for (name, value) in headers {
-        head.push_str(name);
-        head.push_str(": ");
-        head.push_str(value);
-        head.push_str("\r\n");
-    }
-    if method != "GET" || !body.is_empty() {
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-    let mut out = head.into_bytes();
-    out.extend_from_slice(body);
-    stream
-        .write_all(&out)
-        .await
-        .map_err(|source| HttpError::Io {
-            during: "sending the request",
-            source,
-        })?;
-
-    let mut buf = Vec::with_capacity(1024);
-    let mut piece = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = find(&buf, b"\r\n\r\n") {
-            break i;
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(HttpError::Malformed("response head larger than 16 KiB"));
-        }
-        let n = stream
-            .read(&mut piece)
-            .await
-            .map_err(|source| HttpError::Io {
-                during: "reading the response head",
-                source,
-            })?;
-        if n == 0 {
-            return Err(HttpError::Truncated);
-        }
-        buf.extend_from_slice(&piece[..n]);
-    };
-    let head = parse_head(&buf[..head_end])?;
-    let pending = buf[head_end + 4..].to_vec();
-    let chunked = head
-        .header("transfer-encoding")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    let framing = if chunked {
-        Framing::Chunked(ChunkedDecoder::new())
-    } else if let Some(len) = head.header("content-length") {
-        Framing::Length(
-            len.trim()
-                .parse()
-                .map_err(|_| HttpError::Malformed("Content-Length is not a number"))?,
-        )
-    } else {
-        Framing::UntilClose
-    };
-    let done = matches!(framing, Framing::Length(0)) || head.status == 204 || head.status == 304;
-    Ok((
-        head,
-        Body {
-            stream,
-            pending,
-            framing,
-            done,
-        },
-    ))
 }
 
-/// A `POST` with an empty body; returns the status and the body (capped).
+/// A `POST` with an empty body to `base` with a fresh [`Client`]; returns
+/// the status and the body (capped).
 pub async fn post_empty(
     base: &BaseUrl,
     path: &str,
     headers: &[(&str, &str)],
 ) -> Result<(u16, Vec<u8>), HttpError> {
-    let mut all = headers.to_vec();
-    all.push(("Connection", "close"));
-    let (head, mut body) = request(base, "POST", path, &all, &[]).await?;
-    let bytes = body.read_to_end(MAX_SMALL_BODY).await?;
-    Ok((head.status, bytes))
+    Client::new(base.clone()).post_empty(path, headers).await
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Parses a status line and headers (without the blank line).
-pub fn parse_head(bytes: &[u8]) -> Result<ResponseHead, HttpError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| HttpError::Malformed("head is not UTF-8"))?;
-    let mut lines = text.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let mut parts = status_line.splitn(3, ' ');
-    let version = parts.next().unwrap_or_default();
-    if !version.starts_with("HTTP/1.") {
-        return Err(HttpError::Malformed("status line is not HTTP/1.x"));
-    }
-    let status = parts
-        .next()
-        .and_then(|s| s.parse().ok())
-        .ok_or(HttpError::Malformed("status code is not a number"))?;
-    let mut headers = Vec::new();
-    for line in lines {
-        let (name, value) = line
-            .split_once(':')
-            .ok_or(HttpError::Malformed("header line without a colon"))?;
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-    }
-    Ok(ResponseHead { status, headers })
-}
-
-/// Decoder for `Transfer-Encoding: chunked`, fed bytes split anywhere.
-#[derive(Debug, Clone, Default)]
-pub struct ChunkedDecoder {
-    /// Where in the framing the decoder is.
-    state: ChunkState,
-    /// A size or trailer line being received.
-    line: Vec<u8>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-enum ChunkState {
-    /// Reading a chunk-size line.
-    #[default]
-    Size,
-    /// Inside a chunk's data; bytes left.
-    Data(u64),
-    /// After a chunk's data; how many bytes of its CRLF are still expected.
-    DataEnd(u8),
-    /// After the last (empty) chunk: trailer lines until an empty one.
-    Trailer,
-    /// The body is complete.
-    Done,
-}
-
-impl ChunkedDecoder {
-    /// A decoder at the start of a body.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Decodes `input`, appending data to `out`; returns `true` once the
-    /// terminating chunk and trailers were read.
-    pub fn feed(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<bool, HttpError> {
-        while !input.is_empty() {
-            match self.state {
-                ChunkState::Done => return Ok(true),
-                ChunkState::Data(left) => {
-                    let take = input.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                    out.extend_from_slice(&input[..take]);
-                    input = &input[take..];
-                    let left = left - take as u64;
-                    self.state = if left == 0 {
-                        ChunkState::DataEnd(2)
-                    } else {
-                        ChunkState::Data(left)
-                    };
-                }
-                ChunkState::DataEnd(n) => {
-                    let expected = if n == 2 { b'\r' } else { b'\n' };
-                    // Be lenient with a bare LF after the data.
-                    if n == 2 && input[0] == b'\n' {
-                        self.state = ChunkState::Size;
-                    } else if input[0] == expected {
-                        self.state = if n == 1 {
-                            ChunkState::Size
-                        } else {
-                            ChunkState::DataEnd(1)
-                        };
-                    } else {
-                        return Err(HttpError::Malformed("chunk data not followed by CRLF"));
-                    }
-                    input = &input[1..];
-                }
-                ChunkState::Size | ChunkState::Trailer => {
-                    let Some(end) = input.iter().position(|&b| b == b'\n') else {
-                        self.line.extend_from_slice(input);
-                        if self.line.len() > 4096 {
-                            return Err(HttpError::Malformed("chunk size line too long"));
-                        }
-                        return Ok(false);
-                    };
-                    self.line.extend_from_slice(&input[..end]);
-                    input = &input[end + 1..];
-                    let line = std::mem::take(&mut self.line);
-                    let line = line.strip_suffix(b"\r").unwrap_or(&line);
-                    if self.state == ChunkState::Trailer {
-                        if line.is_empty() {
-                            self.state = ChunkState::Done;
-                        }
-                        continue;
-                    }
-                    let size_text = line.split(|&b| b == b';').next().unwrap_or_default();
-                    let size_text = std::str::from_utf8(size_text)
-                        .map_err(|_| HttpError::Malformed("chunk size is not ASCII"))?;
-                    let size = u64::from_str_radix(size_text.trim(), 16)
-                        .map_err(|_| HttpError::Malformed("chunk size is not hexadecimal"))?;
-                    self.state = if size == 0 {
-                        ChunkState::Trailer
-                    } else {
-                        ChunkState::Data(size)
-                    };
-                }
-            }
-        }
-        Ok(self.state == ChunkState::Done)
-    }
-}
-
-/// Parses an HTTP date (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`) into
-/// Unix milliseconds.
+/// Parses an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`) into Unix
+/// milliseconds.
 pub fn parse_http_date(value: &str) -> Option<i64> {
-    let mut parts = value.split_whitespace();
-    let _weekday = parts.next()?;
-    let day: i64 = parts.next()?.parse().ok()?;
-    let month = match parts.next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let year: i64 = parts.next()?.parse().ok()?;
-    let mut hms = parts.next()?.split(':');
-    let h: i64 = hms.next()?.parse().ok()?;
-    let m: i64 = hms.next()?.parse().ok()?;
-    let s: i64 = hms.next()?.parse().ok()?;
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 86_400) + h * 3600 + m * 60 + s) * 1000)
+    let time = httpdate::parse_http_date(value).ok()?;
+    let since = time.duration_since(UNIX_EPOCH).ok()?;
+    i64::try_from(since.as_millis()).ok()
 }
 
 #[cfg(test)]
@@ -517,41 +525,12 @@ mod tests {
         );
         let u = BaseUrl::parse("http://[::1]:9000").unwrap();
         assert_eq!(u.authority(), "[::1]:9000");
-        assert!(BaseUrl::parse("https://x").is_err());
+        let u = BaseUrl::parse("https://kiosk.local/").unwrap();
+        assert_eq!((u.port, u.https), (443, true));
+        assert_eq!(u.url("/x"), "https://kiosk.local:443/x");
+        assert!(BaseUrl::parse("ftp://x").is_err());
         assert!(BaseUrl::parse("http://:80").is_err());
         assert!(BaseUrl::parse("http://x:port").is_err());
-    }
-
-    #[test]
-    fn chunked_split_anywhere() {
-        let body = b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-T: 1\r\n\r\n";
-        for split in 0..body.len() {
-            let mut d = ChunkedDecoder::new();
-            let mut out = Vec::new();
-            let first = d.feed(&body[..split], &mut out).unwrap();
-            assert!(!first || split == body.len());
-            assert!(d.feed(&body[split..], &mut out).unwrap(), "split {split}");
-            assert_eq!(out, b"hello, world");
-        }
-    }
-
-    #[test]
-    fn chunked_rejects_garbage() {
-        let mut d = ChunkedDecoder::new();
-        assert!(d.feed(b"zz\r\n", &mut Vec::new()).is_err());
-        let mut d = ChunkedDecoder::new();
-        assert!(d.feed(b"2\r\nabX", &mut Vec::new()).is_err());
-    }
-
-    #[test]
-    fn head_parsing() {
-        let h = parse_head(
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked",
-        )
-        .unwrap();
-        assert_eq!(h.status, 200);
-        assert_eq!(h.header("content-type"), Some("text/event-stream"));
-        assert!(parse_head(b"SSH-2.0 x").is_err());
     }
 
     #[test]

@@ -18,14 +18,16 @@
 //!
 //! The kiosk's answer is confirmed by a short blink of the LED (accepted)
 //! and by the counter page and the terminal view (accepted or refused, with
-//! the kiosk's reason).
+//! the kiosk's reason). A kiosk that does not answer within the client's
+//! response timeout ([`crate::http::RESPONSE_TIMEOUT`]) counts as refused,
+//! so a hung kiosk never holds the keypad.
 
 use std::time::{Duration, Instant};
 
 use embedded_hal::digital::{Error as _, ErrorKind, InputPin, OutputPin};
 use kiosk_config::ActiveLevel;
 
-use crate::http::{self, BaseUrl, HttpError};
+use crate::http::{Client, HttpError};
 
 /// How often the keys are sampled.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(5);
@@ -241,16 +243,20 @@ pub enum ActionError {
     },
 }
 
-/// Sends `action` for `counter` to the kiosk.
+/// Sends `action` for `counter` to the kiosk through `client`, whose
+/// response timeout ([`crate::http::RESPONSE_TIMEOUT`] by default) bounds
+/// how long a silent kiosk can hold the keypad.
 pub async fn send_action(
-    base: &BaseUrl,
+    client: &Client,
     token: &str,
     counter: u16,
     action: KeypadAction,
 ) -> Result<(), ActionError> {
     let path = format!("/api/v1/counters/{counter}/{}", action.path_segment());
     let auth = format!("Bearer {token}");
-    let (status, body) = http::post_empty(base, &path, &[("Authorization", &auth)]).await?;
+    let (status, body) = client
+        .post_empty(&path, &[("Authorization", &auth)])
+        .await?;
     if (200..300).contains(&status) {
         return Ok(());
     }

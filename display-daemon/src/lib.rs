@@ -13,12 +13,14 @@
 //! Modules, one concept each:
 //! - [`state`]: the pure reducer (exactly-once by sequence number, live vs
 //!   replayed calls, recall, convergence on snapshots, link status);
-//! - [`link`]: connecting, resuming and backoff; [`http`]: the tiny
-//!   HTTP/1.1 client it uses; [`sse`]: the event-stream parser;
+//! - [`link`]: connecting, resuming and backoff; [`http`]: the client it
+//!   uses (hyper-util's, over hyper 1); [`sse`]: the event-stream parser;
 //! - [`server`]: the local pages (`assets/`) and their push stream;
 //!   [`view`]: the JSON they get;
 //! - [`terminal`], [`led_board`], [`voice`], [`keypad`]: the outputs and
 //!   the keypad ([`rpi`] opens real GPIO pins behind the `rpi` feature);
+//! - [`shared`]: the handle they all share ([`Shared`]) and the changes
+//!   observers see ([`Change`]);
 //! - [`daemon`]: wiring and shutdown, [`run`] / [`start`].
 //!
 //! The daemon keeps showing the last calls while the kiosk is unreachable
@@ -31,7 +33,13 @@
 //! - The board shows "Mất kết nối với máy cấp số": check `kiosk_url` and
 //!   that the kiosk answers (`curl -N -H "Authorization: Bearer TOKEN"
 //!   http://KIOSK:8080/api/v1/events`); the daemon's log says why it cannot
-//!   connect (refused token, connection refused, timeout).
+//!   connect (refused token, connection refused, timeout, a kiosk
+//!   certificate refused).
+//! - Over `https://`: the log's "presented a certificate that was refused"
+//!   names the CA file used; `ca_file` must hold the certificate of the CA
+//!   that signed the kiosk's, and that certificate must name the host
+//!   written in `kiosk_url` (`openssl s_client -connect KIOSK:8443
+//!   -CAfile FILE` shows what the kiosk presents).
 //! - A blank page: open `http://127.0.0.1:PORT/state` to see the JSON the
 //!   page would render; `/healthz` answers `ok` when the daemon runs.
 //! - No chime from the page: start Chromium with
@@ -46,11 +54,13 @@ pub mod link;
 #[cfg(feature = "rpi")]
 pub mod rpi;
 pub mod server;
+pub mod shared;
 pub mod sse;
 pub mod state;
 pub mod terminal;
 pub mod view;
 pub mod voice;
 
-pub use daemon::{run, start, Change, DaemonError, DaemonHandle, Shared};
+pub use daemon::{run, start, DaemonError, DaemonHandle};
+pub use shared::{Change, Shared};
 pub use state::{BoardState, Delivery, Effect, LinkStatus};

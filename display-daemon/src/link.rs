@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use queue_protocol::{Event, Snapshot};
 
-use crate::http::{self, BaseUrl, HttpError};
+use crate::http::{self, Client};
 use crate::sse::SseParser;
 use crate::state::{classify, Delivery};
 
@@ -65,8 +65,8 @@ pub trait LinkSink: Send {
 /// What the link needs to know.
 #[derive(Debug, Clone)]
 pub struct LinkSettings {
-    /// The kiosk's base URL.
-    pub base: BaseUrl,
+    /// The client to the kiosk (its base URL and timeouts).
+    pub client: Client,
     /// The display token.
     pub token: String,
     /// Silence after which a connection is dropped.
@@ -74,13 +74,14 @@ pub struct LinkSettings {
 }
 
 impl LinkSettings {
-    /// Settings for `kiosk_url` and `token` with the default timeouts.
-    pub fn new(kiosk_url: &str, token: &str) -> Result<Self, HttpError> {
-        Ok(Self {
-            base: BaseUrl::parse(kiosk_url)?,
+    /// Settings for following the kiosk through `client` with `token` and
+    /// the default idle timeout.
+    pub fn new(client: Client, token: &str) -> Self {
+        Self {
+            client,
             token: token.to_owned(),
             idle_timeout: IDLE_TIMEOUT,
-        })
+        }
     }
 }
 
@@ -180,11 +181,14 @@ async fn connect_once<S: LinkSink>(
         headers.push(("Last-Event-ID", resume.as_str()));
     }
     let started = now_ms();
-    let (head, mut body) =
-        match http::request(&settings.base, "GET", "/api/v1/events", &headers, &[]).await {
-            Ok(response) => response,
-            Err(e) => return Ended::Failed(format!("{:#}", anyhow::Error::new(e))),
-        };
+    let (head, mut body) = match settings
+        .client
+        .request("GET", "/api/v1/events", &headers, &[])
+        .await
+    {
+        Ok(response) => response,
+        Err(e) => return Ended::Failed(format!("{:#}", anyhow::Error::new(e))),
+    };
     if head.status != 200 {
         let hint = match head.status {
             401 | 403 => "; the display token was refused: create one with the display role on the kiosk and put it in `token`",
@@ -209,7 +213,7 @@ async fn connect_once<S: LinkSink>(
         resume_after = last_seq,
         clock_offset_ms = offset_ms,
         "following the kiosk's event stream at {}",
-        settings.base.authority()
+        settings.client.base().authority()
     );
 
     let mut parser = SseParser::new();

@@ -12,7 +12,7 @@
 //! | `/stream` | server-sent events: `event: state` with the view JSON, at once and after every change |
 //! | `/healthz` | `ok` |
 //!
-//! It owns only serving: the view is published by [`crate::daemon`]. Pages
+//! It owns only serving: the view is published through [`crate::shared`]. Pages
 //! keep up by push, not polling; when the daemon restarts, the browser's
 //! `EventSource` reconnects by itself and the first message it gets is the
 //! whole state again.
@@ -28,7 +28,7 @@ use axum::routing::get;
 use axum::Router;
 use tokio::sync::watch;
 
-use crate::daemon::Shared;
+use crate::shared::Shared;
 
 /// The hall board page.
 pub const HALL_HTML: &str = include_str!("../assets/hall.html");

@@ -7,7 +7,7 @@
 
 use std::io::Write;
 
-use crate::daemon::Change;
+use crate::shared::Change;
 use crate::state::{Effect, LinkStatus};
 
 /// The lines printed for one change (none for most events).

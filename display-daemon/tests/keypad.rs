@@ -105,3 +105,92 @@ fn action_paths_and_texts() {
     assert_eq!(KeypadAction::NoShow.path_segment(), "no-show");
     assert_eq!(KeypadAction::Next.done_text(), "Đã gọi số tiếp theo");
 }
+
+/// A kiosk that accepts the connection, reads the request and never answers
+/// (hung): the keypad's request gives up after the client's response
+/// timeout instead of holding the keypad forever.
+#[tokio::test]
+async fn a_kiosk_that_never_answers_does_not_hold_the_keypad() {
+    use display_daemon::http::{BaseUrl, Client, HttpError};
+    use display_daemon::keypad::{send_action, ActionError};
+    use tokio::io::AsyncReadExt as _;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (accepted_tx, accepted_rx) = tokio::sync::oneshot::channel();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    let hung = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 1024];
+        let n = stream.read(&mut request).await.unwrap();
+        let _ = accepted_tx.send(String::from_utf8_lossy(&request[..n]).into_owned());
+        // Hold the connection open, silent, until the test is over.
+        let _ = release_rx.await;
+        drop(stream);
+    });
+
+    let timeout = Duration::from_millis(300);
+    let client = Client::new(BaseUrl::parse(&format!("http://{addr}")).unwrap())
+        .with_response_timeout(timeout);
+    // The outer deadline only keeps a broken build from hanging the suite.
+    let result = tokio::time::timeout(
+        Duration::from_secs(30),
+        send_action(&client, "token", 3, KeypadAction::Next),
+    )
+    .await
+    .expect("send_action returned by itself");
+    let request = accepted_rx.await.unwrap();
+    assert!(
+        request.starts_with("POST /api/v1/counters/3/next HTTP/1.1"),
+        "{request}"
+    );
+    match result {
+        Err(ActionError::Http(HttpError::ResponseTimeout { addr: a, after })) => {
+            assert_eq!(a, addr.to_string());
+            assert_eq!(after, timeout);
+        }
+        other => panic!("expected a response timeout, got {other:?}"),
+    }
+    let _ = release_tx.send(());
+    hung.await.unwrap();
+}
+
+/// A kiosk that sends the head of its answer and then stalls in the body
+/// counts against the same timeout.
+#[tokio::test]
+async fn a_kiosk_that_stalls_in_the_body_does_not_hold_the_keypad() {
+    use display_daemon::http::{BaseUrl, Client, HttpError};
+    use display_daemon::keypad::{send_action, ActionError};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    let stalled = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 1024];
+        let _ = stream.read(&mut request).await.unwrap();
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"ok\":")
+            .await
+            .unwrap();
+        let _ = release_rx.await;
+    });
+    let client = Client::new(BaseUrl::parse(&format!("http://{addr}")).unwrap())
+        .with_response_timeout(Duration::from_millis(300));
+    let result = tokio::time::timeout(
+        Duration::from_secs(30),
+        send_action(&client, "token", 1, KeypadAction::Finish),
+    )
+    .await
+    .expect("send_action returned by itself");
+    assert!(
+        matches!(
+            result,
+            Err(ActionError::Http(HttpError::ResponseTimeout { .. }))
+        ),
+        "{result:?}"
+    );
+    let _ = release_tx.send(());
+    stalled.await.unwrap();
+}

@@ -2,11 +2,12 @@
 //!
 //! It starts Debian's `chromedriver` on a free loopback port, opens one
 //! headless Chromium session with a throw-away profile, and speaks the W3C
-//! WebDriver HTTP API over the display daemon's tiny HTTP/1.1 client
-//! ([`display_daemon::http`]), so no HTTP client crate is added. Tests
-//! drive pages with [`Browser::execute`] (JavaScript in the page),
-//! [`Browser::keys`] (real key events) and wait with [`Browser::wait_for`],
-//! which polls a condition until a deadline — never a fixed sleep.
+//! WebDriver HTTP API over the display daemon's client
+//! ([`display_daemon::http`], hyper-util's), so the tests add no HTTP client
+//! of their own. Tests drive pages with [`Browser::execute`] (JavaScript in
+//! the page), [`Browser::keys`] (real key events) and wait with
+//! [`Browser::wait_for`], which polls a condition until a deadline — never a
+//! fixed sleep.
 //!
 //! It does not install anything: when `chromedriver` is missing,
 //! [`find_chromedriver`] returns `None` and tests say they were skipped
@@ -19,11 +20,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use display_daemon::http::{self, BaseUrl};
+use display_daemon::http::{BaseUrl, Client};
 use serde_json::{json, Value};
 
 /// How long a wait lasts before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);
+/// How long one WebDriver call may take (starting Chromium or loading a
+/// page on a busy machine is slower than the kiosk's API).
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Finds a program on `PATH` (or Debian's Chromium folder).
 pub fn find_program(names: &[&str]) -> Option<PathBuf> {
@@ -54,6 +58,8 @@ pub struct Browser {
     driver: Child,
     /// Its WebDriver endpoint.
     base: BaseUrl,
+    /// The client to it.
+    client: Client,
     /// The session's id.
     session: String,
     /// Chromium's profile folder, removed on drop.
@@ -101,24 +107,22 @@ impl Browser {
             .spawn()
             .with_context(|| format!("starting {}", program.display()))?;
         let profile = tempfile::tempdir()?;
+        let base = BaseUrl::parse(&format!("http://127.0.0.1:{port}"))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut browser = Browser {
             driver,
-            base: BaseUrl::parse(&format!("http://127.0.0.1:{port}"))
-                .map_err(|e| anyhow::anyhow!("{e}"))?,
+            client: Client::new(base.clone()).with_response_timeout(CALL_TIMEOUT),
+            base,
             session: String::new(),
             _profile: profile,
         };
         let deadline = Instant::now() + DEADLINE;
         loop {
-            let up = http::request(
-                &browser.base,
-                "GET",
-                "/status",
-                &[("Connection", "close")],
-                &[],
-            )
-            .await
-            .is_ok_and(|(head, _)| head.status == 200);
+            let up = browser
+                .client
+                .request("GET", "/status", &[("Connection", "close")], &[])
+                .await
+                .is_ok_and(|(head, _)| head.status == 200);
             if up {
                 break;
             }
@@ -162,10 +166,11 @@ impl Browser {
         if method == "POST" {
             headers.push(("Content-Type", "application/json"));
         }
-        let (head, mut response) =
-            http::request(&self.base, method, path, &headers, body.as_bytes())
-                .await
-                .map_err(|e| anyhow::anyhow!("WebDriver {method} {path}: {e}"))?;
+        let (head, mut response) = self
+            .client
+            .request(method, path, &headers, body.as_bytes())
+            .await
+            .map_err(|e| anyhow::anyhow!("WebDriver {method} {path}: {e}"))?;
         let bytes = response
             .read_to_end(64 << 20)
             .await

@@ -1,5 +1,5 @@
-//! The rules of a display daemon's file: kiosk URL, mode, counters shown,
-//! voice and keypad. Builds [`DisplayConfig`] from [`RawDisplayFile`].
+//! The rules of a display daemon's file: kiosk URL and the CA to trust for
+//! it, mode, counters shown, voice and keypad. Builds [`DisplayConfig`] from [`RawDisplayFile`].
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -52,6 +52,28 @@ pub(crate) fn validate_display(raw: &RawDisplayFile, c: &mut Checker<'_>) -> Opt
                 }
             }
         });
+    let ca_file = match &raw.ca_file {
+        None => Some(None),
+        Some(_) => {
+            let path = root.key("ca_file");
+            let file = c.text(
+                &raw.ca_file,
+                &path,
+                "write e.g. ca_file = \"/etc/display-daemon/center-ca.pem\"",
+            );
+            match (&file, &kiosk_url) {
+                (Some(_), Some(url)) if url.starts_with("http://") => {
+                    c.error(
+                        &path,
+                        "ca_file is only used with an https:// kiosk_url",
+                        "write kiosk_url with https:// if the kiosk serves TLS, or remove ca_file",
+                    );
+                    None
+                }
+                _ => file.map(|f| Some(PathBuf::from(f))),
+            }
+        }
+    };
     let token = c.text(
         &raw.token,
         &root.key("token"),
@@ -120,6 +142,7 @@ pub(crate) fn validate_display(raw: &RawDisplayFile, c: &mut Checker<'_>) -> Opt
     };
     let config = DisplayConfig {
         kiosk_url: kiosk_url?,
+        ca_file: ca_file?,
         token: token?,
         mode: mode?,
         counters: counters?,
@@ -323,4 +346,21 @@ fn keypad(
         finish: finish?,
         confirm_led: confirm_led?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ca_file_is_kept_for_an_https_kiosk() {
+        let text =
+            "kiosk_url = \"https://kiosk.lan:8443\"\nca_file = \" /etc/ca.pem \"\ntoken = \"t\"\n";
+        let loaded = crate::parse_display(text, "display.toml").unwrap();
+        assert_eq!(
+            loaded.value.ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/ca.pem"))
+        );
+        let text = "kiosk_url = \"https://kiosk.lan:8443\"\ntoken = \"t\"\n";
+        let loaded = crate::parse_display(text, "display.toml").unwrap();
+        assert_eq!(loaded.value.ca_file, None);
+    }
 }

@@ -7,6 +7,17 @@
 //! `espeak-ng --stdout` leave in the header (the data is clamped to what is
 //! present). Anything other than 16-bit PCM is refused with a message that
 //! says how to convert the file.
+//!
+//! Why not the `hound` crate: the default text-to-speech may be run as
+//! `espeak-ng --stdout`, whose header carries a streaming writer's
+//! placeholder lengths (`0x7ffff000`). hound takes them at their word: it
+//! reports about 2^30 samples (13.5 hours) for a three-second sentence and
+//! its sample iterator ends in an I/O error where the speech ends, so a
+//! cut-off file cannot be told from a normal one, and anything sized from
+//! its length tries to allocate gigabytes. The test
+//! `espeak_ng_stdout_is_read_whole_where_hound_misreads_it` (in
+//! `display-daemon/tests/voice.rs`) shows it with the installed espeak-ng
+//! and fails once hound reads such a file cleanly.
 
 use std::fmt;
 use std::io::{self, Write};
