@@ -255,13 +255,29 @@ pub struct PrinterSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PrinterTransport {
     /// Network printer, usually port 9100.
-    Tcp { host: String, port: u16 },
+    Tcp {
+        /// Host name or address.
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
     /// USB printer-class device such as `/dev/usb/lp0`.
-    Usb { path: PathBuf },
+    Usb {
+        /// The device file.
+        path: PathBuf,
+    },
     /// Serial port.
-    Serial { path: PathBuf, baud: u32 },
+    Serial {
+        /// The device file.
+        path: PathBuf,
+        /// Bits per second.
+        baud: u32,
+    },
     /// A file: each ticket's bytes are written there (tests, demo).
-    File { path: PathBuf },
+    File {
+        /// The file, appended to.
+        path: PathBuf,
+    },
 }
 
 /// How the ticket is encoded.
@@ -270,7 +286,10 @@ pub enum PrintMode {
     /// The whole ticket as a 1-bit image; the default.
     Raster,
     /// Text in the printer's own Vietnamese code page (`ESC t n`).
-    Text { codepage: u8 },
+    Text {
+        /// The `n` of `ESC t n`.
+        codepage: u8,
+    },
 }
 
 /// A display daemon's own file.

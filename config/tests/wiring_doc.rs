@@ -148,7 +148,7 @@ fn expected_rows(config: &CenterConfig) -> BTreeMap<String, Row> {
 
 fn render(rows: &BTreeMap<String, Row>) -> String {
     let mut sorted: Vec<_> = rows.iter().collect();
-    sorted.sort_by_key(|(what, row)| (what.starts_with("LED"), row.header, what.to_string()));
+    sorted.sort_by_key(|(what, row)| (what.starts_with("LED"), row.header, (*what).clone()));
     let mut out = String::from(
         "| What | Name | BCM GPIO | Header pin | Other side to |\n|---|---|---|---|---|\n",
     );
@@ -220,7 +220,7 @@ fn the_guide_wiring_tables_match_the_example_configs() {
                     match found.get(what) {
                         None => diff.push_str(&format!("  missing: {what}\n")),
                         Some(f) if f != row => {
-                            diff.push_str(&format!("  wrong: {what}: doc {f:?}, config {row:?}\n"))
+                            diff.push_str(&format!("  wrong: {what}: doc {f:?}, config {row:?}\n"));
                         }
                         Some(_) => {}
                     }

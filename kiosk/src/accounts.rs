@@ -358,7 +358,9 @@ impl Accounts {
     }
 
     fn lock(&self) -> MutexGuard<'_, Cache> {
-        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The file this handle reads and writes.

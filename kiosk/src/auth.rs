@@ -193,7 +193,10 @@ impl Sessions {
             csrf: new_secret(),
             expires: now + self.lifetime,
         };
-        let mut table = self.by_id.lock().unwrap_or_else(|e| e.into_inner());
+        let mut table = self
+            .by_id
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         table.retain(|_, s| s.expires > now);
         table.insert(id.clone(), session.clone());
         (id, session)
@@ -201,25 +204,37 @@ impl Sessions {
 
     /// The live session with this id, if any.
     pub fn get(&self, id: &str, now: Instant) -> Option<Session> {
-        let table = self.by_id.lock().unwrap_or_else(|e| e.into_inner());
+        let table = self
+            .by_id
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         table.get(id).filter(|s| s.expires > now).cloned()
     }
 
     /// Ends one session (logout).
     pub fn end(&self, id: &str) {
-        let mut table = self.by_id.lock().unwrap_or_else(|e| e.into_inner());
+        let mut table = self
+            .by_id
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         table.remove(id);
     }
 
     /// Ends every session of an account (disabled, password reset).
     pub fn end_all_of(&self, name: &str) {
-        let mut table = self.by_id.lock().unwrap_or_else(|e| e.into_inner());
+        let mut table = self
+            .by_id
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         table.retain(|_, s| s.principal.name != name);
     }
 
     /// Names of the accounts with a live session (for the live view).
     pub fn logged_in(&self, now: Instant) -> Vec<Principal> {
-        let table = self.by_id.lock().unwrap_or_else(|e| e.into_inner());
+        let table = self
+            .by_id
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out: Vec<Principal> = table
             .values()
             .filter(|s| s.expires > now)
@@ -270,7 +285,10 @@ impl LoginThrottle {
 
     /// How long the caller must still wait before trying again, if at all.
     pub fn wait_needed(&self, addr: IpAddr, account: &str, now: Instant) -> Option<Duration> {
-        let table = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let table = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         Self::keys(addr, account)
             .iter()
             .filter_map(|key| table.get(key))
@@ -290,7 +308,10 @@ impl LoginThrottle {
 
     /// Records a failed attempt.
     pub fn failed(&self, addr: IpAddr, account: &str, now: Instant) {
-        let mut table = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let mut table = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if table.len() > 10_000 {
             // Bound memory under a spray of made-up names.
             let max = self.max_delay;
@@ -308,7 +329,10 @@ impl LoginThrottle {
 
     /// Records a success: clears both records.
     pub fn succeeded(&self, addr: IpAddr, account: &str) {
-        let mut table = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let mut table = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for key in Self::keys(addr, account) {
             table.remove(&key);
         }

@@ -8,6 +8,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 /// Queue ticket machine of a public-administration service center.
+// clap turns doc comments into help text: the flattened and subcommand
+// fields have none on purpose.
+#[allow(missing_docs)]
 #[derive(Parser)]
 #[command(name = "kiosk", version, about)]
 pub struct Cli {

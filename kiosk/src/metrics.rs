@@ -116,7 +116,9 @@ pub struct Metrics {
 }
 
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
-    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    let mut map = map
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     *map.entry(key).or_default() += 1;
 }
 
@@ -135,7 +137,10 @@ impl Metrics {
 
     /// Tickets issued for `department` since start.
     pub fn issued(&self, department: &str) -> u64 {
-        let map = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        let map = self
+            .issued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.get(department).copied().unwrap_or(0)
     }
 }
@@ -247,12 +252,12 @@ pub fn render(metrics: &Metrics, config: &CenterConfig, now: &KioskNow) -> Strin
     let issued = metrics
         .issued
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
     let calls = metrics
         .calls
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
     // Departments removed by a reload keep their series until restart.
     for d in issued.keys().chain(calls.keys().map(|(d, _)| d)) {

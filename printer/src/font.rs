@@ -78,11 +78,17 @@ fn mask(weight: Weight, id: GlyphId, size: f32, quarter: u8) -> Arc<Mask> {
     static CACHE: OnceLock<Mutex<HashMap<MaskKey, Arc<Mask>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let key = (weight, id.0, size.to_bits(), quarter);
-    if let Some(mask) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+    if let Some(mask) = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&key)
+    {
         return Arc::clone(mask);
     }
     let mask = Arc::new(rasterize(weight, id, size, quarter));
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cache = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if cache.len() >= 8192 {
         cache.clear(); // bounded memory: odd sizes from shrinking must not pile up
     }

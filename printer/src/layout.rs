@@ -102,7 +102,11 @@ pub fn sample_ticket(center_name: &str, issued_at: DateTime) -> TicketContent {
         DEFAULT_FOOTER.to_string(),
         "Mẫu in thử — đủ dấu:".to_string(),
     ];
-    footer_lines.extend(TONE_SAMPLE_LINES.iter().map(|line| line.to_string()));
+    footer_lines.extend(
+        TONE_SAMPLE_LINES
+            .iter()
+            .map(std::string::ToString::to_string),
+    );
     TicketContent {
         header_lines: vec![
             "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM".to_string(),

@@ -228,7 +228,7 @@ impl Transport for TcpTransport {
         let result = self
             .connect()?
             .write_all(bytes)
-            .and_then(|()| self.stream.as_mut().map_or(Ok(()), |stream| stream.flush()))
+            .and_then(|()| self.stream.as_mut().map_or(Ok(()), std::io::Write::flush))
             .and_then(|()| {
                 let left = timeout.saturating_sub(started.elapsed());
                 self.stream
@@ -267,6 +267,7 @@ impl Transport for TcpTransport {
 /// here. A printer taking bytes as fast as it prints lets them go in about
 /// the time the ticket takes to print. Unsent, not unacknowledged, bytes are
 /// counted, so the receiver's delayed ACK (up to 40 ms) adds nothing.
+#[allow(unsafe_code)] // libc calls, each with its SAFETY comment.
 fn wait_until_taken(stream: &TcpStream, timeout: Duration) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     let deadline = std::time::Instant::now() + timeout;
@@ -469,6 +470,7 @@ fn open_error(path: &Path, source: io::Error) -> TransportError {
 }
 
 /// Waits until `fd` is ready for `events`, at most `timeout`. False on timeout.
+#[allow(unsafe_code)] // libc calls, each with its SAFETY comment.
 fn poll_fd(file: &File, events: libc::c_short, timeout: Duration) -> io::Result<bool> {
     let mut pollfd = libc::pollfd {
         fd: file.as_raw_fd(),
@@ -547,6 +549,7 @@ fn baud_constant(baud: u32) -> Option<libc::speed_t> {
 }
 
 /// Raw 8N1 at `speed`, no flow control, modem lines ignored.
+#[allow(unsafe_code)] // libc calls, each with its SAFETY comment.
 fn configure_serial(file: &File, speed: libc::speed_t) -> io::Result<()> {
     let fd = file.as_raw_fd();
     // SAFETY: termios is plain data; tcgetattr fills it before it is used.

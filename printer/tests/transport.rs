@@ -138,20 +138,24 @@ fn missing_usb_device_is_an_error_naming_the_device() {
 }
 
 #[test]
+#[allow(unsafe_code)] // a pty from libc, with its SAFETY comment.
 fn usb_like_device_answers_status_through_a_pty() {
     // A pseudo-terminal stands in for a bidirectional device file.
     // SAFETY: plain libc calls on descriptors owned by this test.
     let master = unsafe { libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY) };
     assert!(master >= 0);
+    // SAFETY: `master` is the pty just opened.
     unsafe {
         assert_eq!(libc::grantpt(master), 0);
         assert_eq!(libc::unlockpt(master), 0);
     }
+    // SAFETY: ptsname returns a NUL-terminated name for an open pty master.
     let name = unsafe { std::ffi::CStr::from_ptr(libc::ptsname(master)) }
         .to_str()
         .unwrap()
         .to_string();
     use std::os::fd::FromRawFd;
+    // SAFETY: the descriptor is owned by nothing else; the File closes it.
     let mut master = unsafe { std::fs::File::from_raw_fd(master) };
     let mut transport = open(&settings(PrinterTransport::Serial {
         path: name.into(),
@@ -194,6 +198,7 @@ fn unsupported_baud_rate_is_refused_up_front() {
 
 /// Shrinks a listening socket's receive buffer to what a cheap printer has,
 /// so its accepted connections stop taking data once it is full.
+#[allow(unsafe_code)] // setsockopt, with its SAFETY comment.
 fn small_receive_buffer(listener: &TcpListener) {
     use std::os::fd::AsRawFd;
     let size: libc::c_int = 4096;

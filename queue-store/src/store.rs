@@ -19,7 +19,7 @@
 //! [`Durability::Deferred`] skips the flush and exists only for simulations
 //! and benchmarks; the daemon must never use it.
 //!
-//! [`Store::prune`] changes two trees at once (see [`disk`]): each finished
+//! [`Store::prune`] changes two trees at once (see `disk.rs`): each finished
 //! day is packed, and each expired day removed, in **one sled transaction**
 //! across both trees, so a crash leaves a day either untouched or fully
 //! packed/removed (the crash test kills the child in the middle of this
@@ -71,7 +71,7 @@
 //! at the end of the run it is below 1×. See `tests/src/perf/year.rs`.
 
 pub mod day;
-pub mod disk;
+mod disk;
 pub mod error;
 pub mod pack;
 pub mod queue;

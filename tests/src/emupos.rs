@@ -163,7 +163,7 @@ impl Emulator {
         std::fs::read_dir(self.dir.path().join("receipts"))
             .map(|entries| {
                 entries
-                    .filter_map(|e| e.ok())
+                    .filter_map(std::result::Result::ok)
                     .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
                     .count()
             })

@@ -121,7 +121,11 @@ pub fn run_one(name: &str, scenario: Scenario, mode: Mode) -> Row {
             let what = panic
                 .downcast_ref::<String>()
                 .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .or_else(|| {
+                    panic
+                        .downcast_ref::<&str>()
+                        .map(std::string::ToString::to_string)
+                })
                 .unwrap_or_else(|| "a panic".into());
             let mut row = Row::new(name);
             row.fail(format!("panicked: {what}"));

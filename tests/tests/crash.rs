@@ -113,8 +113,11 @@ fn sigkill_never_loses_or_reuses_an_acknowledged_number() {
         &StoreOptions::default(),
     )
     .expect("store opens after the last kill");
-    let kept_days: std::collections::HashSet<String> =
-        store.service_days().iter().map(|d| d.to_string()).collect();
+    let kept_days: std::collections::HashSet<String> = store
+        .service_days()
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     let mut checked = 0;
     for ((department, day, number), id) in &acked {
         if !kept_days.contains(day) {

@@ -142,7 +142,7 @@ async fn presses_print_and_paper_out_consumes_no_number() {
     );
     match app.press(&first.id, false).await {
         PressOutcome::Refused(Refusal::PrinterNotReady { label, .. }) => {
-            assert_eq!(label, "paper_out")
+            assert_eq!(label, "paper_out");
         }
         other => panic!("a press with the paper out must be refused, got {other:?}"),
     }

@@ -155,7 +155,11 @@ fn argument(out: &mut String, arg: &Arg) {
     let takes_value = arg.get_action().takes_values();
     let values = arg
         .get_value_names()
-        .map(|v| v.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+        .map(|v| {
+            v.iter()
+                .map(std::string::ToString::to_string)
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_else(|| vec![arg.get_id().as_str().to_uppercase()]);
     let values = values
         .iter()
@@ -173,7 +177,7 @@ fn argument(out: &mut String, arg: &Arg) {
     let mut help = arg
         .get_long_help()
         .or(arg.get_help())
-        .map(|h| h.to_string())
+        .map(std::string::ToString::to_string)
         .unwrap_or_default();
     let defaults: Vec<String> = arg
         .get_default_values()

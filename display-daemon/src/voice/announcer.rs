@@ -65,7 +65,7 @@ impl Announcer {
             .name("voice".into())
             .spawn(move || work(settings, rx))
             .map_err(|e| {
-                tracing::error!("cannot start the voice thread, calls will not be announced: {e}")
+                tracing::error!("cannot start the voice thread, calls will not be announced: {e}");
             })
             .ok();
         Self {

@@ -301,7 +301,7 @@ pub async fn validate_config(
     Ok(Json(json!({
         "valid": true,
         "warnings": warnings(&loaded),
-        "summary": kiosk_config::summary(&loaded.value).to_string(),
+        "summary": kiosk_config::summary(&loaded.value).clone(),
     })))
 }
 

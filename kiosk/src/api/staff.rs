@@ -139,7 +139,7 @@ pub async fn my_counters(
             json!({
                 "counter": c.number,
                 "name": c.name,
-                "serves": c.serves.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+                "serves": c.serves.iter().map(kiosk_config::DepartmentId::as_str).collect::<Vec<_>>(),
                 "current": current,
             })
         })

@@ -33,6 +33,9 @@ impl From<DeviceRole> for Role {
 }
 
 /// `kiosk token …`.
+// clap turns doc comments into help text: the flattened and subcommand
+// fields have none on purpose.
+#[allow(missing_docs)]
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Make a token and print it once: put it in the display's config.

@@ -68,6 +68,9 @@ impl From<PersonRole> for Role {
 }
 
 /// `kiosk user …`.
+// clap turns doc comments into help text: the flattened and subcommand
+// fields have none on purpose.
+#[allow(missing_docs)]
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Add an account; the password is asked for (or read from stdin).

@@ -14,7 +14,7 @@
 //!
 //! | format | released | what changed |
 //! |---|---|---|
-//! | 1 | first landing | JSON records as listed in [`super::disk`]; no metadata key (a store without one is format 1) |
+//! | 1 | first landing | JSON records as listed in `disk.rs`; no metadata key (a store without one is format 1) |
 //!
 //! The format in force is the metadata key `v` of the hot tree. A store whose
 //! format is newer than [`FORMAT`] was written by a newer kiosk and is

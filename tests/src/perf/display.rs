@@ -449,7 +449,7 @@ async fn daemon_rss(kiosk: &LoopbackKiosk) -> anyhow::Result<u64> {
             match PageStream::connect(addr).await {
                 Ok(page) => break page,
                 Err(_) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(20)).await
+                    tokio::time::sleep(Duration::from_millis(20)).await;
                 }
                 Err(e) => return Err(e),
             }

@@ -81,7 +81,7 @@ pub fn check_config(text: &str, located: bool) -> Result<(), String> {
             errors
                 .errors
                 .iter()
-                .map(|e| e.to_string())
+                .map(std::string::ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("; ")
         )),

@@ -73,7 +73,9 @@ async fn follow(addr: SocketAddr, token: String, seen: Arc<Mutex<Seen>>, stop: A
             let Some(id) = event.id.as_deref().and_then(|i| i.parse::<u64>().ok()) else {
                 continue;
             };
-            let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
+            let mut s = seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if event.event == "snapshot" {
                 s.last = id;
                 continue;
@@ -116,13 +118,13 @@ async fn timed(
             if reply.status >= 500 {
                 errors
                     .lock()
-                    .unwrap_or_else(|e| e.into_inner())
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .push(format!("POST {path}: {} {}", reply.status, reply.body));
             }
             if reply.status == 200 {
                 latencies
                     .lock()
-                    .unwrap_or_else(|e| e.into_inner())
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .entry(name)
                     .or_default()
                     .push(took);
@@ -132,7 +134,7 @@ async fn timed(
         Err(err) => {
             errors
                 .lock()
-                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .push(format!("POST {path}: {err:#}"));
             0
         }
@@ -203,13 +205,13 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
                 match app.press(&department.id, priority).await {
                     PressOutcome::Printed(_) => latencies
                         .lock()
-                        .unwrap_or_else(|e| e.into_inner())
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .entry("press")
                         .or_default()
                         .push(started.elapsed()),
                     other => errors
                         .lock()
-                        .unwrap_or_else(|e| e.into_inner())
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .push(format!("press {i}: {other:?}")),
                 }
                 if i % 4 == 0 {
@@ -321,10 +323,12 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
     // Every stream client reaches the kiosk's last event.
     let last = app.store().last_seq();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while clients
-        .iter()
-        .any(|c| c.lock().unwrap_or_else(|e| e.into_inner()).last < last)
-        && Instant::now() < deadline
+    while clients.iter().any(|c| {
+        c.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .last
+            < last
+    }) && Instant::now() < deadline
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -332,7 +336,7 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
     let mut behind = 0;
     let mut events_delivered = 0;
     for (i, c) in clients.iter().enumerate() {
-        let s = c.lock().unwrap_or_else(|e| e.into_inner());
+        let s = c.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         events_delivered += s.events;
         if s.last != last || s.out_of_order > 0 {
             behind += 1;
@@ -342,7 +346,11 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
             ));
         }
     }
-    for problem in errors.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+    for problem in errors
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+    {
         row.fail(problem.clone());
     }
     let day_tickets = match app.store().service_day() {
@@ -382,7 +390,7 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
     row.figure(format!("events_delivered: {}", thousands(events_delivered)));
     for (name, samples) in latencies
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .iter_mut()
     {
         let n = samples.len();

@@ -304,7 +304,10 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
         std::thread::spawn(move || {
             while !stop.load(Ordering::SeqCst) {
                 match silent.accept() {
-                    Ok((stream, _)) => held.lock().unwrap_or_else(|e| e.into_inner()).push(stream),
+                    Ok((stream, _)) => held
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(stream),
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
             }
@@ -328,6 +331,7 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
 }
 
 /// Shrinks a listener's receive buffer to a cheap printer's few kilobytes.
+#[allow(unsafe_code)] // setsockopt, with its SAFETY comment.
 fn small_receive_buffer(listener: &std::net::TcpListener) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     let size: libc::c_int = 4096;
