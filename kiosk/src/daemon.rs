@@ -9,7 +9,6 @@
 //! days. It does not parse arguments or open pins (`main.rs`, `rpi`).
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -111,17 +110,15 @@ where
         let router = crate::api::router(api.clone())
             .merge(crate::web::router())
             .merge(extra);
+        let server = crate::api::server(router, &api);
         tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|stopped| *stopped).await;
-                // Event streams never end by themselves.
-                api.close_streams();
-            })
-            .await
+            server
+                .serve(listener, async move {
+                    let _ = stop.wait_for(|stopped| *stopped).await;
+                    // Event streams never end by themselves.
+                    api.close_streams();
+                })
+                .await
         })
     };
     if let Some(address) = address {

@@ -16,6 +16,36 @@ use crate::auth::{secrets_equal, Principal};
 #[derive(Debug, Clone)]
 pub struct SessionId(pub String);
 
+/// The credential a request came with, kept by an event stream to end
+/// when it ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// A device or admin token (the secret itself).
+    Token(String),
+    /// A browser session id.
+    Session(String),
+}
+
+impl Holder {
+    /// Whether the credential still lets its holder in: the token is not
+    /// revoked; the session is not over (logout, expiry), its account not
+    /// disabled and its password not changed since it started.
+    pub fn still_valid(&self, state: &ApiState) -> bool {
+        match self {
+            Holder::Token(token) => state.accounts().authenticate_token(token).is_some(),
+            Holder::Session(id) => state
+                .sessions()
+                .get(id, Instant::now())
+                .and_then(|s| {
+                    state
+                        .accounts()
+                        .session_principal(&s.principal.name, s.started_ms)
+                })
+                .is_some(),
+        }
+    }
+}
+
 /// The value of `name` in the request's cookies.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
@@ -50,7 +80,7 @@ fn query_token(query: Option<&str>) -> Option<String> {
 /// How the caller proved who it is.
 enum Credential {
     /// A device or admin token: no CSRF needed.
-    Token(Principal),
+    Token(Principal, String),
     /// A browser session: CSRF needed on changes.
     Session {
         principal: Principal,
@@ -67,10 +97,11 @@ fn identify(state: &ApiState, request: &Request, access: Access) -> Result<Crede
         )
     };
     if let Some(token) = bearer(headers) {
+        let token = token?;
         return state
             .accounts()
-            .authenticate_token(&token?)
-            .map(Credential::Token)
+            .authenticate_token(&token)
+            .map(|p| Credential::Token(p, token))
             .ok_or_else(bad_token);
     }
     if let Some(id) = cookie(headers, SESSION_COOKIE) {
@@ -78,7 +109,10 @@ fn identify(state: &ApiState, request: &Request, access: Access) -> Result<Crede
         if let Some(session) = session {
             // Role and counters as the account is now; a disabled account's
             // sessions stop at once.
-            return match state.accounts().principal(&session.principal.name) {
+            return match state
+                .accounts()
+                .session_principal(&session.principal.name, session.started_ms)
+            {
                 Some(principal) => Ok(Credential::Session {
                     principal,
                     id,
@@ -87,7 +121,7 @@ fn identify(state: &ApiState, request: &Request, access: Access) -> Result<Crede
                 None => {
                     state.sessions().end(&id);
                     Err(ApiError::unauthorized(
-                        "this account is disabled or was removed; ask the technician",
+                        "this session is over (the account was disabled or removed, or its password changed); log in again",
                     ))
                 }
             };
@@ -99,7 +133,7 @@ fn identify(state: &ApiState, request: &Request, access: Access) -> Result<Crede
             return state
                 .accounts()
                 .authenticate_token(&token)
-                .map(Credential::Token)
+                .map(|p| Credential::Token(p, token))
                 .ok_or_else(bad_token);
         }
     }
@@ -118,18 +152,19 @@ pub async fn guard(
 ) -> Response {
     match check(&state, route, params.ok().as_ref(), &request) {
         Ok(None) => next.run(request).await,
-        Ok(Some((principal, session))) => {
+        Ok(Some((principal, holder))) => {
             request.extensions_mut().insert(principal);
-            if let Some(id) = session {
-                request.extensions_mut().insert(SessionId(id));
+            if let Holder::Session(id) = &holder {
+                request.extensions_mut().insert(SessionId(id.clone()));
             }
+            request.extensions_mut().insert(holder);
             next.run(request).await
         }
         Err(err) => err.into_response(),
     }
 }
 
-type Allowed = Option<(Principal, Option<String>)>;
+type Allowed = Option<(Principal, Holder)>;
 
 fn check(
     state: &ApiState,
@@ -141,8 +176,8 @@ fn check(
         return Ok(None);
     }
     let credential = identify(state, request, route.access)?;
-    let (principal, session) = match credential {
-        Credential::Token(principal) => (principal, None),
+    let (principal, holder) = match credential {
+        Credential::Token(principal, token) => (principal, Holder::Token(token)),
         Credential::Session {
             principal,
             id,
@@ -160,7 +195,7 @@ fn check(
                     ));
                 }
             }
-            (principal, Some(id))
+            (principal, Holder::Session(id))
         }
     };
     if !route.access.roles().contains(&principal.role) {
@@ -191,5 +226,5 @@ fn check(
             );
         }
     }
-    Ok(Some((principal, session)))
+    Ok(Some((principal, holder)))
 }

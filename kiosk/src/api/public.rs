@@ -15,7 +15,9 @@ use serde_json::{json, Value};
 use super::error::ApiJson;
 use super::guard::SessionId;
 use super::{ApiError, ApiState, SESSION_COOKIE};
+use crate::accounts::Accounts;
 use crate::app::blocking;
+use crate::auth::Refusal;
 
 /// `GET /healthz`.
 pub async fn healthz() -> Json<Value> {
@@ -108,32 +110,49 @@ pub async fn login(
     if body.name.len() > 256 || body.password.len() > 1024 {
         return Err(ApiError::bad_request("name or password too long"));
     }
-    let throttle = |wait: std::time::Duration| {
+    let too_many = |wait: std::time::Duration, detail: &'static str| {
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         let mut err = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            format!("quá nhiều lần đăng nhập sai; hãy thử lại sau {secs} giây"),
+            format!(
+                "quá nhiều lần đăng nhập; hãy thử lại sau {} giây",
+                secs.max(1)
+            ),
         )
-        .with_detail("too many failed logins for this account or address; wait and retry");
+        .with_detail(detail);
         err.retry_after = Some(secs.max(1));
         err
     };
-    if let Some(wait) = state
+    // A thread must be free before anything is counted: a refusal here
+    // costs nothing and is not held against the account.
+    let Some(permit) = state.shared.checks.try_permit() else {
+        return Err(too_many(
+            std::time::Duration::from_secs(1),
+            "every password-check thread is busy (many logins at once); retry in a second",
+        ));
+    };
+    // Counted before the check, so parallel guesses cannot all get past.
+    if let Err(refusal) = state
         .shared
         .throttle
-        .wait_needed(addr, &body.name, Instant::now())
+        .begin(addr, &body.name, Instant::now())
     {
-        return Err(throttle(wait));
+        let detail = match refusal {
+            Refusal::Throttled(_) => "too many failed logins from this address; wait and retry",
+            Refusal::Ceiling(_) => {
+                "too many logins from everyone together lately (a guessing attack?); wait and retry"
+            }
+        };
+        return Err(too_many(refusal.wait(), detail));
     }
     let accounts = state.accounts().clone();
     let (name, password) = (body.name.clone(), body.password);
-    let found = blocking(move || accounts.authenticate_password(&name, &password)).await;
+    let found = permit
+        .run(move || accounts.authenticate_password(&name, &password))
+        .await
+        .flatten();
     let Some(principal) = found else {
-        state
-            .shared
-            .throttle
-            .failed(addr, &body.name, Instant::now());
-        tracing::warn!(name = %body.name, %addr, "failed login");
+        tracing::warn!(name = %loggable_name(state.accounts(), &body.name), %addr, "failed login");
         return Err(ApiError::unauthorized("sai tên đăng nhập hoặc mật khẩu")
             .with_detail("wrong name or password, or the account is disabled"));
     };
@@ -156,6 +175,17 @@ pub async fn login(
     Ok(response)
 }
 
+/// The attempted login name as it may be logged: only the name of an
+/// existing account. Anything else may be a password typed in the wrong
+/// field, or carry newlines that forge journal lines.
+pub fn loggable_name<'a>(accounts: &Accounts, name: &'a str) -> &'a str {
+    if accounts.has_user(name) {
+        name
+    } else {
+        "(no such account)"
+    }
+}
+
 /// `POST /api/v1/logout`: ends the session and clears the cookie.
 pub async fn logout(
     State(state): State<ApiState>,
@@ -163,6 +193,7 @@ pub async fn logout(
 ) -> Response {
     if let Some(Extension(SessionId(id))) = session {
         state.sessions().end(&id);
+        state.credentials_changed();
     }
     let mut response = Json(json!({ "ok": true })).into_response();
     response.headers_mut().insert(
@@ -170,4 +201,23 @@ pub async fn logout(
         HeaderValue::from_static("kiosk_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_existing_account_names_are_logged() {
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = Accounts::open(&Accounts::path_in(dir.path())).unwrap();
+        accounts
+            .add_user("quantri", crate::auth::Role::Admin, "mật khẩu dài", &[])
+            .unwrap();
+        assert_eq!(loggable_name(&accounts, "quantri"), "quantri");
+        // A forged journal line, and a password typed in the name field.
+        for typed in ["quantri\nkiosk[1]: login name=quantri", "mật khẩu dài"] {
+            assert_eq!(loggable_name(&accounts, typed), "(no such account)");
+        }
+    }
 }
