@@ -17,8 +17,13 @@
 //!   comment every 15 s, so a display that reads, however slowly, is never
 //!   cut.
 //! - **Connection limits**: at most [`Limits::max_connections`] at once and
-//!   [`Limits::max_per_address`] from one client address; a connection over
-//!   either limit is closed at once, before a byte is read.
+//!   [`Limits::max_per_address`] from one client address. A connection over
+//!   the per-address limit is closed at once, before a byte is read. At the
+//!   total limit, the oldest connection that has not yet sent one whole
+//!   request makes room (an idle flood from many addresses must not lock
+//!   the consoles out until the header timeout); when there is none, the
+//!   new connection is closed. Connections that made a request (a display's
+//!   event stream) are never the ones pushed out.
 //! - **Per-address slots** for long responses ([`AddressSlots`]): the
 //!   servers cap event streams per client address with it.
 //! - **TLS** when a [`TlsAcceptor`] is given; the handshake must finish
@@ -153,6 +158,64 @@ pub struct Counters {
     pub refused: AtomicU64,
     /// Connections closed for a slow head, a slow handshake or idleness.
     pub timed_out: AtomicU64,
+    /// Connections without a request yet, closed to make room at the total
+    /// limit.
+    pub evicted: AtomicU64,
+}
+
+/// A connection as the accept loop sees it.
+#[derive(Debug)]
+struct Tracked {
+    /// When it was accepted.
+    accepted: Instant,
+    /// Whether it has sent a whole request head.
+    served: std::sync::atomic::AtomicBool,
+    /// Wakes the connection's task to close it.
+    evict: tokio::sync::Notify,
+}
+
+/// Every open connection, to find one to push out at the total limit.
+#[derive(Debug, Default)]
+struct Registry {
+    next_id: AtomicU64,
+    open: Mutex<HashMap<u64, Arc<Tracked>>>,
+}
+
+impl Registry {
+    fn add(&self) -> (u64, Arc<Tracked>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let tracked = Arc::new(Tracked {
+            accepted: Instant::now(),
+            served: std::sync::atomic::AtomicBool::new(false),
+            evict: tokio::sync::Notify::new(),
+        });
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.insert(id, Arc::clone(&tracked));
+        (id, tracked)
+    }
+
+    fn remove(&self, id: u64) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.remove(&id);
+    }
+
+    /// Tells the oldest connection without a request to close; whether
+    /// there was one.
+    fn evict_oldest_pending(&self) -> bool {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let oldest = open
+            .iter()
+            .filter(|(_, t)| !t.served.load(Ordering::Relaxed))
+            .min_by_key(|(_, t)| t.accepted)
+            .map(|(id, _)| *id);
+        match oldest.and_then(|id| open.remove(&id)) {
+            Some(tracked) => {
+                tracked.evict.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// An axum router served with [`Limits`] (and TLS, when given).
@@ -208,6 +271,7 @@ impl Server {
         } = self;
         let total = Arc::new(Semaphore::new(limits.max_connections));
         let per_address = AddressSlots::new(limits.max_per_address);
+        let registry = Arc::new(Registry::default());
         let (closing_tx, closing) = watch::channel(false);
         // Each connection holds a sender; `recv` ends when all are gone.
         let (alive, mut all_closed) = mpsc::channel::<()>(1);
@@ -223,13 +287,21 @@ impl Server {
                     }
                 },
             };
-            let Ok(permit) = Arc::clone(&total).try_acquire_owned() else {
-                refuse(&counters, peer, "the server's connection limit");
-                continue;
-            };
             let Some(slot) = per_address.try_take(peer.ip()) else {
                 refuse(&counters, peer, "the limit per client address");
                 continue;
+            };
+            let permit = match Arc::clone(&total).try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                // Its task waits for the room the evicted one leaves.
+                Err(_) if registry.evict_oldest_pending() => {
+                    counters.evicted.fetch_add(1, Ordering::Relaxed);
+                    None
+                }
+                Err(_) => {
+                    refuse(&counters, peer, "the server's connection limit");
+                    continue;
+                }
             };
             let _ = stream.set_nodelay(true);
             let connection = Connection {
@@ -241,9 +313,31 @@ impl Server {
             };
             let tls = tls.clone();
             let alive = alive.clone();
+            let (total, registry) = (Arc::clone(&total), Arc::clone(&registry));
             tokio::spawn(async move {
+                let permit = match permit {
+                    Some(permit) => permit,
+                    None => {
+                        match tokio::time::timeout(Duration::from_secs(1), total.acquire_owned())
+                            .await
+                        {
+                            Ok(Ok(permit)) => permit,
+                            _ => {
+                                refuse(&connection.counters, peer, "the server's connection limit");
+                                return;
+                            }
+                        }
+                    }
+                };
+                let (id, tracked) = registry.add();
                 connection.counters.open.fetch_add(1, Ordering::Relaxed);
-                connection.run(stream, tls).await;
+                tokio::select! {
+                    () = connection.run(stream, tls, &tracked) => {}
+                    () = tracked.evict.notified() => {
+                        tracing::debug!(%peer, "connection without a request closed to make room");
+                    }
+                }
+                registry.remove(id);
                 connection.counters.open.fetch_sub(1, Ordering::Relaxed);
                 drop((permit, slot, alive));
             });
@@ -285,12 +379,12 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(&self, stream: TcpStream, tls: Option<TlsAcceptor>) {
+    async fn run(&self, stream: TcpStream, tls: Option<TlsAcceptor>, tracked: &Arc<Tracked>) {
         let Some(acceptor) = tls else {
-            return self.drive(stream).await;
+            return self.drive(stream, tracked).await;
         };
         match tokio::time::timeout(self.limits.header_read_timeout, acceptor.accept(stream)).await {
-            Ok(Ok(stream)) => self.drive(stream).await,
+            Ok(Ok(stream)) => self.drive(stream, tracked).await,
             Ok(Err(err)) => {
                 tracing::debug!(peer = %self.peer, error = %err, "TLS handshake failed");
             }
@@ -301,7 +395,7 @@ impl Connection {
         }
     }
 
-    async fn drive<IO>(&self, io: IO)
+    async fn drive<IO>(&self, io: IO, tracked: &Arc<Tracked>)
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -311,7 +405,9 @@ impl Connection {
             activity: Arc::clone(&activity),
         };
         let (router, peer) = (self.router.clone(), self.peer);
+        let served = Arc::clone(tracked);
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            served.served.store(true, Ordering::Relaxed);
             request.extensions_mut().insert(ConnectInfo(peer));
             let mut router = router.clone();
             tower_service::Service::call(&mut router, request)

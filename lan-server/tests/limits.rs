@@ -186,11 +186,63 @@ async fn connections_over_the_per_address_limit_are_closed_and_others_served() {
 }
 
 #[tokio::test]
+async fn at_the_total_limit_a_silent_connection_makes_room_not_a_stream() {
+    let (addr, _stop, counters) = start(LIMITS).await;
+    // A display following its stream since before the flood.
+    let mut display = connect_from("127.0.3.1", addr).await;
+    display
+        .write_all(b"GET /ticks HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let n = display.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // Silent sockets from many addresses fill the rest.
+    let mut silent = Vec::new();
+    for i in 0..LIMITS.max_connections - 1 {
+        silent.push(connect_from(&format!("127.0.4.{}", i + 1), addr).await);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while counters.open.load(Ordering::Relaxed) < LIMITS.max_connections {
+        assert!(
+            Instant::now() < deadline,
+            "the server did not accept the flood"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // A console still gets its answer: the oldest silent socket made room.
+    let mut console = connect_from("127.0.5.1", addr).await;
+    console
+        .write_all(b"GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    console.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    assert_eq!(counters.evicted.load(Ordering::Relaxed), 1);
+    let mut first = silent.remove(0);
+    assert!(closed_within(&mut first, Duration::from_millis(200))
+        .await
+        .is_some());
+    // The display still reads ticks.
+    let n = tokio::time::timeout(Duration::from_secs(1), display.read(&mut buf))
+        .await
+        .expect("the stream went quiet")
+        .unwrap();
+    assert!(n > 0);
+}
+
+#[tokio::test]
 async fn the_total_limit_holds_across_addresses() {
     let (addr, _stop, counters) = start(LIMITS).await;
     let mut held = Vec::new();
     for i in 0..LIMITS.max_connections {
-        held.push(connect_from(&format!("127.0.1.{}", i + 1), addr).await);
+        let mut socket = connect_from(&format!("127.0.1.{}", i + 1), addr).await;
+        socket
+            .write_all(b"GET /ticks HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
+        held.push(socket);
     }
     let deadline = Instant::now() + Duration::from_secs(5);
     while counters.open.load(Ordering::Relaxed) < LIMITS.max_connections {
