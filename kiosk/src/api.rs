@@ -16,7 +16,7 @@
 //! - `Authorization: Bearer TOKEN`: device tokens (displays, keypads) and
 //!   admin tokens for scripts; no CSRF token needed.
 //! - the `kiosk_session` cookie set by `POST /api/v1/login` (HttpOnly,
-//!   SameSite=Strict, Max-Age); every `POST`/`DELETE` with it must carry the
+//!   SameSite=Strict, Max-Age, and `Secure` when served over TLS); every `POST`/`DELETE` with it must carry the
 //!   session's `X-CSRF-Token`.
 //! - `?token=TOKEN`, on `/api/v1/events` only (a browser `EventSource`
 //!   cannot set headers).
@@ -258,6 +258,8 @@ struct Shared {
     stream_slots: Arc<lan_server::AddressSlots>,
     /// Connection limits and timeouts of the server.
     limits: lan_server::Limits,
+    /// HTTPS, when configured; cookies are then `Secure`.
+    tls: Option<lan_server::TlsAcceptor>,
     /// Bumped whenever a credential ends (logout, revoked token, disabled
     /// account, new password), so open event streams check theirs at once.
     credentials_changed: watch::Sender<u64>,
@@ -298,6 +300,9 @@ pub struct ApiOptions {
     pub streams_per_address: usize,
     /// Connection limits and timeouts of the HTTP server.
     pub limits: lan_server::Limits,
+    /// Serve HTTPS with this (`[kiosk.tls]`); session cookies are then
+    /// marked `Secure`.
+    pub tls: Option<lan_server::TlsAcceptor>,
     /// The event stream's tuning.
     pub stream: stream::StreamSettings,
 }
@@ -315,6 +320,7 @@ impl Default for ApiOptions {
             password_check_threads: 2,
             streams_per_address: 8,
             limits: lan_server::Limits::default(),
+            tls: None,
             stream: stream::StreamSettings::default(),
         }
     }
@@ -342,6 +348,7 @@ impl ApiState {
                 ),
                 stream_slots: lan_server::AddressSlots::new(options.streams_per_address),
                 limits: options.limits,
+                tls: options.tls,
                 credentials_changed: watch::channel(0).0,
                 config_path: options.config_path,
                 stream_clients: Arc::new(AtomicUsize::new(0)),
@@ -364,6 +371,11 @@ impl ApiState {
     /// Browser sessions.
     pub fn sessions(&self) -> &Sessions {
         &self.shared.sessions
+    }
+
+    /// Whether the API is served over TLS (cookies are then `Secure`).
+    pub fn is_tls(&self) -> bool {
+        self.shared.tls.is_some()
     }
 
     /// Password checks run so far (each one argon2id evaluation).
@@ -414,9 +426,11 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// A [`lan_server::Server`] for `router` with the API's limits.
+/// A [`lan_server::Server`] for `router` with the API's limits and TLS.
 pub fn server(router: Router, state: &ApiState) -> lan_server::Server {
-    lan_server::Server::new(router).limits(state.shared.limits)
+    lan_server::Server::new(router)
+        .limits(state.shared.limits)
+        .tls(state.shared.tls.clone())
 }
 
 /// Serves the API on `listener` until `shutdown` completes; open event

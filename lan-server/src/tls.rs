@@ -11,8 +11,30 @@ use std::sync::Arc;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-/// Accepts TLS connections with one certificate.
-pub type TlsAcceptor = tokio_rustls::TlsAcceptor;
+/// Accepts TLS connections with one certificate; cheap to clone.
+#[derive(Clone)]
+pub struct TlsAcceptor(tokio_rustls::TlsAcceptor);
+
+impl std::fmt::Debug for TlsAcceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsAcceptor")
+    }
+}
+
+impl TlsAcceptor {
+    /// An acceptor with this rustls configuration.
+    pub fn new(config: Arc<rustls::ServerConfig>) -> TlsAcceptor {
+        TlsAcceptor(tokio_rustls::TlsAcceptor::from(config))
+    }
+
+    /// Runs the TLS handshake on `stream`.
+    pub(crate) fn accept<IO>(&self, stream: IO) -> tokio_rustls::Accept<IO>
+    where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        self.0.accept(stream)
+    }
+}
 
 /// Why the certificate or key cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +108,7 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
         .with_no_client_auth()
         .with_single_cert(chain, private)
         .map_err(|e| pair(e.to_string()))?;
-    Ok(TlsAcceptor::from(Arc::new(config)))
+    Ok(TlsAcceptor::new(Arc::new(config)))
 }
 
 /// A client configuration trusting only the CA certificates in `ca_file`

@@ -159,8 +159,10 @@ pub async fn login(
     state.shared.throttle.succeeded(addr, &body.name);
     let (id, session) = state.sessions().start(principal.clone(), Instant::now());
     let max_age = state.sessions().lifetime().as_secs();
-    let cookie =
-        format!("{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}");
+    let secure = if state.is_tls() { "; Secure" } else { "" };
+    let cookie = format!(
+        "{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
+    );
     tracing::info!(name = %principal.name, role = principal.role.as_str(), %addr, "login");
     let mut response = Json(json!({
         "csrf_token": session.csrf,
@@ -196,10 +198,14 @@ pub async fn logout(
         state.credentials_changed();
     }
     let mut response = Json(json!({ "ok": true })).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("kiosk_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
-    );
+    let clear = if state.is_tls() {
+        "kiosk_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure"
+    } else {
+        "kiosk_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
+    };
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_static(clear));
     response
 }
 

@@ -131,11 +131,19 @@ pub fn api_state(
     let accounts_file = Accounts::path_in(&config.kiosk.data_dir);
     let accounts = Accounts::open(&accounts_file)
         .with_context(|| format!("opening the accounts file {}", accounts_file.display()))?;
+    let tls = match &config.kiosk.tls {
+        Some(files) => Some(
+            lan_server::tls::acceptor(&files.cert, &files.key)
+                .context("setting up HTTPS from [kiosk.tls]; see docs/security.md")?,
+        ),
+        None => None,
+    };
     Ok(ApiState::new(
         app.clone(),
         accounts,
         ApiOptions {
             config_path: config_path.map(Path::to_path_buf),
+            tls,
             ..ApiOptions::default()
         },
     ))
