@@ -121,13 +121,12 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Compares two secrets without leaking where they differ through timing.
+/// Compares two secrets without leaking where they differ through timing
+/// (`subtle`'s constant-time comparison; only the lengths, which are public
+/// for our fixed-size secrets, may show).
 pub fn secrets_equal(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    use subtle::ConstantTimeEq;
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// Who is making a request, once authenticated.
@@ -585,6 +584,8 @@ mod tests {
         assert_ne!(token_digest(&a), token_digest(&b));
         assert!(secrets_equal(&a, &a.clone()));
         assert!(!secrets_equal(&a, &b));
+        assert!(!secrets_equal(&a, &a[..63]));
+        assert!(!secrets_equal("", &a));
     }
 
     #[test]
