@@ -46,16 +46,17 @@ impl Holder {
     }
 }
 
-/// The value of `name` in the request's cookies.
+/// The value of `name` in the request's cookies (parsed by the `cookie`
+/// crate: quoting, spaces and malformed pairs as browsers send them).
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim().to_string())
+        .flat_map(::cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value_trimmed().to_string())
 }
 
 fn bearer(headers: &HeaderMap) -> Option<Result<String, ApiError>> {
@@ -227,4 +228,28 @@ fn check(
         }
     }
     Ok(Some((principal, holder)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(header::COOKIE, HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let h = headers(&["theme=dark; kiosk_session=abc123; lang=vi"]);
+        assert_eq!(cookie(&h, "kiosk_session").as_deref(), Some("abc123"));
+        let h = headers(&["theme=dark", "kiosk_session=\"abc\""]);
+        assert_eq!(cookie(&h, "kiosk_session").as_deref(), Some("abc"));
+        let h = headers(&["kiosk_sessionx=1; =2; junk; kiosk_session"]);
+        assert_eq!(cookie(&h, "kiosk_session"), None);
+    }
 }

@@ -159,10 +159,7 @@ pub async fn login(
     state.shared.throttle.succeeded(addr, &body.name);
     let (id, session) = state.sessions().start(principal.clone(), Instant::now());
     let max_age = state.sessions().lifetime().as_secs();
-    let secure = if state.is_tls() { "; Secure" } else { "" };
-    let cookie = format!(
-        "{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
-    );
+    let cookie = session_cookie(id, max_age, state.is_tls());
     tracing::info!(name = %principal.name, role = principal.role.as_str(), %addr, "login");
     let mut response = Json(json!({
         "csrf_token": session.csrf,
@@ -175,6 +172,20 @@ pub async fn login(
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     Ok(response)
+}
+
+/// The `Set-Cookie` value of the session cookie (`max_age` 0 clears it):
+/// HttpOnly, SameSite=Strict, the whole site, and `Secure` over TLS.
+fn session_cookie(id: String, max_age: u64, secure: bool) -> String {
+    let max_age = i64::try_from(max_age).unwrap_or(i64::MAX);
+    cookie::Cookie::build((SESSION_COOKIE, id))
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .secure(secure)
+        .build()
+        .to_string()
 }
 
 /// The attempted login name as it may be logged: only the name of an
@@ -198,20 +209,33 @@ pub async fn logout(
         state.credentials_changed();
     }
     let mut response = Json(json!({ "ok": true })).into_response();
-    let clear = if state.is_tls() {
-        "kiosk_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure"
-    } else {
-        "kiosk_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
-    };
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, HeaderValue::from_static(clear));
+    let clear = session_cookie(String::new(), 0, state.is_tls());
+    if let Ok(value) = HeaderValue::from_str(&clear) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
     response
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_session_cookie_says_how_it_may_travel() {
+        let plain = session_cookie("abc".into(), 60, false);
+        for attr in [
+            "kiosk_session=abc",
+            "HttpOnly",
+            "SameSite=Strict",
+            "Path=/",
+            "Max-Age=60",
+        ] {
+            assert!(plain.contains(attr), "{plain}");
+        }
+        assert!(!plain.contains("Secure"), "{plain}");
+        assert!(session_cookie("abc".into(), 60, true).contains("; Secure"));
+        assert!(session_cookie(String::new(), 0, true).contains("Max-Age=0"));
+    }
 
     #[test]
     fn only_existing_account_names_are_logged() {
