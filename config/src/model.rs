@@ -498,6 +498,12 @@ impl Counter {
     }
 }
 
+impl From<&str> for DepartmentId {
+    fn from(id: &str) -> Self {
+        DepartmentId(id.to_owned())
+    }
+}
+
 impl DepartmentId {
     /// The id as written in the config.
     pub fn as_str(&self) -> &str {

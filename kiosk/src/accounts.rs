@@ -21,8 +21,7 @@
 //! with mode 0600.
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::SystemTime;
@@ -326,25 +325,10 @@ fn write_atomically(path: &Path, file: &AccountsFile) -> Result<(), AccountsErro
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(write_err(dir))?;
-    let temp = path.with_extension("json.tmp");
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut out = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temp)
-            .map_err(write_err(&temp))?;
-        out.write_all(&text).map_err(write_err(&temp))?;
-        out.sync_all().map_err(write_err(&temp))?;
-    }
-    fs::rename(&temp, path).map_err(write_err(path))?;
-    // The rename is durable only once the directory itself is synced.
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(write_err(dir))?;
-    Ok(())
+    crate::atomic_file::replace(path, &text, 0o600).map_err(|e| AccountsError::Write {
+        path: e.path,
+        source: e.source,
+    })
 }
 
 fn check_counters(role: Role, counters: &[u16]) -> Result<(), AccountsError> {

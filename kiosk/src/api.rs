@@ -51,7 +51,7 @@
 //! | GET/POST | `/api/v1/admin/tokens` | admin | list; `{name, role, counter}` → `{token}` shown once |
 //! | DELETE | `/api/v1/admin/tokens/{name}` | admin | revokes |
 //! | GET | `/api/v1/admin/status` | admin | printer, store, stream clients, logged-in staff |
-//! | GET | `/api/v1/reports` | admin | `?from=&to=&by=&daily=&format=json\|csv` (see [`crate::report`]) |
+//! | GET | `/api/v1/reports` | admin | `?from=&to=&by=&daily=&format=json\|csv` (see [`queue_store::report`]) |
 //! | POST | `/api/v1/admin/tickets/{id}/reprint` | admin | prints a ticket again |
 //! | POST | `/api/v1/admin/config/validate` | admin | body = TOML; 422 with every problem |
 //! | POST | `/api/v1/admin/config/reload` | admin | body = TOML (empty: re-read the file); a bad config → 422 and the old one keeps running |

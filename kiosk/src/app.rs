@@ -7,16 +7,16 @@
 //! config reloads. It does not read pins (see `buttons`), serve HTTP (see
 //! `api`) or touch sled (see `store`).
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use kiosk_config::{CenterConfig, DepartmentId};
 use queue_protocol::{Actor, EventKind, Ticket, TicketId};
 use ticket_printer::{encode_ticket, TicketContent};
 
-use crate::clock::Clock;
 use crate::printing::{PrintError, Printer, PrinterHealth};
-use crate::store::{ActionError, IssueError, IssuedTicket, Store, StoreError};
+use queue_store::clock::Clock;
+use queue_store::store::{ActionError, IssueError, IssuedTicket, Store, StoreError};
 
 /// A handle on the running kiosk; clones share everything.
 #[derive(Clone)]
@@ -30,8 +30,6 @@ struct Shared {
     store: Store,
     /// The printer worker.
     printer: Printer,
-    /// The configuration in force; replaced whole by a reload.
-    config: RwLock<Arc<CenterConfig>>,
     /// Where "now" comes from (the store uses the same clock).
     clock: Arc<dyn Clock>,
 }
@@ -94,19 +92,14 @@ pub enum ReprintError {
 }
 
 impl App {
-    /// Puts the parts together. The store and the printer must have been
-    /// opened on the same config and clock.
-    pub fn new(
-        config: Arc<CenterConfig>,
-        store: Store,
-        printer: Printer,
-        clock: Arc<dyn Clock>,
-    ) -> App {
+    /// Puts the parts together. The configuration in force is the store's
+    /// (one value for the whole kiosk); the printer must have been opened on
+    /// it, and the store on `clock`.
+    pub fn new(store: Store, printer: Printer, clock: Arc<dyn Clock>) -> App {
         App {
             shared: Arc::new(Shared {
                 store,
                 printer,
-                config: RwLock::new(config),
                 clock,
             }),
         }
@@ -122,9 +115,9 @@ impl App {
         &self.shared.printer
     }
 
-    /// The configuration in force.
+    /// The configuration in force (read it once per operation).
     pub fn config(&self) -> Arc<CenterConfig> {
-        Arc::clone(&self.shared.config.read().unwrap_or_else(|e| e.into_inner()))
+        self.shared.store.config().load()
     }
 
     /// The clock the kiosk runs on.
@@ -155,13 +148,7 @@ impl App {
         if old.used_pins() != new.used_pins() {
             notes.push("button and LED pins change only after a restart".to_string());
         }
-        let new = Arc::new(new);
-        self.shared.store.set_config(Arc::clone(&new));
-        *self
-            .shared
-            .config
-            .write()
-            .unwrap_or_else(|e| e.into_inner()) = new;
+        self.shared.store.config().replace(Arc::new(new));
         self.shared.store.record(EventKind::AdminAction {
             actor,
             action: "configuration reloaded".to_string(),
@@ -190,10 +177,18 @@ impl App {
             .then(|| config.kiosk.priority.classes.first().map(|c| c.id.clone()))
             .flatten();
         let store = self.shared.store.clone();
-        let department_id = department.as_str().to_string();
+        let department_id = department.clone();
+        let issue_config = Arc::clone(&config);
         let started = std::time::Instant::now();
-        let issued =
-            blocking(move || store.issue(&department_id, class.as_deref(), Actor::Button)).await;
+        let issued = blocking(move || {
+            store.issue_under(
+                &issue_config,
+                &department_id,
+                class.as_deref(),
+                Actor::Button,
+            )
+        })
+        .await;
         crate::metrics::observe_issue(department.as_str(), &issued, started.elapsed());
         let issued = match issued {
             Ok(issued) => issued,

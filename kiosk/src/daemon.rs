@@ -22,13 +22,14 @@ use ticket_printer::Transport;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
-use crate::api::ApiState;
+use crate::accounts::Accounts;
+use crate::api::{ApiOptions, ApiState};
 use crate::app::{blocking, App, PressOutcome};
 use crate::buttons::{ButtonPanel, ButtonPoller, ButtonPress};
-use crate::clock::Clock;
 use crate::leds::{KioskCondition, LightState, StatusLights};
 use crate::printing::{Printer, PrinterHealth};
-use crate::store::{Store, StoreOptions};
+use queue_store::clock::Clock;
+use queue_store::store::{Store, StoreOptions};
 
 /// How many accepted presses may wait while one is being printed. A press
 /// beyond this is dropped by the button thread rather than queued behind a
@@ -64,7 +65,7 @@ pub fn open_app(
     )
     .with_context(|| format!("opening the queue store in {}", data_dir.display()))?;
     let printer = Printer::spawn(printer, config.kiosk.printer.status_interval);
-    Ok(App::new(config, store, printer, clock))
+    Ok(App::new(store, printer, clock))
 }
 
 fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
@@ -252,7 +253,7 @@ async fn record_fault_change(
             tracing::warn!(kind, detail = %detail, "printer fault");
             store.record_fault(kind, &detail)?;
         }
-        Ok::<(), crate::store::StoreError>(())
+        Ok::<(), queue_store::store::StoreError>(())
     })
     .await;
     if let Err(err) = result {
@@ -283,4 +284,32 @@ fn kiosk_condition(app: &App, health: &PrinterHealth) -> KioskCondition {
         open_now,
         any_department_exhausted,
     }
+}
+
+/// The LAN API's state: accounts from the data directory, the center file
+/// for reloads.
+pub fn api_state(
+    app: &App,
+    config: &CenterConfig,
+    config_path: Option<&Path>,
+) -> anyhow::Result<ApiState> {
+    let accounts_file = Accounts::path_in(&config.kiosk.data_dir);
+    let accounts = Accounts::open(&accounts_file)
+        .with_context(|| format!("opening the accounts file {}", accounts_file.display()))?;
+    let tls = match &config.kiosk.tls {
+        Some(files) => Some(
+            lan_server::tls::acceptor(&files.cert, &files.key)
+                .context("setting up HTTPS from [kiosk.tls]; see docs/security.md")?,
+        ),
+        None => None,
+    };
+    Ok(ApiState::new(
+        app.clone(),
+        accounts,
+        ApiOptions {
+            config_path: config_path.map(Path::to_path_buf),
+            tls,
+            ..ApiOptions::default()
+        },
+    ))
 }

@@ -41,9 +41,9 @@ use ticket_printer::{
 
 use crate::app::{blocking, App};
 use crate::buttons::{ButtonInput, ButtonPanel, ButtonWiring, DebounceSettings, SimulatedButton};
-use crate::clock::SystemClock;
 use crate::daemon::{open_app, run, Hardware};
 use crate::leds::{Light, StatusLed, StatusLights};
+use queue_store::clock::SystemClock;
 
 /// How long a simulated press holds the button: longer than the debounce.
 const PRESS_HOLD: Duration = Duration::from_millis(80);
@@ -161,7 +161,7 @@ pub async fn run_demo(
             )
         })?;
     let address = listener.local_addr()?;
-    let api = crate::commands::run::api_state(&app, &config, None)?;
+    let api = crate::daemon::api_state(&app, &config, None)?;
     let router = demo_router(DemoState {
         app: app.clone(),
         buttons: Arc::clone(&simulated),

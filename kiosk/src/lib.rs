@@ -1,20 +1,20 @@
-//! The ticket-machine daemon (`kiosk`): durable queue, buttons, printing, LAN API.
+//! The ticket-machine daemon (`kiosk`): buttons, printing, LAN API, accounts,
+//! web pages, demo and the `kiosk` command line. The queue itself (store,
+//! state machine, retention, reports) is the `queue-store` crate.
 
 pub mod accounts;
 pub mod api;
 pub mod app;
+pub mod atomic_file;
 pub mod auth;
 pub mod buttons;
-pub mod clock;
 pub mod commands;
 pub mod daemon;
 pub mod demo;
 pub mod leds;
 pub mod metrics;
 pub mod printing;
-pub mod report;
 #[cfg(feature = "rpi")]
 pub mod rpi;
-pub mod store;
 pub mod systemd;
 pub mod web;

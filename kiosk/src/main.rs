@@ -65,8 +65,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { config } => daemon_runtime()
             .and_then(|rt| rt.block_on(kiosk::commands::run::run(&config, shutdown_signal()))),
-        Command::Demo { dir, listen } => daemon_runtime()
-            .and_then(|rt| rt.block_on(kiosk::commands::run::demo(dir, listen, shutdown_signal()))),
+        Command::Demo { dir, listen } => daemon_runtime().and_then(|rt| {
+            rt.block_on(kiosk::commands::demo::demo(dir, listen, shutdown_signal()))
+        }),
         Command::CheckConfig { file } => kiosk::commands::check_config::run(&file),
         Command::User(command) => kiosk::commands::user::run(command),
         Command::Token(command) => kiosk::commands::token::run(command),

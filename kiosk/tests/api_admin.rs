@@ -300,7 +300,8 @@ async fn admin_actions_are_recorded_and_bad_configs_keep_the_old_one() {
     assert!(status["store"]["last_seq"].as_u64().unwrap() >= 3);
 
     let store = kiosk.app.store().clone();
-    let kiosk::store::EventsSince::Events(events) = store.events_since(0, 100).unwrap() else {
+    let queue_store::store::EventsSince::Events(events) = store.events_since(0, 100).unwrap()
+    else {
         panic!("gap")
     };
     let actions: Vec<String> = events

@@ -33,7 +33,7 @@ async fn make_events(kiosk: &TestKiosk, n: usize) -> u64 {
         while (store.last_seq() - start) < n as u64 {
             let department = if i % 2 == 0 { "ho-tich" } else { "dat-dai" };
             store
-                .issue(department, None, Actor::Button)
+                .issue(&department.into(), None, Actor::Button)
                 .expect("issued");
             if i % 3 == 2 {
                 let _ = store.call_next(1, Actor::System);

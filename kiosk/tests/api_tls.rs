@@ -12,7 +12,7 @@ use std::sync::Arc;
 use api_support::{Setup, TestKiosk, PASSWORD};
 use kiosk::api::ApiOptions;
 use kiosk::commands::report::fetch_report_from;
-use kiosk::report::ReportRequest;
+use queue_store::report::ReportRequest;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 
 /// A CA and a kiosk certificate for `localhost` and 127.0.0.1, as PEM files

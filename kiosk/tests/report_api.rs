@@ -5,7 +5,7 @@ mod api_support;
 
 use api_support::{Setup, TestKiosk};
 use kiosk::commands::report::{fetch_report, make_report, ReportArgs};
-use kiosk::report::{Report, ReportRequest};
+use queue_store::report::{Report, ReportRequest};
 
 const DAY: &str = "from=2026-11-26&to=2026-11-26";
 

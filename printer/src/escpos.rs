@@ -405,32 +405,11 @@ pub fn encode_text(ticket: &TicketContent, codepage: u8, options: &EncodeOptions
     if let Some(class) = &ticket.priority_class {
         line(&mut out, &format!("Ưu tiên: {class}"), 0x08);
     }
-    line(
-        &mut out,
-        &format!("Số người đang chờ trước bạn: {}", ticket.waiting_ahead),
-        0,
-    );
-    if let Some(wait) = ticket.estimated_wait {
-        let minutes = wait.as_secs().div_ceil(60).max(1);
-        line(
-            &mut out,
-            &format!("Thời gian chờ dự kiến: khoảng {minutes} phút"),
-            0,
-        );
+    line(&mut out, &ticket.waiting_line(), 0);
+    if let Some(wait) = ticket.wait_estimate_line() {
+        line(&mut out, &wait, 0);
     }
-    let at = ticket.issued_at;
-    let mut when = format!(
-        "Ngày {:02}/{:02}/{:04} lúc {:02}:{:02}",
-        at.day(),
-        at.month(),
-        at.year(),
-        at.hour(),
-        at.minute()
-    );
-    if let Some(session) = &ticket.session_name {
-        when.push_str(&format!(" · {session}"));
-    }
-    line(&mut out, &when, 0);
+    line(&mut out, &ticket.issued_line(), 0);
     for footer in &ticket.footer_lines {
         line(&mut out, footer, 0);
     }

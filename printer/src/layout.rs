@@ -44,6 +44,38 @@ pub struct TicketContent {
     pub footer_lines: Vec<String>,
 }
 
+impl TicketContent {
+    /// "Số người đang chờ trước bạn: N".
+    pub fn waiting_line(&self) -> String {
+        format!("Số người đang chờ trước bạn: {}", self.waiting_ahead)
+    }
+
+    /// "Thời gian chờ dự kiến: khoảng N phút" (whole minutes, at least one),
+    /// when the wait is known.
+    pub fn wait_estimate_line(&self) -> Option<String> {
+        let minutes = self.estimated_wait?.as_secs().div_ceil(60).max(1);
+        Some(format!("Thời gian chờ dự kiến: khoảng {minutes} phút"))
+    }
+
+    /// "Ngày 01/12/2026 lúc 08:05", then " · Sáng" when the session is named.
+    pub fn issued_line(&self) -> String {
+        let at = self.issued_at;
+        let mut when = format!(
+            "Ngày {:02}/{:02}/{:04} lúc {:02}:{:02}",
+            at.day(),
+            at.month(),
+            at.year(),
+            at.hour(),
+            at.minute()
+        );
+        if let Some(session) = &self.session_name {
+            when.push_str(" · ");
+            when.push_str(session);
+        }
+        when
+    }
+}
+
 /// The footer most centers use.
 pub const DEFAULT_FOOTER: &str = "Vui lòng giữ phiếu và chờ gọi số…";
 
@@ -121,32 +153,11 @@ pub fn render(ticket: &TicketContent, width_dots: u16) -> Bitmap {
     page.gap(6.0 * s);
     page.rule();
     page.gap(6.0 * s);
-    page.paragraph(
-        &format!("Số người đang chờ trước bạn: {}", ticket.waiting_ahead),
-        Weight::Regular,
-        24.0 * s,
-    );
-    if let Some(wait) = ticket.estimated_wait {
-        let minutes = wait.as_secs().div_ceil(60).max(1);
-        page.paragraph(
-            &format!("Thời gian chờ dự kiến: khoảng {minutes} phút"),
-            Weight::Regular,
-            24.0 * s,
-        );
+    page.paragraph(&ticket.waiting_line(), Weight::Regular, 24.0 * s);
+    if let Some(wait) = ticket.wait_estimate_line() {
+        page.paragraph(&wait, Weight::Regular, 24.0 * s);
     }
-    let at = ticket.issued_at;
-    let mut when = format!(
-        "Ngày {:02}/{:02}/{:04} lúc {:02}:{:02}",
-        at.day(),
-        at.month(),
-        at.year(),
-        at.hour(),
-        at.minute()
-    );
-    if let Some(session) = &ticket.session_name {
-        when.push_str(&format!(" · {session}"));
-    }
-    page.paragraph(&when, Weight::Regular, 24.0 * s);
+    page.paragraph(&ticket.issued_line(), Weight::Regular, 24.0 * s);
     if let Some(qr) = &ticket.qr {
         page.gap(8.0 * s);
         page.qr(qr);

@@ -14,8 +14,8 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kiosk::clock::ManualClock;
-use kiosk::store::{EventsSince, Store, StoreOptions};
+use queue_store::clock::ManualClock;
+use queue_store::store::{EventsSince, Store, StoreOptions};
 use rand::Rng;
 use system_tests::perf::issue::store_center;
 

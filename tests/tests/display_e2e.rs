@@ -157,7 +157,7 @@ async fn two_displays_get_every_call_exactly_once_across_a_kiosk_restart() {
     // applied each of them once, in order, and announced each once.
     let logged: Vec<(u64, TicketId, bool)> = match kiosk.app.store().events_since(0, 1000).unwrap()
     {
-        kiosk::store::EventsSince::Events(events) => events
+        queue_store::store::EventsSince::Events(events) => events
             .into_iter()
             .filter_map(|e| match e.kind {
                 EventKind::Called { ticket, recall, .. } => Some((e.seq, ticket, recall)),

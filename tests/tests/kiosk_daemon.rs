@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use embedded_hal::digital::{ErrorType, OutputPin};
 use kiosk::app::{PressOutcome, Refusal};
 use kiosk::buttons::{ButtonInput, ButtonPanel, ButtonWiring, DebounceSettings, SimulatedButton};
-use kiosk::clock::SystemClock;
-use kiosk::commands::run::api_state;
+use kiosk::daemon::api_state;
 use kiosk::daemon::{open_app, run, Hardware};
 use kiosk::demo::demo_config;
 use kiosk::leds::{StatusLed, StatusLights};
 use kiosk_config::{ActiveLevel, PrinterTransport};
+use queue_store::clock::SystemClock;
 use system_tests::emupos::Emulator;
 
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -168,7 +168,7 @@ async fn presses_print_and_paper_out_consumes_no_number() {
     let snapshot = app.store().snapshot();
     assert_eq!(snapshot.departments[0].issued_today, 2);
     let events = match app.store().events_since(0, 1000).unwrap() {
-        kiosk::store::EventsSince::Events(events) => events,
+        queue_store::store::EventsSince::Events(events) => events,
         other => panic!("{other:?}"),
     };
     let labels: Vec<String> = events

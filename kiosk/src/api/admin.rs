@@ -406,23 +406,6 @@ pub async fn reload_config(
 /// Replaces the center file atomically, so a power cut leaves the old or
 /// the new file, never half of one.
 fn save_config(path: &Path, text: &str) -> Result<(), String> {
-    use std::io::Write;
-    let fail = |what: &str, err: std::io::Error| {
-        format!(
-            "cannot save the config to {} ({what}): {err}; check that the kiosk may write it",
-            path.display()
-        )
-    };
-    let temp = path.with_extension("toml.new");
-    let mut file = std::fs::File::create(&temp).map_err(|e| fail("create", e))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| fail("write", e))?;
-    std::fs::rename(&temp, path).map_err(|e| fail("rename", e))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| fail("sync directory", e))?;
-    }
-    Ok(())
+    crate::atomic_file::replace(path, text.as_bytes(), 0o666)
+        .map_err(|err| format!("cannot save the config: {err}; check that the kiosk may write it"))
 }

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use crate::accounts::AccountsError;
-use crate::store::{ActionError, StoreError};
+use queue_store::store::{ActionError, StoreError};
 
 /// An error answer: status, message and optional details.
 #[derive(Debug)]

@@ -1,4 +1,4 @@
-//! `GET /api/v1/reports` (admin): the report of [`crate::report`] as JSON,
+//! `GET /api/v1/reports` (admin): the report of [`queue_store::report`] as JSON,
 //! or as CSV with `format=csv`, for the technician pages and for
 //! `kiosk report` while the daemon holds the store.
 //!
@@ -15,8 +15,8 @@ use serde::Deserialize;
 
 use super::{ApiError, ApiState};
 use crate::app::blocking;
-use crate::report::format::write_csv;
-use crate::report::{from_store, ReportError, ReportRequest};
+use queue_store::report::format::write_csv;
+use queue_store::report::{from_store, ReportError, ReportRequest};
 
 /// The query string of the route.
 #[derive(Debug, Deserialize)]

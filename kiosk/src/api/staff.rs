@@ -13,7 +13,7 @@ use super::error::{ApiJson, ApiPath, OptionalJson};
 use super::{ApiError, ApiState};
 use crate::app::blocking;
 use crate::auth::{Principal, Role};
-use crate::store::{ActionError, Store};
+use queue_store::store::{ActionError, Store};
 
 /// Who the store records as having acted.
 pub fn actor(principal: &Principal) -> Actor {
@@ -242,6 +242,7 @@ pub async fn transfer(
     let ticket = body.ticket;
     match (body.department, body.counter) {
         (Some(to), None) => {
+            let to = kiosk_config::DepartmentId(to);
             act(&state, move |s| {
                 s.transfer_to_department(counter, ticket, &to, actor)
             })

@@ -41,7 +41,7 @@ use tokio::sync::{broadcast, watch};
 use super::guard::Holder;
 use super::{ApiError, ApiState};
 use crate::app::blocking;
-use crate::store::{EventsSince, Store};
+use queue_store::store::{EventsSince, Store};
 
 /// Tuning of the event stream.
 #[derive(Debug, Clone, Copy)]
@@ -361,7 +361,7 @@ pub async fn events(
             };
             match start.transpose()? {
                 Some((after, EventsSince::Events(events), live)) => {
-                    Ok::<_, crate::store::StoreError>((after, None, events, live))
+                    Ok::<_, queue_store::store::StoreError>((after, None, events, live))
                 }
                 // A client from before retention or from another store: start afresh.
                 Some((_, EventsSince::Gap { .. }, _)) | None => {

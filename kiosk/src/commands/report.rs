@@ -1,5 +1,5 @@
 //! `kiosk report`: the figures of a range of service days (see
-//! [`crate::report`]) as a table, CSV or JSON on standard output.
+//! [`queue_store::report`]) as a table, CSV or JSON on standard output.
 //!
 //! The running daemon holds the sled store's lock (sled allows one process),
 //! so the command first tries to open the store in `kiosk.data_dir`
@@ -23,10 +23,10 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use kiosk_config::CenterConfig;
 
-use crate::clock::SystemClock;
-use crate::report::format::{write, Format};
-use crate::report::{from_store, Report, ReportRequest};
-use crate::store::{Store, StoreError, StoreOptions};
+use queue_store::clock::SystemClock;
+use queue_store::report::format::{write, Format};
+use queue_store::report::{from_store, Report, ReportRequest};
+use queue_store::store::{Store, StoreError, StoreOptions};
 
 /// Arguments of `kiosk report`.
 #[derive(Debug, Clone, clap::Args)]

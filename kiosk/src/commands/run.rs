@@ -1,9 +1,8 @@
-//! `kiosk run --config FILE` and `kiosk demo`: load, open, run until a signal.
+//! `kiosk run --config FILE`: load, open, run until a signal.
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -11,13 +10,9 @@ use anyhow::Context;
 use embedded_hal::digital::{ErrorType, InputPin, OutputPin};
 use kiosk_config::CenterConfig;
 
-use crate::accounts::Accounts;
-use crate::api::{ApiOptions, ApiState};
-use crate::app::App;
 use crate::buttons::DebounceSettings;
-use crate::clock::SystemClock;
-use crate::daemon::{open_app, run as run_daemon, Hardware};
-use crate::demo::{run_demo, DemoOptions};
+use crate::daemon::{api_state, open_app, run as run_daemon, Hardware};
+use queue_store::clock::SystemClock;
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`). Under systemd
 /// (`JOURNAL_STREAM` set) lines carry no colours and no timestamps, since
@@ -98,55 +93,6 @@ pub async fn run(
     };
     run_daemon(app, hardware, listener, api, axum::Router::new(), shutdown).await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// `kiosk demo`.
-pub async fn demo(
-    dir: PathBuf,
-    listen: SocketAddr,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<ExitCode> {
-    // Commands are read from stdin whenever it is a terminal or a pipe;
-    // under systemd or with stdin closed there is nothing to read.
-    let keyboard = true;
-    run_demo(
-        DemoOptions {
-            dir,
-            listen,
-            keyboard,
-        },
-        shutdown,
-    )
-    .await?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The LAN API's state: accounts from the data directory, the center file
-/// for reloads.
-pub fn api_state(
-    app: &App,
-    config: &CenterConfig,
-    config_path: Option<&Path>,
-) -> anyhow::Result<ApiState> {
-    let accounts_file = Accounts::path_in(&config.kiosk.data_dir);
-    let accounts = Accounts::open(&accounts_file)
-        .with_context(|| format!("opening the accounts file {}", accounts_file.display()))?;
-    let tls = match &config.kiosk.tls {
-        Some(files) => Some(
-            lan_server::tls::acceptor(&files.cert, &files.key)
-                .context("setting up HTTPS from [kiosk.tls]; see docs/security.md")?,
-        ),
-        None => None,
-    };
-    Ok(ApiState::new(
-        app.clone(),
-        accounts,
-        ApiOptions {
-            config_path: config_path.map(Path::to_path_buf),
-            tls,
-            ..ApiOptions::default()
-        },
-    ))
 }
 
 /// A pin that does not exist (builds without GPIO support).

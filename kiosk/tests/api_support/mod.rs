@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-#[path = "../store_support/mod.rs"]
+#[path = "../../../queue-store/tests/store_support/mod.rs"]
 pub mod store_support;
 
 use std::net::SocketAddr;
@@ -15,11 +15,11 @@ use kiosk::accounts::Accounts;
 use kiosk::api::{ApiOptions, ApiState};
 use kiosk::app::App;
 use kiosk::auth::Role;
-use kiosk::clock::ManualClock;
 use kiosk::printing::Printer;
-use kiosk::store::{Durability, Store, StoreOptions};
 use kiosk_config::CenterConfig;
 use queue_protocol::Actor;
+use queue_store::clock::ManualClock;
+use queue_store::store::{Durability, Store, StoreOptions};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -101,7 +101,7 @@ impl TestKiosk {
             )),
             Duration::from_secs(3600),
         );
-        let app = App::new(config, store, printer, Arc::new(clock));
+        let app = App::new(store, printer, Arc::new(clock));
         let accounts = Accounts::open(&Accounts::path_in(dir.path())).expect("accounts");
         let admin_token = accounts.add_token("script", Role::Admin, None).unwrap();
         let display_token = accounts.add_token("bang-san", Role::Display, None).unwrap();
@@ -133,7 +133,7 @@ impl TestKiosk {
     /// Issues a ticket for `department` straight in the store.
     pub async fn issue(&self, department: &'static str) {
         let store = self.app.store().clone();
-        kiosk::app::blocking(move || store.issue(department, None, Actor::Button))
+        kiosk::app::blocking(move || store.issue(&department.into(), None, Actor::Button))
             .await
             .expect("ticket issued");
     }

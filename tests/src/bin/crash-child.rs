@@ -19,9 +19,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use jiff::civil::date;
 use jiff::SignedDuration;
-use kiosk::clock::ManualClock;
-use kiosk::store::{Store, StoreOptions};
 use queue_protocol::Actor;
+use queue_store::clock::ManualClock;
+use queue_store::store::{Store, StoreOptions};
 use system_tests::perf::issue::store_center;
 
 /// Issues per simulated service day.
@@ -56,7 +56,7 @@ fn main() -> anyhow::Result<()> {
         clock.advance(SignedDuration::from_secs(1));
         let department = format!("d{}", i % 3);
         let issued = store
-            .issue(&department, None, Actor::Button)
+            .issue(&department.as_str().into(), None, Actor::Button)
             .with_context(|| format!("issuing for {department}"))?;
         let t = issued.ticket;
         let mut out = stdout.lock();

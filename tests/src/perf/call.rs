@@ -21,10 +21,10 @@ use anyhow::{bail, Context};
 use kiosk::accounts::Accounts;
 use kiosk::api::{ApiOptions, ApiState};
 use kiosk::auth::Role;
-use kiosk::clock::SystemClock;
 use kiosk::daemon::open_app;
 use kiosk::demo::demo_config;
 use queue_protocol::Actor;
+use queue_store::clock::SystemClock;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -62,9 +62,9 @@ async fn scenario() -> anyhow::Result<()> {
         kiosk::app::blocking(move || {
             for i in 0..total + counters.len() {
                 let (_, department) = &counters[i % counters.len()];
-                store.issue(department, None, Actor::Button)?;
+                store.issue(&department.as_str().into(), None, Actor::Button)?;
             }
-            Ok::<_, kiosk::store::IssueError>(())
+            Ok::<_, queue_store::store::IssueError>(())
         })
         .await
         .context("issuing the tickets to call")?;

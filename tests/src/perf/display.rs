@@ -29,10 +29,10 @@ use kiosk::accounts::Accounts;
 use kiosk::api::{ApiOptions, ApiState};
 use kiosk::app::App;
 use kiosk::auth::Role;
-use kiosk::clock::ManualClock;
 use kiosk::printing::Printer;
-use kiosk::store::{Durability, Store, StoreOptions};
 use queue_protocol::Actor;
+use queue_store::clock::ManualClock;
+use queue_store::store::{Durability, Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -155,7 +155,7 @@ impl LoopbackKiosk {
             Box::new(ticket_printer::transport::FileTransport::new(&printer_path)),
             Duration::from_secs(3600),
         );
-        let app = App::new(config, store, printer, Arc::new(clock));
+        let app = App::new(store, printer, Arc::new(clock));
         let accounts = Accounts::open(&Accounts::path_in(dir)).context("accounts")?;
         let tokens = match tokens {
             Some(tokens) => tokens,
@@ -203,7 +203,7 @@ impl LoopbackKiosk {
     pub async fn issue(&self, department: &'static str, n: usize) -> anyhow::Result<()> {
         for _ in 0..n {
             let store = self.app.store().clone();
-            kiosk::app::blocking(move || store.issue(department, None, Actor::Button))
+            kiosk::app::blocking(move || store.issue(&department.into(), None, Actor::Button))
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot issue a ticket: {e}"))?;
         }

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use jiff::civil::time;
 use jiff::tz::TimeZone;
-use kiosk::clock::SystemClock;
-use kiosk::store::{Store, StoreOptions};
 use kiosk_config::*;
 use queue_protocol::Actor;
+use queue_store::clock::SystemClock;
+use queue_store::store::{Store, StoreOptions};
 
 const SAMPLES: usize = 2000;
 
@@ -120,7 +120,7 @@ pub fn issue_samples(store: &Store, samples: usize) -> anyhow::Result<Vec<Durati
         let department = if i % 2 == 0 { "d0" } else { "d1" };
         let start = Instant::now();
         store
-            .issue(department, None, Actor::Button)
+            .issue(&department.into(), None, Actor::Button)
             .with_context(|| format!("issuing ticket {i}"))?;
         out.push(start.elapsed());
     }

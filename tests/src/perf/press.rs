@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use kiosk::app::PressOutcome;
-use kiosk::clock::SystemClock;
 use kiosk::daemon::open_app;
 use kiosk::demo::demo_config;
 use kiosk_config::PrinterTransport;
+use queue_store::clock::SystemClock;
 
 use crate::loopback_printer::LoopbackPrinter;
 use crate::perf::quantile;

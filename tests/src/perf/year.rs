@@ -28,9 +28,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use jiff::{civil::date, SignedDuration, Timestamp};
-use kiosk::clock::ManualClock;
-use kiosk::store::{Durability, Store, StoreOptions};
 use queue_protocol::Actor;
+use queue_store::clock::ManualClock;
+use queue_store::store::{Durability, Store, StoreOptions};
 
 use super::issue::store_center;
 
@@ -88,7 +88,7 @@ fn simulate_day(
             store.set_durability(Durability::Deferred)?;
         }
         let started = Instant::now();
-        let issued = store.issue(&department, None, Actor::Button)?;
+        let issued = store.issue(&department.as_str().into(), None, Actor::Button)?;
         if flushed {
             latencies.push(started.elapsed());
         }
@@ -106,7 +106,7 @@ fn simulate_day(
             }
             1 => {
                 let to = format!("d{}", (i + 1) % DEPARTMENTS);
-                store.transfer_to_department(counter, None, &to, actor.clone())?;
+                store.transfer_to_department(counter, None, &to.as_str().into(), actor.clone())?;
             }
             _ => {
                 store.start_serving(counter, None, actor.clone())?;
@@ -142,7 +142,7 @@ fn against_fresh(
             for i in 0..MEASURED / 10 {
                 let department = format!("d{}", (chunk + i) % DEPARTMENTS);
                 let started = Instant::now();
-                target.issue(&department, None, Actor::Button)?;
+                target.issue(&department.as_str().into(), None, Actor::Button)?;
                 samples.push(started.elapsed());
             }
         }

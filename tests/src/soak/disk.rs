@@ -29,10 +29,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use kiosk::app::{blocking, App, PressOutcome, Refusal};
-use kiosk::clock::SystemClock;
 use kiosk::daemon::open_app;
-use kiosk::store::{EventsSince, IssueError};
 use queue_protocol::{Actor, EventKind, TicketId};
+use queue_store::clock::SystemClock;
+use queue_store::store::{EventsSince, IssueError};
 
 use super::{center, Mode, Row};
 use crate::loopback_printer::LoopbackPrinter;

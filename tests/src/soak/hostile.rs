@@ -29,10 +29,10 @@ use embedded_hal::digital::{ErrorType, InputPin};
 use kiosk::accounts::Accounts;
 use kiosk::api::{Access, ApiOptions, ApiState, Method, ROUTES};
 use kiosk::auth::Role;
-use kiosk::clock::SystemClock;
 use kiosk::daemon::open_app;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
+use queue_store::clock::SystemClock;
 use serde_json::Value;
 
 use super::{http, Mode, Row};

@@ -19,9 +19,9 @@ use kiosk::accounts::Accounts;
 use kiosk::api::{ApiOptions, ApiState};
 use kiosk::app::PressOutcome;
 use kiosk::auth::Role;
-use kiosk::clock::SystemClock;
 use kiosk::daemon::open_app;
 use queue_protocol::TicketState;
+use queue_store::clock::SystemClock;
 use rand::Rng;
 
 use super::{center, http, quantile_ms, thousands, Mode, Row};

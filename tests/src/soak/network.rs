@@ -167,7 +167,7 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
         lagged += calls_applied(rx, out);
     }
     let logged: Vec<(u64, TicketId, bool)> = match kiosk.app.store().events_since(0, usize::MAX)? {
-        kiosk::store::EventsSince::Events(events) => events
+        queue_store::store::EventsSince::Events(events) => events
             .into_iter()
             .filter_map(|e| match e.kind {
                 EventKind::Called { ticket, recall, .. } => Some((e.seq, ticket, recall)),

@@ -26,10 +26,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use kiosk::app::{blocking, App, PressOutcome};
-use kiosk::clock::SystemClock;
 use kiosk::daemon::open_app;
-use kiosk::store::{EventsSince, Store, StoreOptions};
 use queue_protocol::{Actor, TicketId};
+use queue_store::clock::SystemClock;
+use queue_store::store::{EventsSince, Store, StoreOptions};
 use rand::Rng;
 
 use super::{center, thousands, Mode, Row};

@@ -19,9 +19,9 @@ use anyhow::Context;
 use kiosk::accounts::Accounts;
 use kiosk::api::{ApiOptions, ApiState};
 use kiosk::app::{App, PressOutcome, Refusal};
-use kiosk::clock::SystemClock;
 use kiosk::daemon::open_app;
 use queue_protocol::PrintStatus;
+use queue_store::clock::SystemClock;
 
 use super::{center, http, Mode, Row};
 use crate::emupos::Emulator;

@@ -6,11 +6,11 @@ mod store_support;
 use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
-use kiosk::store::queue::QueueState;
-use kiosk::store::ActionError;
 use kiosk_config::{CenterConfig, Exhaustion};
 use proptest::prelude::*;
 use queue_protocol::{Actor, Event, EventKind, Ticket, TicketId, TicketState};
+use queue_store::store::queue::QueueState;
+use queue_store::store::ActionError;
 use store_support::{center, morning};
 
 fn staff() -> Actor {
@@ -24,7 +24,7 @@ fn issue(
     prio: Option<&str>,
     now: Timestamp,
 ) -> Ticket {
-    q.issue(c, dept, prio, Actor::Button, now)
+    q.issue(c, &dept.into(), prio, Actor::Button, now)
         .expect("issued")
         .ticket
 }
@@ -114,7 +114,7 @@ fn transfer_keeps_place_by_issue_time() {
             &c,
             1,
             Some(early.id),
-            "dat-dai",
+            &"dat-dai".into(),
             staff(),
             t0 + SignedDuration::from_secs(180),
         )
@@ -221,14 +221,18 @@ fn estimated_wait_uses_recent_service_times_and_counters() {
     for _ in 0..4 {
         issue(&mut q, &c, "ho-tich", None, t0);
     }
-    let issued = q.issue(&c, "ho-tich", None, Actor::Button, t0).unwrap();
+    let issued = q
+        .issue(&c, &"ho-tich".into(), None, Actor::Button, t0)
+        .unwrap();
     assert_eq!(issued.waiting_ahead, 4);
     assert_eq!(issued.estimated_wait.as_secs(), 4 * 300 / 2);
     // Serve one in 2 minutes: the estimate follows.
     q.call_next(&c, 1, staff(), t0).unwrap();
     q.finish(&c, 1, None, staff(), t0 + SignedDuration::from_secs(120))
         .unwrap();
-    let issued = q.issue(&c, "ho-tich", None, Actor::Button, t0).unwrap();
+    let issued = q
+        .issue(&c, &"ho-tich".into(), None, Actor::Button, t0)
+        .unwrap();
     assert_eq!(issued.waiting_ahead, 4);
     assert_eq!(issued.estimated_wait.as_secs(), 4 * 120 / 2);
 }
@@ -294,7 +298,7 @@ proptest! {
             match action {
                 Action::Issue(d, p) => {
                     let prio = p.then_some("khuyet-tat");
-                    if let Ok(issued) = q.issue(&c, departments[d], prio, Actor::Button, now) {
+                    if let Ok(issued) = q.issue(&c, &departments[d].into(), prio, Actor::Button, now) {
                         let t = issued.ticket;
                         numbers.entry((t.service_day.clone(), t.issued_department.clone())).or_default().push(t.number);
                     }
@@ -304,7 +308,7 @@ proptest! {
                 Action::NoShow(k) => { let _ = q.no_show(&c, k, None, actor, now); }
                 Action::Start(k) => { let _ = q.start_serving(&c, k, None, actor, now); }
                 Action::Finish(k) => { let _ = q.finish(&c, k, None, actor, now); }
-                Action::TransferDepartment(k, d) => { let _ = q.transfer_to_department(&c, k, None, departments[d], actor, now); }
+                Action::TransferDepartment(k, d) => { let _ = q.transfer_to_department(&c, k, None, &departments[d].into(), actor, now); }
                 Action::TransferCounter(k, t) => { let _ = q.transfer_to_counter(&c, k, None, t, actor, now); }
                 Action::Cancel(id) => { let _ = q.cancel(&c, TicketId(id), "test", actor, now); }
                 Action::Printed(id) => {

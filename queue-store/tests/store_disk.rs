@@ -4,10 +4,10 @@
 mod store_support;
 
 use jiff::SignedDuration;
-use kiosk::clock::ManualClock;
-use kiosk::store::{ActionError, EventsSince, IssueError, Store};
 use kiosk_config::{Exhaustion, Session};
 use queue_protocol::{Actor, Event, EventKind, PrintStatus, TicketState};
+use queue_store::clock::ManualClock;
+use queue_store::store::{ActionError, EventsSince, IssueError, Store};
 use store_support::{center, local, morning, open};
 
 fn staff() -> Actor {
@@ -29,7 +29,7 @@ fn assert_no_holes(events: &[Event]) {
 
 fn issue(store: &Store, dept: &str) -> String {
     store
-        .issue(dept, None, Actor::Button)
+        .issue(&dept.into(), None, Actor::Button)
         .expect("issued")
         .ticket
         .label
@@ -69,7 +69,10 @@ fn numbers_restart_each_service_day_at_the_reset_time() {
     let clock = ManualClock::new(morning());
     let store = open(dir.path(), &config, &clock);
     issue(&store, "ho-tich");
-    let left = store.issue("ho-tich", None, Actor::Button).unwrap().ticket;
+    let left = store
+        .issue(&"ho-tich".into(), None, Actor::Button)
+        .unwrap()
+        .ticket;
     // 03:00 the next morning still belongs to Thursday's service day.
     clock.set(local(2026, 11, 27, 3, 0));
     store.roll_service_day().unwrap();
@@ -131,7 +134,9 @@ fn daily_cap_and_block_end_refuse_with_a_reason() {
     let store = open(dir.path(), &config, &clock);
     issue(&store, "ho-tich");
     issue(&store, "ho-tich");
-    let err = store.issue("ho-tich", None, Actor::Button).unwrap_err();
+    let err = store
+        .issue(&"ho-tich".into(), None, Actor::Button)
+        .unwrap_err();
     assert!(
         matches!(err, IssueError::DailyCapReached { cap: 2, .. }),
         "{err}"
@@ -141,7 +146,9 @@ fn daily_cap_and_block_end_refuse_with_a_reason() {
     for _ in 0..3 {
         issue(&store, "dat-dai");
     }
-    let err = store.issue("dat-dai", None, Actor::Button).unwrap_err();
+    let err = store
+        .issue(&"dat-dai".into(), None, Actor::Button)
+        .unwrap_err();
     assert!(
         matches!(err, IssueError::BlockExhausted { last: 3, .. }),
         "{err}"
@@ -160,7 +167,7 @@ fn a_wrapping_block_starts_again_only_when_the_old_holder_is_gone() {
     assert_eq!(issue(&store, "dat-dai"), "A001");
     assert_eq!(issue(&store, "dat-dai"), "A002");
     assert!(matches!(
-        store.issue("dat-dai", None, Actor::Button),
+        store.issue(&"dat-dai".into(), None, Actor::Button),
         Err(IssueError::BlockExhausted { .. })
     ));
     store.call_next(3, staff()).unwrap();
@@ -180,7 +187,9 @@ fn issuing_is_refused_outside_opening_hours_and_on_closed_days() {
     }]);
     let clock = ManualClock::new(local(2026, 11, 26, 12, 0));
     let store = open(dir.path(), &config, &clock);
-    let err = store.issue("ho-tich", None, Actor::Button).unwrap_err();
+    let err = store
+        .issue(&"ho-tich".into(), None, Actor::Button)
+        .unwrap_err();
     assert!(
         matches!(err, IssueError::OutsideOpeningHours { .. }),
         "{err}"
@@ -189,22 +198,22 @@ fn issuing_is_refused_outside_opening_hours_and_on_closed_days() {
     clock.set(local(2026, 11, 26, 7, 30));
     assert_eq!(issue(&store, "ho-tich"), "1001");
     assert!(matches!(
-        store.issue("dat-dai", None, Actor::Button),
+        store.issue(&"dat-dai".into(), None, Actor::Button),
         Err(IssueError::OutsideOpeningHours { .. })
     ));
     clock.set(local(2026, 11, 26, 16, 59));
     assert_eq!(issue(&store, "dat-dai"), "A001");
     clock.set(local(2026, 11, 29, 9, 0)); // Sunday
     assert!(matches!(
-        store.issue("ho-tich", None, Actor::Button),
+        store.issue(&"ho-tich".into(), None, Actor::Button),
         Err(IssueError::ClosedDay { .. })
     ));
     assert!(matches!(
-        store.issue("khong-co", None, Actor::Button),
+        store.issue(&"khong-co".into(), None, Actor::Button),
         Err(IssueError::UnknownDepartment { .. })
     ));
     assert!(matches!(
-        store.issue("ho-tich", Some("vip"), Actor::Button),
+        store.issue(&"ho-tich".into(), Some("vip"), Actor::Button),
         Err(IssueError::UnknownPriorityClass { .. })
     ));
 }
@@ -216,14 +225,14 @@ fn priority_never_starves_normal_tickets_through_the_store() {
     let clock = ManualClock::new(morning());
     let store = open(dir.path(), &config, &clock);
     let normal = store
-        .issue("ho-tich", None, Actor::Button)
+        .issue(&"ho-tich".into(), None, Actor::Button)
         .unwrap()
         .ticket
         .id;
     for _ in 0..5 {
         clock.advance(SignedDuration::from_secs(1));
         store
-            .issue("ho-tich", Some("khuyet-tat"), Actor::Button)
+            .issue(&"ho-tich".into(), Some("khuyet-tat"), Actor::Button)
             .unwrap();
     }
     let mut calls = Vec::new();
@@ -242,7 +251,10 @@ fn illegal_counter_moves_are_typed_errors() {
         store.call_next(1, staff()),
         Err(ActionError::NothingWaiting { counter: 1 })
     ));
-    let t = store.issue("ho-tich", None, Actor::Button).unwrap().ticket;
+    let t = store
+        .issue(&"ho-tich".into(), None, Actor::Button)
+        .unwrap()
+        .ticket;
     assert!(matches!(
         store.finish(1, Some(t.id), staff()),
         Err(ActionError::NotCalledYet { .. })
@@ -309,9 +321,12 @@ fn retention_summarises_and_removes_old_days() {
     let mut first_ids = Vec::new();
     for day in 20..=25 {
         clock.set(local(2026, 11, day, 8, 0));
-        let t = store.issue("ho-tich", None, Actor::Button).unwrap().ticket;
+        let t = store
+            .issue(&"ho-tich".into(), None, Actor::Button)
+            .unwrap()
+            .ticket;
         first_ids.push(t.id);
-        store.issue("ho-tich", None, Actor::Button).unwrap();
+        store.issue(&"ho-tich".into(), None, Actor::Button).unwrap();
         clock.advance(SignedDuration::from_secs(600));
         store.call_next(1, staff()).unwrap();
         store.start_serving(1, None, staff()).unwrap();
@@ -357,4 +372,37 @@ fn retention_summarises_and_removes_old_days() {
     assert_eq!(rest.last().map(|e| e.seq), Some(before + 1));
     assert_no_holes(&rest);
     assert!(store.prune().unwrap().days.is_empty());
+}
+
+#[test]
+fn a_reload_reaches_every_holder_at_once_and_an_operation_keeps_its_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = center();
+    let clock = ManualClock::new(morning());
+    let store = open(dir.path(), &config, &clock);
+    let holder = store.config().clone();
+    let before = holder.load();
+
+    let mut reloaded = config.clone();
+    reloaded.departments[0].name = "Hộ tịch (mới)".into();
+    store
+        .config()
+        .replace(std::sync::Arc::new(reloaded.clone()));
+    // Every clone of the handle sees the new value, and the store uses it.
+    assert_eq!(holder.load().departments[0].name, "Hộ tịch (mới)");
+    assert_eq!(store.snapshot().departments[0].name, "Hộ tịch (mới)");
+    // An operation started under the old value finishes under it, even
+    // though the live one no longer has the department it asks for.
+    let mut without = reloaded;
+    without.departments.retain(|d| d.id.as_str() != "dat-dai");
+    without.counters.retain(|c| c.number == 1);
+    store.config().replace(std::sync::Arc::new(without));
+    assert!(matches!(
+        store.issue(&"dat-dai".into(), None, Actor::Button),
+        Err(IssueError::UnknownDepartment { .. })
+    ));
+    let issued = store
+        .issue_under(&before, &"dat-dai".into(), None, Actor::Button)
+        .unwrap();
+    assert_eq!(issued.ticket.label, "A001");
 }

@@ -7,10 +7,10 @@ mod store_support;
 
 use jiff::civil::{date, Date};
 use jiff::SignedDuration;
-use kiosk::clock::ManualClock;
-use kiosk::store::{ActionError, EventsSince, Store};
 use kiosk_config::CenterConfig;
 use queue_protocol::{Actor, EventKind, Ticket, TicketId, TicketState};
+use queue_store::clock::ManualClock;
+use queue_store::store::{ActionError, EventsSince, Store};
 use store_support::{center, local, open};
 
 fn staff(name: &str) -> Actor {
@@ -29,7 +29,13 @@ fn work_a_day(store: &Store, clock: &ManualClock, day: i8) -> Vec<TicketId> {
     clock.set(local(2026, 11, day, 8, 0));
     let mut ids = Vec::new();
     for dept in ["ho-tich", "ho-tich", "dat-dai", "ho-tich", "dat-dai"] {
-        ids.push(store.issue(dept, None, Actor::Button).unwrap().ticket.id);
+        ids.push(
+            store
+                .issue(&dept.into(), None, Actor::Button)
+                .unwrap()
+                .ticket
+                .id,
+        );
         clock.advance(SignedDuration::from_secs(60));
     }
     store.mark_printed(ids[0]).unwrap();
@@ -119,7 +125,10 @@ fn a_packed_day_keeps_every_ticket_reachable() {
         Some(&before_21[2])
     );
     assert!(store.prune().unwrap().packed_days.is_empty(), "packed once");
-    let today = store.issue("ho-tich", None, Actor::Button).unwrap().ticket;
+    let today = store
+        .issue(&"ho-tich".into(), None, Actor::Button)
+        .unwrap()
+        .ticket;
     assert_eq!(today.label, "1001");
     assert_eq!(store.service_days(), vec![day(20), day(21), day(22)]);
     assert_eq!(store.day_tickets(day(22)).unwrap(), vec![today]);

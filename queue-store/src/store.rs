@@ -75,15 +75,17 @@ pub mod disk;
 pub mod error;
 pub mod pack;
 pub mod queue;
+pub mod record;
 pub mod retention;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use arc_swap::ArcSwap;
 use jiff::civil::Date;
 use jiff::ToSpan;
-use kiosk_config::{CenterConfig, KioskSettings};
+use kiosk_config::{CenterConfig, DepartmentId, KioskSettings};
 use queue_protocol::{Actor, DaySummary, Event, EventKind, Snapshot, Ticket, TicketId};
 use tokio::sync::broadcast;
 
@@ -176,6 +178,38 @@ pub struct PruneReport {
     pub packed_tickets: usize,
 }
 
+/// The configuration in force: one value shared by the store and the rest
+/// of the kiosk, replaced whole and atomically by a reload. Each operation
+/// reads it once ([`LiveConfig::load`]) and uses that value throughout, so a
+/// press during a reload is checked, numbered and printed under one config.
+#[derive(Clone)]
+pub struct LiveConfig(Arc<ArcSwap<CenterConfig>>);
+
+impl LiveConfig {
+    /// A shared cell holding `config`.
+    pub fn new(config: Arc<CenterConfig>) -> Self {
+        Self(Arc::new(ArcSwap::new(config)))
+    }
+
+    /// The configuration in force now.
+    pub fn load(&self) -> Arc<CenterConfig> {
+        self.0.load_full()
+    }
+
+    /// Put `config` in force for every later operation.
+    pub fn replace(&self, config: Arc<CenterConfig>) {
+        self.0.store(config);
+    }
+}
+
+impl std::fmt::Debug for LiveConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveConfig")
+            .field("center", &self.load().center.name)
+            .finish()
+    }
+}
+
 /// A handle on the queue store; cheap to clone, usable from any thread.
 #[derive(Clone)]
 pub struct Store {
@@ -186,6 +220,8 @@ pub struct Store {
 struct Shared {
     /// Serialises every operation; reads take it briefly too.
     inner: Mutex<Inner>,
+    /// The configuration in force, shared with the rest of the kiosk.
+    config: LiveConfig,
     /// Where "now" comes from.
     clock: Arc<dyn Clock>,
     /// New events, after they are durable.
@@ -206,8 +242,6 @@ struct Inner {
     event_days: u32,
     /// The in-memory queue, mirror of the disk.
     queue: QueueState,
-    /// The center's config in force.
-    config: Arc<CenterConfig>,
     /// Flush or not.
     durability: Durability,
     /// sled's log file, opened only to `fdatasync` it after each flush.
@@ -240,6 +274,7 @@ impl Opened {
                 dir: dir.to_owned(),
                 source,
             })?;
+        disk::check_format(&db)?;
         let queue = disk::load(&db)?;
         let cold = db
             .open_tree(disk::COLD_TREE)
@@ -372,7 +407,7 @@ impl Inner {
         if let Some(t) = self.queue.open_ticket(id) {
             return Ok(Some(t.clone()));
         }
-        if let Some(t) = disk::get(&self.db, &disk::ticket_key(id.0))? {
+        if let Some(t) = disk::get_ticket(&self.db, id.0)? {
             return Ok(Some(t));
         }
         self.packed_ticket(id)
@@ -425,13 +460,13 @@ impl Store {
                     days,
                     event_days: DEFAULT_EVENT_DAYS,
                     queue,
-                    config,
                     durability: options.durability,
                     log_file,
                     dir: dir.to_owned(),
                     cache_bytes: options.cache_bytes,
                     broken: None,
                 }),
+                config: LiveConfig::new(config),
                 clock,
                 events,
                 dir: dir.to_owned(),
@@ -461,12 +496,13 @@ impl Store {
         op: impl FnOnce(&mut QueueState, &CenterConfig, jiff::Timestamp) -> Result<T, E>,
     ) -> Result<T, E> {
         let mut inner = self.lock();
-        self.run_locked(&mut inner, op)
+        self.run_locked(&mut inner, &self.shared.config.load(), op)
     }
 
     fn run_locked<T, E: From<StoreError>>(
         &self,
         inner: &mut Inner,
+        config: &CenterConfig,
         op: impl FnOnce(&mut QueueState, &CenterConfig, jiff::Timestamp) -> Result<T, E>,
     ) -> Result<T, E> {
         if let Some(reason) = inner.broken.clone() {
@@ -476,8 +512,7 @@ impl Store {
             }
         }
         let now = self.shared.clock.now();
-        let config = Arc::clone(&inner.config);
-        let result = op(&mut inner.queue, &config, now);
+        let result = op(&mut inner.queue, config, now);
         let change = inner.queue.take_change();
         inner.persist(&change)?;
         for event in change.events {
@@ -500,15 +535,31 @@ impl Store {
         self.run(|q, c, now| action(q, c, counter, ticket, actor, now))
     }
 
-    /// Issue a ticket for `department`, optionally of a priority class. The
-    /// ticket is on disk when this returns.
+    /// Issue a ticket for `department`, optionally of a priority class,
+    /// under the configuration in force. The ticket is on disk when this
+    /// returns.
     pub fn issue(
         &self,
-        department: &str,
+        department: &DepartmentId,
         priority: Option<&str>,
         actor: Actor,
     ) -> Result<IssuedTicket, IssueError> {
-        self.run(|q, c, now| q.issue(c, department, priority, actor, now))
+        self.issue_under(&self.shared.config.load(), department, priority, actor)
+    }
+
+    /// [`Store::issue`] under `config`, a value the caller read from
+    /// [`Store::config`] and goes on using (to print the ticket).
+    pub fn issue_under(
+        &self,
+        config: &CenterConfig,
+        department: &DepartmentId,
+        priority: Option<&str>,
+        actor: Actor,
+    ) -> Result<IssuedTicket, IssueError> {
+        let mut inner = self.lock();
+        self.run_locked(&mut inner, config, |q, c, now| {
+            q.issue(c, department, priority, actor, now)
+        })
     }
 
     /// "Next" at `counter`: finishes its current ticket, calls the next one.
@@ -562,7 +613,7 @@ impl Store {
         &self,
         counter: u16,
         ticket: Option<TicketId>,
-        to: &str,
+        to: &DepartmentId,
         actor: Actor,
     ) -> Result<Ticket, ActionError> {
         self.run(|q, c, now| q.transfer_to_department(c, counter, ticket, to, actor, now))
@@ -597,7 +648,7 @@ impl Store {
         let mut inner = self.lock();
         let found = match inner.queue.open_ticket(ticket) {
             Some(t) => t.clone(),
-            None => match disk::get(&inner.db, &disk::ticket_key(ticket.0))? {
+            None => match disk::get_ticket(&inner.db, ticket.0)? {
                 Some(t) => t,
                 // A packed day is history: its tickets no longer change.
                 None if inner.packed_ticket(ticket)?.is_some() => {
@@ -606,7 +657,8 @@ impl Store {
                 None => return Err(ActionError::UnknownTicket { ticket }),
             },
         };
-        self.run_locked(&mut inner, |q, _, now| {
+        let config = self.shared.config.load();
+        self.run_locked(&mut inner, &config, |q, _, now| {
             Ok::<_, ActionError>(q.print_outcome(found, outcome, now))
         })
     }
@@ -647,10 +699,12 @@ impl Store {
         })
     }
 
-    /// Replace the config (live reload). Open tickets of removed departments
-    /// stay until cancelled or the day ends.
-    pub fn set_config(&self, config: Arc<CenterConfig>) {
-        self.lock().config = config;
+    /// The configuration in force, shared: what [`LiveConfig::replace`]
+    /// puts in it applies to the store's next operation and to everyone
+    /// else holding the handle at once. Open tickets of departments a
+    /// reload removed stay until cancelled or the day ends.
+    pub fn config(&self) -> &LiveConfig {
+        &self.shared.config
     }
 
     /// How many of the latest service days keep their events (at least 1:
@@ -728,7 +782,7 @@ impl Store {
     /// The visible state for a display or the admin page.
     pub fn snapshot(&self) -> Snapshot {
         let inner = self.lock();
-        inner.queue.snapshot(&inner.config)
+        inner.queue.snapshot(&self.shared.config.load())
     }
 
     fn events_since_locked(
@@ -775,7 +829,7 @@ impl Store {
     /// A snapshot and a receiver of every event after it, taken atomically.
     pub fn subscribe_with_snapshot(&self) -> (Snapshot, broadcast::Receiver<Event>) {
         let inner = self.lock();
-        let snapshot = inner.queue.snapshot(&inner.config);
+        let snapshot = inner.queue.snapshot(&self.shared.config.load());
         (snapshot, self.shared.events.subscribe())
     }
 
@@ -784,9 +838,9 @@ impl Store {
     /// removed the day's tickets.
     pub fn summaries(&self) -> Result<Vec<DaySummary>, StoreError> {
         let inner = self.lock();
-        let mut all: Vec<DaySummary> = disk::summaries(&inner.cold)?;
+        let mut all = disk::summaries(&inner.cold)?;
         // Stores from before packing kept them in the hot tree.
-        all.extend(disk::summaries::<DaySummary>(&inner.db)?);
+        all.extend(disk::summaries(&inner.db)?);
         all.sort_by(|a, b| (&a.service_day, &a.department).cmp(&(&b.service_day, &b.department)));
         all.dedup_by(|a, b| a.service_day == b.service_day && a.department == b.department);
         Ok(all)
@@ -816,7 +870,8 @@ impl Store {
         let Some(today) = inner.queue.core.service_day else {
             return Ok(PruneReport::default());
         };
-        let retention = i64::from(inner.config.kiosk.retention_days);
+        let config = self.shared.config.load();
+        let retention = i64::from(config.kiosk.retention_days);
         let cutoff = today.checked_sub(retention.days()).unwrap_or(today);
         let days: Vec<(Date, DayStart)> = inner.days.iter().map(|(d, s)| (*d, *s)).collect();
         let mut report = PruneReport::default();
@@ -843,7 +898,7 @@ impl Store {
             days: report.days.clone(),
             oldest_kept_seq: inner.queue.core.oldest_kept_seq,
         };
-        self.run_locked(&mut inner, |q, _, now| {
+        self.run_locked(&mut inner, &config, |q, _, now| {
             q.record(kind, now);
             Ok::<_, StoreError>(())
         })?;
@@ -869,7 +924,7 @@ impl Inner {
         for summary in retention::summarise(&day_text, &tickets) {
             cold.insert(
                 disk::summary_key(&day_text, &summary.department),
-                disk::encode(&summary),
+                disk::encode_summary(&summary),
             );
         }
         for t in &tickets {
@@ -902,7 +957,7 @@ impl Inner {
             for summary in retention::summarise(&day_text, &tickets) {
                 cold.insert(
                     disk::summary_key(&day_text, &summary.department),
-                    disk::encode(&summary),
+                    disk::encode_summary(&summary),
                 );
             }
             for t in &tickets {

@@ -12,6 +12,7 @@
 //! | `d/<YYYY-MM-DD>` | [`DayStart`] (one per kept day) |
 //! | `t/<ticket id u64 BE>` | [`Ticket`] (days not packed yet: today) |
 //! | `e/<seq u64 BE>` | [`Event`] (the last few service days) |
+//! | `v` | the disk format, a JSON number (absent before format 1 was named) |
 //!
 //! The **cold** tree (`days`) holds what changes once a day: packed days
 //! and summaries. It is a tree of its own so that a pack of a few hundred
@@ -23,6 +24,10 @@
 //! | `P/<YYYY-MM-DD>` | [`Pack`] of that day's tickets |
 //! | `s/<YYYY-MM-DD>/<department id>` | [`DaySummary`] |
 //!
+//! Tickets, events and summaries are written as the store's own records
+//! ([`super::record`]), never as the protocol's types; the table names the
+//! protocol type each one converts to.
+//!
 //! Big-endian integers keep tickets and events in id order, so a service
 //! day's records are one contiguous key range. Stores written before packing
 //! existed kept summaries in the hot tree; they are still read from there.
@@ -30,7 +35,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use jiff::civil::Date;
-use queue_protocol::{CallInfo, Event, EventKind, Ticket};
+use queue_protocol::{CallInfo, DaySummary, Event, EventKind, Ticket};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -39,6 +44,7 @@ use super::pack::Pack;
 use super::queue::{
     Change, Core, CounterRuntime, DayStart, DepartmentRuntime, QueueState, LAST_CALLS,
 };
+use super::record::{StoredEvent, StoredSummary, StoredTicket, FORMAT};
 
 pub const CORE: &[u8] = b"c";
 pub const DEPT: &[u8] = b"p/";
@@ -48,6 +54,7 @@ pub const TICKET: &[u8] = b"t/";
 pub const EVENT: &[u8] = b"e/";
 pub const SUMMARY: &[u8] = b"s/";
 pub const PACK: &[u8] = b"P/";
+pub const FORMAT_KEY: &[u8] = b"v";
 
 /// Name of the cold tree.
 pub const COLD_TREE: &[u8] = b"days";
@@ -100,6 +107,57 @@ pub fn decode<T: DeserializeOwned>(k: &[u8], v: &[u8]) -> Result<T, StoreError> 
     })
 }
 
+/// A ticket's stored record.
+pub fn encode_ticket(ticket: &Ticket) -> Vec<u8> {
+    encode(&StoredTicket::from(ticket))
+}
+
+/// A ticket from its stored record.
+pub fn decode_ticket(k: &[u8], v: &[u8]) -> Result<Ticket, StoreError> {
+    decode::<StoredTicket>(k, v).map(Ticket::from)
+}
+
+/// An event's stored record.
+pub fn encode_event(event: &Event) -> Vec<u8> {
+    encode(&StoredEvent::from(event))
+}
+
+/// An event from its stored record.
+pub fn decode_event(k: &[u8], v: &[u8]) -> Result<Event, StoreError> {
+    decode::<StoredEvent>(k, v).map(Event::from)
+}
+
+/// A day summary's stored record.
+pub fn encode_summary(summary: &DaySummary) -> Vec<u8> {
+    encode(&StoredSummary::from(summary))
+}
+
+/// Check the disk format, and name it in a store that does not say yet
+/// (a new one, or one written before the format was recorded: format 1).
+/// A newer format is refused: this build would misread it.
+pub fn check_format(tree: &sled::Tree) -> Result<(), StoreError> {
+    match tree
+        .get(FORMAT_KEY)
+        .map_err(io("reading the disk format"))?
+    {
+        Some(v) => {
+            let found: u32 = decode(FORMAT_KEY, &v)?;
+            if found > FORMAT {
+                return Err(StoreError::NewerFormat {
+                    found,
+                    supported: FORMAT,
+                });
+            }
+            Ok(())
+        }
+        None => {
+            tree.insert(FORMAT_KEY, encode(&FORMAT))
+                .map_err(io("recording the disk format"))?;
+            Ok(())
+        }
+    }
+}
+
 fn io(doing: &'static str) -> impl Fn(sled::Error) -> StoreError {
     move |source| StoreError::Io { doing, source }
 }
@@ -119,10 +177,10 @@ pub fn write_change(batch: &mut sled::Batch, state: &QueueState, change: &Change
         batch.insert(day_key(*day), encode(start));
     }
     for ticket in &change.tickets {
-        batch.insert(ticket_key(ticket.id.0), encode(ticket));
+        batch.insert(ticket_key(ticket.id.0), encode_ticket(ticket));
     }
     for event in &change.events {
-        batch.insert(event_key(event.seq), encode(event));
+        batch.insert(event_key(event.seq), encode_event(event));
     }
 }
 
@@ -150,7 +208,7 @@ pub fn load(tree: &sled::Tree) -> Result<QueueState, StoreError> {
     let mut open = Vec::new();
     for item in tree.range(ticket_key(core.day_first_ticket)..ticket_key(u64::MAX)) {
         let (k, v) = item.map_err(io("reading today's tickets"))?;
-        let ticket: Ticket = decode(&k, &v)?;
+        let ticket = decode_ticket(&k, &v)?;
         if ticket.state.is_open() {
             open.push(ticket);
         }
@@ -170,7 +228,7 @@ pub fn load(tree: &sled::Tree) -> Result<QueueState, StoreError> {
     let mut last_seq = None;
     for item in tree.scan_prefix(EVENT).rev().take(LAST_CALLS_SCAN) {
         let (k, v) = item.map_err(io("reading recent events"))?;
-        let event: Event = decode(&k, &v)?;
+        let event = decode_event(&k, &v)?;
         last_seq.get_or_insert(event.seq);
         if let EventKind::Called {
             ticket,
@@ -212,9 +270,18 @@ pub fn load(tree: &sled::Tree) -> Result<QueueState, StoreError> {
 }
 
 /// Read one record.
-pub fn get<T: DeserializeOwned>(tree: &sled::Tree, k: &[u8]) -> Result<Option<T>, StoreError> {
+fn get<T: DeserializeOwned>(tree: &sled::Tree, k: &[u8]) -> Result<Option<T>, StoreError> {
     match tree.get(k).map_err(io("reading a record"))? {
         Some(v) => decode(k, &v).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Read one ticket record.
+pub fn get_ticket(tree: &sled::Tree, id: u64) -> Result<Option<Ticket>, StoreError> {
+    let k = ticket_key(id);
+    match tree.get(&k).map_err(io("reading a ticket"))? {
+        Some(v) => decode_ticket(&k, &v).map(Some),
         None => Ok(None),
     }
 }
@@ -225,7 +292,7 @@ pub fn events_from(tree: &sled::Tree, first: u64, limit: usize) -> Result<Vec<Ev
         .take(limit)
         .map(|item| {
             let (k, v) = item.map_err(io("reading events"))?;
-            decode(&k, &v)
+            decode_event(&k, &v)
         })
         .collect()
 }
@@ -249,7 +316,7 @@ pub fn tickets_between(tree: &sled::Tree, first: u64, end: u64) -> Result<Vec<Ti
     tree.range(ticket_key(first)..ticket_key(end))
         .map(|item| {
             let (k, v) = item.map_err(io("reading tickets"))?;
-            decode(&k, &v)
+            decode_ticket(&k, &v)
         })
         .collect()
 }
@@ -267,11 +334,11 @@ pub fn keys_between(
 }
 
 /// Every stored day summary.
-pub fn summaries<T: DeserializeOwned>(tree: &sled::Tree) -> Result<Vec<T>, StoreError> {
+pub fn summaries(tree: &sled::Tree) -> Result<Vec<DaySummary>, StoreError> {
     tree.scan_prefix(SUMMARY)
         .map(|item| {
             let (k, v) = item.map_err(io("reading day summaries"))?;
-            decode(&k, &v)
+            decode::<StoredSummary>(&k, &v).map(DaySummary::from)
         })
         .collect()
 }

@@ -17,6 +17,15 @@ pub enum StoreError {
         /// What sled reported.
         source: sled::Error,
     },
+    /// The data directory was written by a newer release, in a disk format
+    /// this one cannot read.
+    #[error("the queue store is in disk format {found}, written by a newer kiosk; this kiosk reads formats up to {supported}: install that newer kiosk again (the data is untouched)")]
+    NewerFormat {
+        /// The format on disk.
+        found: u32,
+        /// The newest format this build reads.
+        supported: u32,
+    },
     /// A read, write or flush failed.
     #[error("queue store I/O failed while {doing}: {source}; check the SD card or disk (dmesg) and free space")]
     Io {

@@ -10,9 +10,9 @@ use std::time::Duration;
 use jiff::civil::{date, time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use kiosk::clock::ManualClock;
-use kiosk::store::{Store, StoreOptions};
 use kiosk_config::*;
+use queue_store::clock::ManualClock;
+use queue_store::store::{Store, StoreOptions};
 
 /// A department with a plain numeric block.
 pub fn department(id: &str, first: u32, last: u32) -> Department {
@@ -146,4 +146,13 @@ pub fn open(dir: &Path, config: &CenterConfig, clock: &ManualClock) -> Store {
         },
     )
     .expect("store opens")
+}
+
+/// The center of the format fixtures in `tests/fixtures/`: [`center`] open
+/// every weekday, keeping three days of tickets.
+pub fn fixture_center() -> CenterConfig {
+    let mut config = center();
+    config.kiosk.retention_days = 3;
+    config.center.closed_weekdays.clear();
+    config
 }

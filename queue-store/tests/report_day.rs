@@ -19,9 +19,11 @@
 mod store_support;
 
 use jiff::civil::date;
-use kiosk::report::format::{write, Format, CSV_HEADER};
-use kiosk::report::{BusyHour, Durations, GroupBy, Report, ReportBuilder, ReportRequest, Row};
 use queue_protocol::{Actor, Event, EventKind, TicketId};
+use queue_store::report::format::{write, Format, CSV_HEADER};
+use queue_store::report::{
+    BusyHour, Durations, GroupBy, Report, ReportBuilder, ReportRequest, Row,
+};
 
 fn at(day: i8, h: i8, m: i8) -> i64 {
     store_support::local(2026, 11, day, h, m).as_millisecond()

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use jiff::civil::Date;
 use jiff::Timestamp;
-use kiosk_config::{CenterConfig, Department, Exhaustion};
+use kiosk_config::{CenterConfig, Department, DepartmentId, Exhaustion};
 use queue_protocol::{
     Actor, CallInfo, CounterNow, CurrentTicket, DepartmentQueue, Event, EventKind, PrintStatus,
     Snapshot, Ticket, TicketId, TicketState,
@@ -355,90 +355,27 @@ impl QueueState {
         per_ticket * ahead / counters
     }
 
-    /// Issue a ticket for `department` (with a priority class id or none).
+    /// Issue a ticket for `department` (with a priority class id or none):
+    /// `admit` decides whether a ticket may be issued at all,
+    /// `next_number` which number it gets.
     pub fn issue(
         &mut self,
         config: &CenterConfig,
-        department: &str,
+        department: &DepartmentId,
         priority: Option<&str>,
         actor: Actor,
         now: Timestamp,
     ) -> Result<IssuedTicket, IssueError> {
         let day = self.enter_day(config, now);
-        let dept: &Department = config
-            .departments
-            .iter()
-            .find(|d| d.id.0 == department)
-            .ok_or_else(|| IssueError::UnknownDepartment {
-                department: department.to_owned(),
-            })?;
-        if let Some(class) = priority {
-            if !dept.priority {
-                return Err(IssueError::PriorityNotOffered {
-                    department: department.to_owned(),
-                });
-            }
-            if !config.kiosk.priority.classes.iter().any(|c| c.id == class) {
-                return Err(IssueError::UnknownPriorityClass {
-                    class: class.to_owned(),
-                });
-            }
-        }
-        match day::check_open(&config.center, dept, now) {
-            Ok(()) => {}
-            Err(Closure::ClosedDay(day)) => {
-                return Err(IssueError::ClosedDay {
-                    department: department.to_owned(),
-                    day,
-                })
-            }
-            Err(Closure::OutsideHours(time)) => {
-                return Err(IssueError::OutsideOpeningHours {
-                    department: department.to_owned(),
-                    time,
-                })
-            }
-        }
-        let runtime = self
-            .departments
-            .get(department)
-            .cloned()
-            .unwrap_or_default();
-        if let Some(cap) = dept.daily_cap {
-            if runtime.issued >= cap {
-                return Err(IssueError::DailyCapReached {
-                    department: department.to_owned(),
-                    cap,
-                });
-            }
-        }
-        let block = &dept.block;
-        let exhausted = || IssueError::BlockExhausted {
-            department: department.to_owned(),
-            last: block.last,
-        };
-        let number = match runtime.last_number {
-            None => block.first,
-            Some(last) if last < block.last => last + 1,
-            Some(_) => match block.on_exhausted {
-                Exhaustion::Refuse => return Err(exhausted()),
-                Exhaustion::Wrap => block.first,
-            },
-        };
-        // Wrapping must never hand out a number whose holder still waits.
-        if self
-            .open
-            .values()
-            .any(|t| t.issued_department == department && t.number == number)
-        {
-            return Err(exhausted());
-        }
+        let dept = self.admit(config, department, priority, now)?;
+        let number = self.next_number(dept)?;
+        let department = department.as_str();
         let ahead = self
             .waiting_in(department)
             .filter(|t| priority.is_none() || t.priority.is_some())
             .count() as u32;
         let estimated_wait = self.estimate(config, department, ahead);
-        let label = block.label(number);
+        let label = dept.block.label(number);
         let ticket = Ticket {
             id: TicketId(self.core.next_ticket),
             service_day: day.to_string(),
@@ -483,6 +420,91 @@ impl QueueState {
             waiting_ahead: ahead,
             estimated_wait,
         })
+    }
+
+    /// Admission: whether `department` may issue a ticket (of `priority`)
+    /// at `now` — it exists, offers that priority class, is open, and is
+    /// under its daily cap.
+    fn admit<'c>(
+        &self,
+        config: &'c CenterConfig,
+        department: &DepartmentId,
+        priority: Option<&str>,
+        now: Timestamp,
+    ) -> Result<&'c Department, IssueError> {
+        let name = || department.as_str().to_owned();
+        let dept = config
+            .department(department)
+            .ok_or_else(|| IssueError::UnknownDepartment { department: name() })?;
+        if let Some(class) = priority {
+            if !dept.priority {
+                return Err(IssueError::PriorityNotOffered { department: name() });
+            }
+            if !config.kiosk.priority.classes.iter().any(|c| c.id == class) {
+                return Err(IssueError::UnknownPriorityClass {
+                    class: class.to_owned(),
+                });
+            }
+        }
+        match day::check_open(&config.center, dept, now) {
+            Ok(()) => {}
+            Err(Closure::ClosedDay(day)) => {
+                return Err(IssueError::ClosedDay {
+                    department: name(),
+                    day,
+                })
+            }
+            Err(Closure::OutsideHours(time)) => {
+                return Err(IssueError::OutsideOpeningHours {
+                    department: name(),
+                    time,
+                })
+            }
+        }
+        if let Some(cap) = dept.daily_cap {
+            let issued = self
+                .departments
+                .get(department.as_str())
+                .map_or(0, |r| r.issued);
+            if issued >= cap {
+                return Err(IssueError::DailyCapReached {
+                    department: name(),
+                    cap,
+                });
+            }
+        }
+        Ok(dept)
+    }
+
+    /// Numbering: the number after the department's last one today, from
+    /// the start of its block on a new day, wrapping or refusing at the end
+    /// of the block as configured — never a number whose holder still waits.
+    fn next_number(&self, dept: &Department) -> Result<u32, IssueError> {
+        let block = &dept.block;
+        let exhausted = || IssueError::BlockExhausted {
+            department: dept.id.as_str().to_owned(),
+            last: block.last,
+        };
+        let last = self
+            .departments
+            .get(dept.id.as_str())
+            .and_then(|r| r.last_number);
+        let number = match last {
+            None => block.first,
+            Some(last) if last < block.last => last + 1,
+            Some(_) => match block.on_exhausted {
+                Exhaustion::Refuse => return Err(exhausted()),
+                Exhaustion::Wrap => block.first,
+            },
+        };
+        if self
+            .open
+            .values()
+            .any(|t| t.issued_department == dept.id.as_str() && t.number == number)
+        {
+            return Err(exhausted());
+        }
+        Ok(number)
     }
 
     fn check_counter(config: &CenterConfig, counter: u16) -> Result<(), ActionError> {
@@ -850,7 +872,7 @@ impl QueueState {
         config: &CenterConfig,
         counter: u16,
         ticket: Option<TicketId>,
-        to: &str,
+        to: &DepartmentId,
         actor: Actor,
         now: Timestamp,
     ) -> Result<Ticket, ActionError> {
@@ -858,7 +880,7 @@ impl QueueState {
             config,
             counter,
             ticket,
-            Destination::Department(to),
+            Destination::Department(to.as_str()),
             actor,
             now,
         )

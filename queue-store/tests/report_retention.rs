@@ -6,10 +6,10 @@
 mod store_support;
 
 use jiff::SignedDuration;
-use kiosk::clock::ManualClock;
-use kiosk::report::{from_store, GroupBy, Report, ReportRequest, Row};
-use kiosk::store::Store;
 use queue_protocol::Actor;
+use queue_store::clock::ManualClock;
+use queue_store::report::{from_store, GroupBy, Report, ReportRequest, Row};
+use queue_store::store::Store;
 use store_support::{center, local, open};
 
 fn staff() -> Actor {
@@ -29,10 +29,10 @@ fn six_days(dir: &std::path::Path) -> (Store, kiosk_config::CenterConfig) {
         let k = i64::from(day - 19);
         clock.set(local(2026, 11, day, 8, 0));
         store
-            .issue("ho-tich", Some("nguoi-cao-tuoi"), Actor::Button)
+            .issue(&"ho-tich".into(), Some("nguoi-cao-tuoi"), Actor::Button)
             .unwrap();
-        store.issue("ho-tich", None, Actor::Button).unwrap();
-        store.issue("dat-dai", None, Actor::Button).unwrap();
+        store.issue(&"ho-tich".into(), None, Actor::Button).unwrap();
+        store.issue(&"dat-dai".into(), None, Actor::Button).unwrap();
         clock.advance(SignedDuration::from_secs(60 * k));
         store.call_next(1, staff()).unwrap();
         store.start_serving(1, None, staff()).unwrap();
@@ -106,10 +106,11 @@ fn pruned_days_report_the_same_department_figures() {
         .service_days()
         .contains(&jiff::civil::date(2026, 11, 23)));
     let first_kept = match store.events_since(0, 1).unwrap() {
-        kiosk::store::EventsSince::Gap { oldest_kept_seq } => oldest_kept_seq,
-        kiosk::store::EventsSince::Events(e) => e[0].seq,
+        queue_store::store::EventsSince::Gap { oldest_kept_seq } => oldest_kept_seq,
+        queue_store::store::EventsSince::Events(e) => e[0].seq,
     };
-    let kiosk::store::EventsSince::Events(kept) = store.events_since(first_kept - 1, 1000).unwrap()
+    let queue_store::store::EventsSince::Events(kept) =
+        store.events_since(first_kept - 1, 1000).unwrap()
     else {
         panic!("no gap from the oldest kept event")
     };
