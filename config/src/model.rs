@@ -186,6 +186,19 @@ pub struct KioskSettings {
     pub store_cache_bytes: u64,
     /// Service days older than this many days are summarised and removed.
     pub retention_days: u32,
+    /// HTTPS for the LAN API: the certificate and key files (`[kiosk.tls]`);
+    /// `None` serves plain HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files of the kiosk's TLS certificate (`[kiosk.tls]`). The files
+/// are read when the kiosk starts, not when the config is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain: the kiosk's certificate, then the CA's.
+    pub cert: PathBuf,
+    /// The certificate's private key.
+    pub key: PathBuf,
 }
 
 /// Status LEDs of the kiosk, BCM GPIO numbers.

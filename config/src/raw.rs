@@ -98,6 +98,15 @@ pub(crate) struct RawKiosk {
     pub printer: Option<RawPrinter>,
     pub leds: Option<RawLeds>,
     pub priority: Option<RawPriority>,
+    pub tls: Option<RawTls>,
+}
+
+/// `[kiosk.tls]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTls {
+    pub cert: Option<String>,
+    pub key: Option<String>,
 }
 
 /// `[kiosk.printer]`.

@@ -7,6 +7,7 @@
 
 mod center;
 mod display;
+mod tls;
 
 pub use display::DEFAULT_PHRASE;
 

@@ -106,10 +106,7 @@ pub async fn start(
     let router = crate::server::router(shared.clone(), stop.subscribe());
     let server_stop = stopped(stop.subscribe());
     tasks.push(tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router)
-            .with_graceful_shutdown(server_stop)
-            .await
-        {
+        if let Err(e) = crate::server::serve(listener, router, server_stop).await {
             tracing::error!("the local page server stopped: {e}; restart the display daemon");
         }
     }));

@@ -12,20 +12,27 @@
 //! | `/stream` | server-sent events: `event: state` with the view JSON, at once and after every change |
 //! | `/healthz` | `ok` |
 //!
-//! It owns only serving: the view is published through [`crate::shared`]. Pages
+//! It owns only serving: the view is published through [`crate::shared`]. The
+//! socket side (header and idle timeouts, connection limits) is
+//! `lan_server`'s, shared with the kiosk; one client address may hold
+//! [`STREAMS_PER_ADDRESS`] `/stream` connections. Pages
 //! keep up by push, not polling; when the daemon restarts, the browser's
 //! `EventSource` reconnects by itself and the first message it gets is the
 //! whole state again.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{header, HeaderValue};
+use axum::extract::ConnectInfo;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::sse::{Event as SseMessage, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Extension, Router};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::shared::Shared;
@@ -39,6 +46,21 @@ pub const BOARD_CSS: &str = include_str!("../assets/board.css");
 /// The pages' script.
 pub const BOARD_JS: &str = include_str!("../assets/board.js");
 
+/// `/stream` connections one client address may hold (the board's browser
+/// needs one; a few more for a technician's tabs).
+pub const STREAMS_PER_ADDRESS: usize = 4;
+
+/// Serves `router` on `listener` with the LAN limits until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    lan_server::Server::new(router)
+        .serve(listener, shutdown)
+        .await
+}
+
 /// The router for `shared`; `/stream` connections end when `stop` turns true.
 pub fn router(shared: Shared, stop: watch::Receiver<bool>) -> Router {
     let home = if shared.options().mode == "counter" {
@@ -47,6 +69,7 @@ pub fn router(shared: Shared, stop: watch::Receiver<bool>) -> Router {
         HALL_HTML
     };
     let state_shared = shared.clone();
+    let slots = lan_server::AddressSlots::new(STREAMS_PER_ADDRESS);
     Router::new()
         .route("/", get(move || async move { page(home) }))
         .route("/hall", get(|| async { page(HALL_HTML) }))
@@ -68,10 +91,21 @@ pub fn router(shared: Shared, stop: watch::Receiver<bool>) -> Router {
         )
         .route(
             "/stream",
-            get(move || {
+            get(move |peer: Option<Extension<ConnectInfo<SocketAddr>>>| {
+                let slot = peer.map(|Extension(ConnectInfo(peer))| slots.try_take(peer.ip()));
                 let view = shared.view();
                 let stop = stop.clone();
-                async move { stream(view, stop) }
+                async move {
+                    match slot {
+                        Some(None) => (
+                            StatusCode::TOO_MANY_REQUESTS,
+                            "too many open streams from this address; close another page first",
+                        )
+                            .into_response(),
+                        Some(Some(slot)) => stream(view, stop, Some(slot)),
+                        None => stream(view, stop, None),
+                    }
+                }
             }),
         )
         .route("/healthz", get(|| async { "ok" }))
@@ -107,10 +141,14 @@ fn json_response(json: Arc<str>) -> Response {
         .into_response()
 }
 
-fn stream(view: watch::Receiver<Arc<str>>, stop: watch::Receiver<bool>) -> Response {
+fn stream(
+    view: watch::Receiver<Arc<str>>,
+    stop: watch::Receiver<bool>,
+    slot: Option<lan_server::Slot>,
+) -> Response {
     let messages = futures_util::stream::unfold(
-        (view, stop, true),
-        |(mut view, mut stop, first)| async move {
+        (view, stop, true, slot),
+        |(mut view, mut stop, first, slot)| async move {
             if *stop.borrow() {
                 return None;
             }
@@ -125,7 +163,7 @@ fn stream(view: watch::Receiver<Arc<str>>, stop: watch::Receiver<bool>) -> Respo
                 .event("state")
                 .retry(Duration::from_secs(2))
                 .data(&*json);
-            Some((Ok::<_, Infallible>(message), (view, stop, false)))
+            Some((Ok::<_, Infallible>(message), (view, stop, false, slot)))
         },
     );
     Sse::new(messages)

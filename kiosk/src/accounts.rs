@@ -107,6 +107,15 @@ pub struct UserAccount {
     pub disabled: bool,
     /// When it was created, Unix ms.
     pub created_ms: i64,
+    /// Sessions started before this (Unix ms) are over: set when the
+    /// password changes, so a `kiosk user passwd` in another process logs
+    /// the person out of the running daemon too. Absent in older files.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sessions_after_ms: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// A device's bearer token as stored (the secret itself is never kept).
@@ -439,12 +448,14 @@ impl Accounts {
                 counters,
                 disabled: false,
                 created_ms: now_ms(),
+                sessions_after_ms: 0,
             });
             Ok(())
         })
     }
 
-    /// Sets a new password (and enables nothing else).
+    /// Sets a new password (and enables nothing else); every session the
+    /// account had is over.
     pub fn set_password(&self, name: &str, password: &str) -> Result<(), AccountsError> {
         let password_hash = hash_password(password)?;
         self.lock().update(|file| {
@@ -454,6 +465,7 @@ impl Accounts {
                 .find(|u| u.name == name)
                 .ok_or_else(|| AccountsError::UnknownUser(name.to_owned()))?;
             user.password_hash = password_hash;
+            user.sessions_after_ms = now_ms();
             Ok(())
         })
     }
@@ -594,6 +606,31 @@ impl Accounts {
                 None
             }
         }
+    }
+
+    /// The enabled account `name` as it is now, if a session it started at
+    /// `started_ms` (Unix ms) is still good: not disabled, no new password
+    /// since.
+    pub fn session_principal(&self, name: &str, started_ms: i64) -> Option<Principal> {
+        let mut cache = self.lock();
+        cache.refresh_for_read();
+        cache
+            .file
+            .users
+            .iter()
+            .find(|u| u.name == name && !u.disabled && started_ms >= u.sessions_after_ms)
+            .map(|u| Principal {
+                name: u.name.clone(),
+                role: u.role,
+                counters: u.counters.clone(),
+            })
+    }
+
+    /// Whether a person's account with this name exists (enabled or not).
+    pub fn has_user(&self, name: &str) -> bool {
+        let mut cache = self.lock();
+        cache.refresh_for_read();
+        cache.file.users.iter().any(|u| u.name == name)
     }
 
     /// The enabled account `name` as it is now (role and counters may have

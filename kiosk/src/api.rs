@@ -16,7 +16,7 @@
 //! - `Authorization: Bearer TOKEN`: device tokens (displays, keypads) and
 //!   admin tokens for scripts; no CSRF token needed.
 //! - the `kiosk_session` cookie set by `POST /api/v1/login` (HttpOnly,
-//!   SameSite=Strict, Max-Age); every `POST`/`DELETE` with it must carry the
+//!   SameSite=Strict, Max-Age, and `Secure` when served over TLS); every `POST`/`DELETE` with it must carry the
 //!   session's `X-CSRF-Token`.
 //! - `?token=TOKEN`, on `/api/v1/events` only (a browser `EventSource`
 //!   cannot set headers).
@@ -83,7 +83,6 @@ mod staff;
 pub mod stream;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -97,7 +96,7 @@ use tokio::sync::watch;
 
 use crate::accounts::Accounts;
 use crate::app::App;
-use crate::auth::{LoginThrottle, Role, Sessions};
+use crate::auth::{LoginThrottle, PasswordChecks, Role, Sessions, ThrottleLimits};
 
 pub use error::ApiError;
 
@@ -253,6 +252,17 @@ struct Shared {
     sessions: Sessions,
     /// Slows down password guessing.
     throttle: LoginThrottle,
+    /// Where passwords are checked (its own threads, a few at once).
+    checks: PasswordChecks,
+    /// Event streams held per client address.
+    stream_slots: Arc<lan_server::AddressSlots>,
+    /// Connection limits and timeouts of the server.
+    limits: lan_server::Limits,
+    /// HTTPS, when configured; cookies are then `Secure`.
+    tls: Option<lan_server::TlsAcceptor>,
+    /// Bumped whenever a credential ends (logout, revoked token, disabled
+    /// account, new password), so open event streams check theirs at once.
+    credentials_changed: watch::Sender<u64>,
     /// The center file, where a reload reads from and saves to.
     config_path: Option<PathBuf>,
     /// Open event streams (for the status page).
@@ -277,6 +287,22 @@ pub struct ApiOptions {
     pub login_base_delay: Duration,
     /// Longest delay.
     pub login_max_delay: Duration,
+    /// Failed logins one address may make, at any accounts, before delays
+    /// start.
+    pub login_free_per_address: u32,
+    /// Password checks everyone together may make in a burst, and per
+    /// minute after it (the global ceiling).
+    pub login_ceiling: (u32, u32),
+    /// Password checks run at once (each holds 19 MiB for tens of
+    /// milliseconds); more attempts meanwhile are answered 429 at once.
+    pub password_check_threads: usize,
+    /// Event streams one client address may hold open.
+    pub streams_per_address: usize,
+    /// Connection limits and timeouts of the HTTP server.
+    pub limits: lan_server::Limits,
+    /// Serve HTTPS with this (`[kiosk.tls]`); session cookies are then
+    /// marked `Secure`.
+    pub tls: Option<lan_server::TlsAcceptor>,
     /// The event stream's tuning.
     pub stream: stream::StreamSettings,
 }
@@ -289,6 +315,12 @@ impl Default for ApiOptions {
             free_login_attempts: 5,
             login_base_delay: Duration::from_secs(1),
             login_max_delay: Duration::from_secs(60),
+            login_free_per_address: 20,
+            login_ceiling: (60, 120),
+            password_check_threads: 2,
+            streams_per_address: 8,
+            limits: lan_server::Limits::default(),
+            tls: None,
             stream: stream::StreamSettings::default(),
         }
     }
@@ -303,11 +335,21 @@ impl ApiState {
                 app,
                 accounts,
                 sessions: Sessions::new(options.session_lifetime),
-                throttle: LoginThrottle::new(
-                    options.free_login_attempts,
-                    options.login_base_delay,
-                    options.login_max_delay,
+                throttle: LoginThrottle::new(ThrottleLimits {
+                    free_attempts: options.free_login_attempts,
+                    free_attempts_per_address: options.login_free_per_address,
+                    base_delay: options.login_base_delay,
+                    max_delay: options.login_max_delay,
+                    global_burst: options.login_ceiling.0,
+                    global_per_minute: options.login_ceiling.1,
+                }),
+                checks: PasswordChecks::start(options.password_check_threads).expect(
+                    "cannot start the password-check threads; the system is out of threads",
                 ),
+                stream_slots: lan_server::AddressSlots::new(options.streams_per_address),
+                limits: options.limits,
+                tls: options.tls,
+                credentials_changed: watch::channel(0).0,
                 config_path: options.config_path,
                 stream_clients: Arc::new(AtomicUsize::new(0)),
                 closing,
@@ -331,6 +373,29 @@ impl ApiState {
         &self.shared.sessions
     }
 
+    /// Whether the API is served over TLS (cookies are then `Secure`).
+    pub fn is_tls(&self) -> bool {
+        self.shared.tls.is_some()
+    }
+
+    /// Password checks run so far (each one argon2id evaluation).
+    pub fn password_checks(&self) -> u64 {
+        self.shared.checks.evaluated()
+    }
+
+    /// The most password checks that ran at once so far.
+    pub fn password_checks_peak(&self) -> usize {
+        self.shared.checks.peak()
+    }
+
+    /// Tells open event streams that a credential ended (they check theirs
+    /// and close if it was theirs).
+    pub fn credentials_changed(&self) {
+        self.shared
+            .credentials_changed
+            .send_modify(|n| *n = n.wrapping_add(1));
+    }
+
     /// How many event streams are open now.
     pub fn stream_clients(&self) -> usize {
         self.shared.stream_clients.load(Ordering::Relaxed)
@@ -343,9 +408,9 @@ impl ApiState {
     }
 }
 
-/// The API as an axum router (state applied). Serve it with
-/// `into_make_service_with_connect_info::<SocketAddr>()` so failed logins
-/// are counted per client address.
+/// The API as an axum router (state applied). Serve it with [`server`] (or
+/// with `ConnectInfo<SocketAddr>` in the requests some other way) so failed
+/// logins and streams are counted per client address.
 pub fn router(state: ApiState) -> Router {
     let mut router: Router<ApiState> = Router::new();
     for route in ROUTES {
@@ -361,6 +426,13 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
+/// A [`lan_server::Server`] for `router` with the API's limits and TLS.
+pub fn server(router: Router, state: &ApiState) -> lan_server::Server {
+    lan_server::Server::new(router)
+        .limits(state.shared.limits)
+        .tls(state.shared.tls.clone())
+}
+
 /// Serves the API on `listener` until `shutdown` completes; open event
 /// streams are ended first so the graceful shutdown does not wait for them.
 pub async fn serve(
@@ -368,14 +440,10 @@ pub async fn serve(
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state.clone());
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        state.close_streams();
-    })
-    .await
+    server(router(state.clone()), &state)
+        .serve(listener, async move {
+            shutdown.await;
+            state.close_streams();
+        })
+        .await
 }

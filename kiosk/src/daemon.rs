@@ -9,7 +9,6 @@
 //! days. It does not parse arguments or open pins (`main.rs`, `rpi`).
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -112,17 +111,15 @@ where
         let router = crate::api::router(api.clone())
             .merge(crate::web::router())
             .merge(extra);
+        let server = crate::api::server(router, &api);
         tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|stopped| *stopped).await;
-                // Event streams never end by themselves.
-                api.close_streams();
-            })
-            .await
+            server
+                .serve(listener, async move {
+                    let _ = stop.wait_for(|stopped| *stopped).await;
+                    // Event streams never end by themselves.
+                    api.close_streams();
+                })
+                .await
         })
     };
     if let Some(address) = address {
@@ -299,11 +296,19 @@ pub fn api_state(
     let accounts_file = Accounts::path_in(&config.kiosk.data_dir);
     let accounts = Accounts::open(&accounts_file)
         .with_context(|| format!("opening the accounts file {}", accounts_file.display()))?;
+    let tls = match &config.kiosk.tls {
+        Some(files) => Some(
+            lan_server::tls::acceptor(&files.cert, &files.key)
+                .context("setting up HTTPS from [kiosk.tls]; see docs/security.md")?,
+        ),
+        None => None,
+    };
     Ok(ApiState::new(
         app.clone(),
         accounts,
         ApiOptions {
             config_path: config_path.map(Path::to_path_buf),
+            tls,
             ..ApiOptions::default()
         },
     ))

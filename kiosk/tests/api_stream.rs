@@ -7,6 +7,7 @@ mod api_support;
 use std::sync::Arc;
 
 use api_support::{open_stream, within, Setup, SseClient, TestKiosk};
+use kiosk::api::ApiOptions;
 use kiosk::app::blocking;
 use queue_protocol::Actor;
 use rand::rngs::StdRng;
@@ -180,8 +181,18 @@ static DONE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_does_not_hold_back_199_others() {
+    // Two hundred clients from 127.0.0.1: on a LAN each display has its own
+    // address, so the per-address limits are raised for this test only.
     let kiosk = TestKiosk::start(Setup {
         broadcast_capacity: 64,
+        options: ApiOptions {
+            streams_per_address: 256,
+            limits: lan_server::Limits {
+                max_per_address: 512,
+                ..lan_server::Limits::default()
+            },
+            ..ApiOptions::default()
+        },
         ..Setup::default()
     })
     .await;

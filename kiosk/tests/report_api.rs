@@ -149,6 +149,7 @@ async fn the_command_falls_back_to_the_api_when_the_daemon_holds_the_store() {
         no_bom: false,
         token: Some(String::new()),
         kiosk: Some(kiosk.addr.to_string()),
+        ca_file: None,
     };
     let (c, r, a) = (config.clone(), request.clone(), args.clone());
     let err = tokio::task::spawn_blocking(move || make_report(&c, &r, &a))

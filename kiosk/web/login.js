@@ -2,13 +2,31 @@
 // on to `?next=` or the page of the account's role.
 'use strict';
 
+/**
+ * Where `?next=` may lead after a login: a page of this kiosk only. The URL
+ * parser decides, not string tests: browsers read `/\evil.example` or
+ * `/<tab>/evil.example` as `//evil.example`, another site.
+ * Returns the path to go to, or null.
+ */
+function safeNext(next, origin) {
+  if (typeof next !== 'string' || !next.startsWith('/')) return null;
+  let url;
+  try {
+    url = new URL(next, origin);
+  } catch (_) {
+    return null;
+  }
+  if (url.origin !== origin) return null;
+  if (url.pathname.startsWith('/login') || url.pathname.startsWith('/api/')) return null;
+  return url.pathname + url.search + url.hash;
+}
+
 (function () {
   const { api, $, notice } = Kiosk;
 
-  /** Only a path on this kiosk, never another site. */
   function nextPage(role) {
-    const next = new URLSearchParams(location.search).get('next');
-    if (next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login')) return next;
+    const next = safeNext(new URLSearchParams(location.search).get('next'), location.origin);
+    if (next) return next;
     return role === 'admin' ? '/admin' : '/console';
   }
 

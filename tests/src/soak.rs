@@ -13,6 +13,7 @@
 //! kiosk itself (the scenarios do, through `kiosk::daemon` or the store).
 
 pub mod disk;
+pub mod flood;
 pub mod hostile;
 pub mod http;
 pub mod load;
@@ -200,6 +201,29 @@ pub fn quantile_ms(samples: &mut [std::time::Duration], q: f64) -> f64 {
     }
     samples.sort();
     crate::perf::quantile(samples, q).as_secs_f64() * 1000.0
+}
+
+/// The longest any one wait in the suite may take: a scenario that waits
+/// longer for something has found a hang, and says what it waited for.
+pub const WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Awaits `future` for at most [`WAIT_LIMIT`]; the error names `what`.
+pub async fn wait<T>(
+    what: &str,
+    future: impl std::future::Future<Output = T>,
+) -> anyhow::Result<T> {
+    wait_for(WAIT_LIMIT, what, future).await
+}
+
+/// Awaits `future` for at most `limit`; the error names `what`.
+pub async fn wait_for<T>(
+    limit: std::time::Duration,
+    what: &str,
+    future: impl std::future::Future<Output = T>,
+) -> anyhow::Result<T> {
+    tokio::time::timeout(limit, future)
+        .await
+        .map_err(|_| anyhow::anyhow!("waited more than {limit:?} for {what}; something hangs"))
 }
 
 /// A multi-threaded tokio runtime like the daemon's (two workers).

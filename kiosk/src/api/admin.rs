@@ -84,6 +84,7 @@ pub async fn disable_user(
 ) -> Result<Json<Value>, ApiError> {
     state.accounts().set_disabled(&name, true)?;
     state.sessions().end_all_of(&name);
+    state.credentials_changed();
     record(&state, &principal, format!("disabled account {name}")).await;
     Ok(Json(json!({ "name": name, "disabled": true })))
 }
@@ -118,6 +119,7 @@ pub async fn set_password(
     let who = name.clone();
     blocking(move || accounts.set_password(&who, &body.password)).await?;
     state.sessions().end_all_of(&name);
+    state.credentials_changed();
     record(&state, &principal, format!("reset the password of {name}")).await;
     Ok(Json(json!({ "name": name })))
 }
@@ -213,6 +215,7 @@ pub async fn revoke_token(
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     state.accounts().revoke_token(&name)?;
+    state.credentials_changed();
     record(&state, &principal, format!("revoked token {name}")).await;
     Ok(Json(json!({ "name": name, "revoked": true })))
 }
@@ -291,6 +294,47 @@ fn warnings(loaded: &Loaded<CenterConfig>) -> Vec<String> {
     loaded.warnings.iter().map(|w| format!("{w:#}")).collect()
 }
 
+/// Why an uploaded config may not be applied even though it is valid: it
+/// would make the kiosk write tickets into a file of its choosing.
+///
+/// The printer's device path (`usb`, `serial` or `file` transport) of an
+/// upload must stay what it is, or name a device under `/dev`. Otherwise an
+/// admin session (or a stolen one) could point the printer at
+/// `accounts.json` or the center file, and the next restart would write
+/// ticket bytes over them. A technician at the console can still set any
+/// path in the file and restart.
+pub fn upload_refusal(current: &CenterConfig, uploaded: &CenterConfig) -> Option<ApiError> {
+    use kiosk_config::PrinterTransport::{File, Serial, Tcp, Usb};
+    let path_of = |config: &CenterConfig| match &config.kiosk.printer.transport {
+        Usb { path } | Serial { path, .. } | File { path } => Some(path.clone()),
+        Tcp { .. } => None,
+    };
+    let new = path_of(uploaded)?;
+    if path_of(current).as_ref() == Some(&new) {
+        return None;
+    }
+    let under_dev = new.is_absolute()
+        && new.starts_with("/dev/")
+        && !new
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir));
+    if under_dev {
+        return None;
+    }
+    Some(
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "an uploaded config may point the printer only at a device under /dev, not {}",
+                new.display()
+            ),
+        )
+        .with_detail(
+            "edit the center file on the kiosk itself to use another path, then restart the kiosk",
+        ),
+    )
+}
+
 /// `POST /api/v1/admin/config/validate`: body = the center's TOML.
 pub async fn validate_config(
     State(state): State<ApiState>,
@@ -298,6 +342,9 @@ pub async fn validate_config(
 ) -> Result<Json<Value>, ApiError> {
     let loaded = kiosk_config::parse_center(&text, &config_file_name(&state))
         .map_err(|e| config_problems(&e))?;
+    if let Some(refusal) = upload_refusal(&state.app().config(), &loaded.value) {
+        return Err(refusal);
+    }
     Ok(Json(json!({
         "valid": true,
         "warnings": warnings(&loaded),
@@ -326,6 +373,9 @@ pub async fn reload_config(
     } else {
         let loaded = kiosk_config::parse_center(&text, &config_file_name(&state))
             .map_err(|e| config_problems(&e))?;
+        if let Some(refusal) = upload_refusal(&state.app().config(), &loaded.value) {
+            return Err(refusal);
+        }
         if let Some(path) = &path {
             let path = path.clone();
             blocking(move || save_config(&path, &text))

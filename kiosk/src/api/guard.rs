@@ -16,16 +16,47 @@ use crate::auth::{secrets_equal, Principal};
 #[derive(Debug, Clone)]
 pub struct SessionId(pub String);
 
-/// The value of `name` in the request's cookies.
+/// The credential a request came with, kept by an event stream to end
+/// when it ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// A device or admin token (the secret itself).
+    Token(String),
+    /// A browser session id.
+    Session(String),
+}
+
+impl Holder {
+    /// Whether the credential still lets its holder in: the token is not
+    /// revoked; the session is not over (logout, expiry), its account not
+    /// disabled and its password not changed since it started.
+    pub fn still_valid(&self, state: &ApiState) -> bool {
+        match self {
+            Holder::Token(token) => state.accounts().authenticate_token(token).is_some(),
+            Holder::Session(id) => state
+                .sessions()
+                .get(id, Instant::now())
+                .and_then(|s| {
+                    state
+                        .accounts()
+                        .session_principal(&s.principal.name, s.started_ms)
+                })
+                .is_some(),
+        }
+    }
+}
+
+/// The value of `name` in the request's cookies (parsed by the `cookie`
+/// crate: quoting, spaces and malformed pairs as browsers send them).
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim().to_string())
+        .flat_map(::cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value_trimmed().to_string())
 }
 
 fn bearer(headers: &HeaderMap) -> Option<Result<String, ApiError>> {
@@ -50,7 +81,7 @@ fn query_token(query: Option<&str>) -> Option<String> {
 /// How the caller proved who it is.
 enum Credential {
     /// A device or admin token: no CSRF needed.
-    Token(Principal),
+    Token(Principal, String),
     /// A browser session: CSRF needed on changes.
     Session {
         principal: Principal,
@@ -67,10 +98,11 @@ fn identify(state: &ApiState, request: &Request, access: Access) -> Result<Crede
         )
     };
     if let Some(token) = bearer(headers) {
+        let token = token?;
         return state
             .accounts()
-            .authenticate_token(&token?)
-            .map(Credential::Token)
+            .authenticate_token(&token)
+            .map(|p| Credential::Token(p, token))
             .ok_or_else(bad_token);
     }
     if let Some(id) = cookie(headers, SESSION_COOKIE) {
@@ -78,7 +110,10 @@ fn identify(state: &ApiState, request: &Request, access: Access) -> Result<Crede
         if let Some(session) = session {
             // Role and counters as the account is now; a disabled account's
             // sessions stop at once.
-            return match state.accounts().principal(&session.principal.name) {
+            return match state
+                .accounts()
+                .session_principal(&session.principal.name, session.started_ms)
+            {
                 Some(principal) => Ok(Credential::Session {
                     principal,
                     id,
@@ -87,7 +122,7 @@ fn identify(state: &ApiState, request: &Request, access: Access) -> Result<Crede
                 None => {
                     state.sessions().end(&id);
                     Err(ApiError::unauthorized(
-                        "this account is disabled or was removed; ask the technician",
+                        "this session is over (the account was disabled or removed, or its password changed); log in again",
                     ))
                 }
             };
@@ -99,7 +134,7 @@ fn identify(state: &ApiState, request: &Request, access: Access) -> Result<Crede
             return state
                 .accounts()
                 .authenticate_token(&token)
-                .map(Credential::Token)
+                .map(|p| Credential::Token(p, token))
                 .ok_or_else(bad_token);
         }
     }
@@ -118,18 +153,19 @@ pub async fn guard(
 ) -> Response {
     match check(&state, route, params.ok().as_ref(), &request) {
         Ok(None) => next.run(request).await,
-        Ok(Some((principal, session))) => {
+        Ok(Some((principal, holder))) => {
             request.extensions_mut().insert(principal);
-            if let Some(id) = session {
-                request.extensions_mut().insert(SessionId(id));
+            if let Holder::Session(id) = &holder {
+                request.extensions_mut().insert(SessionId(id.clone()));
             }
+            request.extensions_mut().insert(holder);
             next.run(request).await
         }
         Err(err) => err.into_response(),
     }
 }
 
-type Allowed = Option<(Principal, Option<String>)>;
+type Allowed = Option<(Principal, Holder)>;
 
 fn check(
     state: &ApiState,
@@ -141,8 +177,8 @@ fn check(
         return Ok(None);
     }
     let credential = identify(state, request, route.access)?;
-    let (principal, session) = match credential {
-        Credential::Token(principal) => (principal, None),
+    let (principal, holder) = match credential {
+        Credential::Token(principal, token) => (principal, Holder::Token(token)),
         Credential::Session {
             principal,
             id,
@@ -160,7 +196,7 @@ fn check(
                     ));
                 }
             }
-            (principal, Some(id))
+            (principal, Holder::Session(id))
         }
     };
     if !route.access.roles().contains(&principal.role) {
@@ -191,5 +227,29 @@ fn check(
             );
         }
     }
-    Ok(Some((principal, session)))
+    Ok(Some((principal, holder)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(header::COOKIE, HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let h = headers(&["theme=dark; kiosk_session=abc123; lang=vi"]);
+        assert_eq!(cookie(&h, "kiosk_session").as_deref(), Some("abc123"));
+        let h = headers(&["theme=dark", "kiosk_session=\"abc\""]);
+        assert_eq!(cookie(&h, "kiosk_session").as_deref(), Some("abc"));
+        let h = headers(&["kiosk_sessionx=1; =2; junk; kiosk_session"]);
+        assert_eq!(cookie(&h, "kiosk_session"), None);
+    }
 }

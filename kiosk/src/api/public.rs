@@ -15,7 +15,9 @@ use serde_json::{json, Value};
 use super::error::ApiJson;
 use super::guard::SessionId;
 use super::{ApiError, ApiState, SESSION_COOKIE};
+use crate::accounts::Accounts;
 use crate::app::blocking;
+use crate::auth::Refusal;
 
 /// `GET /healthz`.
 pub async fn healthz() -> Json<Value> {
@@ -108,40 +110,56 @@ pub async fn login(
     if body.name.len() > 256 || body.password.len() > 1024 {
         return Err(ApiError::bad_request("name or password too long"));
     }
-    let throttle = |wait: std::time::Duration| {
+    let too_many = |wait: std::time::Duration, detail: &'static str| {
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         let mut err = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            format!("quá nhiều lần đăng nhập sai; hãy thử lại sau {secs} giây"),
+            format!(
+                "quá nhiều lần đăng nhập; hãy thử lại sau {} giây",
+                secs.max(1)
+            ),
         )
-        .with_detail("too many failed logins for this account or address; wait and retry");
+        .with_detail(detail);
         err.retry_after = Some(secs.max(1));
         err
     };
-    if let Some(wait) = state
+    // A thread must be free before anything is counted: a refusal here
+    // costs nothing and is not held against the account.
+    let Some(permit) = state.shared.checks.try_permit() else {
+        return Err(too_many(
+            std::time::Duration::from_secs(1),
+            "every password-check thread is busy (many logins at once); retry in a second",
+        ));
+    };
+    // Counted before the check, so parallel guesses cannot all get past.
+    if let Err(refusal) = state
         .shared
         .throttle
-        .wait_needed(addr, &body.name, Instant::now())
+        .begin(addr, &body.name, Instant::now())
     {
-        return Err(throttle(wait));
+        let detail = match refusal {
+            Refusal::Throttled(_) => "too many failed logins from this address; wait and retry",
+            Refusal::Ceiling(_) => {
+                "too many logins from everyone together lately (a guessing attack?); wait and retry"
+            }
+        };
+        return Err(too_many(refusal.wait(), detail));
     }
     let accounts = state.accounts().clone();
     let (name, password) = (body.name.clone(), body.password);
-    let found = blocking(move || accounts.authenticate_password(&name, &password)).await;
+    let found = permit
+        .run(move || accounts.authenticate_password(&name, &password))
+        .await
+        .flatten();
     let Some(principal) = found else {
-        state
-            .shared
-            .throttle
-            .failed(addr, &body.name, Instant::now());
-        tracing::warn!(name = %body.name, %addr, "failed login");
+        tracing::warn!(name = %loggable_name(state.accounts(), &body.name), %addr, "failed login");
         return Err(ApiError::unauthorized("sai tên đăng nhập hoặc mật khẩu")
             .with_detail("wrong name or password, or the account is disabled"));
     };
     state.shared.throttle.succeeded(addr, &body.name);
     let (id, session) = state.sessions().start(principal.clone(), Instant::now());
     let max_age = state.sessions().lifetime().as_secs();
-    let cookie =
-        format!("{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}");
+    let cookie = session_cookie(id, max_age, state.is_tls());
     tracing::info!(name = %principal.name, role = principal.role.as_str(), %addr, "login");
     let mut response = Json(json!({
         "csrf_token": session.csrf,
@@ -156,6 +174,31 @@ pub async fn login(
     Ok(response)
 }
 
+/// The `Set-Cookie` value of the session cookie (`max_age` 0 clears it):
+/// HttpOnly, SameSite=Strict, the whole site, and `Secure` over TLS.
+fn session_cookie(id: String, max_age: u64, secure: bool) -> String {
+    let max_age = i64::try_from(max_age).unwrap_or(i64::MAX);
+    cookie::Cookie::build((SESSION_COOKIE, id))
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .secure(secure)
+        .build()
+        .to_string()
+}
+
+/// The attempted login name as it may be logged: only the name of an
+/// existing account. Anything else may be a password typed in the wrong
+/// field, or carry newlines that forge journal lines.
+pub fn loggable_name<'a>(accounts: &Accounts, name: &'a str) -> &'a str {
+    if accounts.has_user(name) {
+        name
+    } else {
+        "(no such account)"
+    }
+}
+
 /// `POST /api/v1/logout`: ends the session and clears the cookie.
 pub async fn logout(
     State(state): State<ApiState>,
@@ -163,11 +206,48 @@ pub async fn logout(
 ) -> Response {
     if let Some(Extension(SessionId(id))) = session {
         state.sessions().end(&id);
+        state.credentials_changed();
     }
     let mut response = Json(json!({ "ok": true })).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("kiosk_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
-    );
+    let clear = session_cookie(String::new(), 0, state.is_tls());
+    if let Ok(value) = HeaderValue::from_str(&clear) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_says_how_it_may_travel() {
+        let plain = session_cookie("abc".into(), 60, false);
+        for attr in [
+            "kiosk_session=abc",
+            "HttpOnly",
+            "SameSite=Strict",
+            "Path=/",
+            "Max-Age=60",
+        ] {
+            assert!(plain.contains(attr), "{plain}");
+        }
+        assert!(!plain.contains("Secure"), "{plain}");
+        assert!(session_cookie("abc".into(), 60, true).contains("; Secure"));
+        assert!(session_cookie(String::new(), 0, true).contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn only_existing_account_names_are_logged() {
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = Accounts::open(&Accounts::path_in(dir.path())).unwrap();
+        accounts
+            .add_user("quantri", crate::auth::Role::Admin, "mật khẩu dài", &[])
+            .unwrap();
+        assert_eq!(loggable_name(&accounts, "quantri"), "quantri");
+        // A forged journal line, and a password typed in the name field.
+        for typed in ["quantri\nkiosk[1]: login name=quantri", "mật khẩu dài"] {
+            assert_eq!(loggable_name(&accounts, typed), "(no such account)");
+        }
+    }
 }

@@ -10,6 +10,13 @@
 //! durable log, in batches, from the last sequence number it sent; if
 //! retention removed them meanwhile, it sends a fresh snapshot.
 //!
+//! A stream lasts as long as the credential it was opened with: it ends
+//! when its token is revoked, its session ends (logout, expiry, new
+//! password) or its account is disabled — at once for changes made through
+//! the API, within [`StreamSettings::recheck`] for changes made by `kiosk`
+//! commands in another process. One client address may hold a few streams
+//! at most (`ApiOptions::streams_per_address`); more are answered 429.
+//!
 //! Exactly once and in order: a feed remembers the last sequence number it
 //! sent and only ever sends the one after it. The store takes a log read
 //! and a subscription under one lock, so any event not in the log read
@@ -17,18 +24,21 @@
 //! number, and a hole (the receiver skipped ahead) is filled from the log.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
+use axum::Extension;
 use queue_protocol::{Event, EventKind, Snapshot};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{broadcast, watch};
 
+use super::guard::Holder;
 use super::{ApiError, ApiState};
 use crate::app::blocking;
 use queue_store::store::{EventsSince, Store};
@@ -43,6 +53,10 @@ pub struct StreamSettings {
     pub retry: Duration,
     /// Events read from the log at a time when replaying.
     pub replay_batch: usize,
+    /// How often an open stream checks that its credential still holds
+    /// (a token revoked by `kiosk token revoke` in another process, a
+    /// session that expired). Changes made through the API are seen at once.
+    pub recheck: Duration,
 }
 
 impl Default for StreamSettings {
@@ -51,6 +65,7 @@ impl Default for StreamSettings {
             keep_alive: Duration::from_secs(15),
             retry: Duration::from_secs(3),
             replay_batch: 256,
+            recheck: Duration::from_secs(5),
         }
     }
 }
@@ -135,8 +150,18 @@ struct Feed {
     settings: StreamSettings,
     /// Shutdown.
     closing: watch::Receiver<bool>,
+    /// The credential the stream was opened with; the stream ends with it.
+    holder: Holder,
+    /// The API, to check the credential.
+    state: ApiState,
+    /// Ticks when some credential ended.
+    credentials: watch::Receiver<u64>,
+    /// When the credential was last checked.
+    checked: Instant,
     /// Keeps the client counted.
     _client: ClientGuard,
+    /// Keeps the client's address holding one of its stream slots.
+    _slot: Option<lan_server::Slot>,
 }
 
 impl Feed {
@@ -149,6 +174,9 @@ impl Feed {
             if *self.closing.borrow() {
                 return None;
             }
+            if self.checked.elapsed() >= self.settings.recheck && !self.credential_holds() {
+                return None;
+            }
             if self.catching_up {
                 if !self.catch_up().await {
                     return None;
@@ -159,6 +187,16 @@ impl Feed {
                 biased;
                 changed = self.closing.changed() => {
                     if changed.is_err() {
+                        return None;
+                    }
+                }
+                changed = self.credentials.changed() => {
+                    if changed.is_err() || !self.credential_holds() {
+                        return None;
+                    }
+                }
+                () = tokio::time::sleep(self.settings.recheck) => {
+                    if !self.credential_holds() {
                         return None;
                     }
                 }
@@ -187,6 +225,15 @@ impl Feed {
                 }
             }
         }
+    }
+
+    fn credential_holds(&mut self) -> bool {
+        self.checked = Instant::now();
+        let holds = self.holder.still_valid(&self.state);
+        if !holds {
+            tracing::info!("closing an event stream: its token was revoked or its session ended");
+        }
+        holds
     }
 
     fn take_live(&mut self, event: Event) {
@@ -242,6 +289,10 @@ impl Feed {
     }
 }
 
+fn settings_retry(state: &ApiState) -> u64 {
+    state.shared.stream.retry.as_secs().max(1)
+}
+
 fn resume_point(headers: &HeaderMap, query: Option<&str>) -> Result<Option<u64>, ApiError> {
     if let Some(value) = headers.get("last-event-id") {
         let text = value.to_str().unwrap_or("").trim();
@@ -271,10 +322,28 @@ fn resume_point(headers: &HeaderMap, query: Option<&str>) -> Result<Option<u64>,
 /// `GET /api/v1/events`.
 pub async fn events(
     State(state): State<ApiState>,
+    Extension(holder): Extension<Holder>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let resume = resume_point(&headers, query.as_deref())?;
+    let slot = match peer {
+        Some(Extension(ConnectInfo(peer))) => {
+            let slot = state.shared.stream_slots.try_take(peer.ip());
+            if slot.is_none() {
+                let mut err = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "quá nhiều kết nối theo dõi từ máy này",
+                )
+                .with_detail("this address already holds its limit of open event streams; close another page or display first");
+                err.retry_after = Some(settings_retry(&state));
+                return Err(err);
+            }
+            slot
+        }
+        None => None,
+    };
     let settings = state.shared.stream;
     let store = state.app().store().clone();
     let mut out = format!("retry: {}\n\n", settings.retry.as_millis()).into_bytes();
@@ -315,7 +384,12 @@ pub async fn events(
         out: Vec::new(),
         settings,
         closing: state.shared.closing.subscribe(),
+        holder,
+        credentials: state.shared.credentials_changed.subscribe(),
+        checked: Instant::now(),
+        state: state.clone(),
         _client: ClientGuard::new(&state.shared.stream_clients),
+        _slot: slot,
     };
     feed.push_all(events);
     out.append(&mut feed.out);

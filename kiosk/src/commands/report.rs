@@ -7,7 +7,10 @@
 //! directory — and when the store is locked (or absent from this machine)
 //! it asks the running kiosk for the same report at `GET /api/v1/reports`,
 //! with an admin token (`--token` or `KIOSK_TOKEN`), and formats the answer
-//! locally. Opening the store takes its lock for a second or two: a kiosk
+//! locally. With `[kiosk.tls]` in the config, or an `https://` address in
+//! `--kiosk`, the request goes over TLS and the kiosk's certificate must be
+//! signed by the CA in `--ca-file` (the center's own CA, see
+//! `docs/security.md`); no system roots are trusted. Opening the store takes its lock for a second or two: a kiosk
 //! started in that moment fails and systemd restarts it.
 
 use std::io::{Read, Write};
@@ -53,10 +56,15 @@ pub struct ReportArgs {
     /// (default: the KIOSK_TOKEN environment variable).
     #[arg(long)]
     pub token: Option<String>,
-    /// The running kiosk's address (default: kiosk.listen of the config,
-    /// 127.0.0.1 when it listens on every address).
-    #[arg(long, value_name = "HOST:PORT")]
+    /// The running kiosk's address: HOST:PORT, http://HOST:PORT or
+    /// https://HOST:PORT (default: kiosk.listen of the config, 127.0.0.1
+    /// when it listens on every address; https when [kiosk.tls] is set).
+    #[arg(long, value_name = "URL")]
     pub kiosk: Option<String>,
+    /// The CA certificate (PEM) that signed the kiosk's certificate, for
+    /// an https address.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Runs `kiosk report`, writing the report to standard output.
@@ -99,6 +107,9 @@ pub fn make_report(
     };
     let address = match &args.kiosk {
         Some(text) => text.clone(),
+        None if config.kiosk.tls.is_some() => {
+            format!("https://{}", local_address(config.kiosk.listen))
+        }
         None => local_address(config.kiosk.listen).to_string(),
     };
     let token = args
@@ -115,7 +126,7 @@ pub fn make_report(
             args.config.display()
         );
     };
-    fetch_report(&address, token, request).with_context(|| {
+    fetch_report_from(&address, args.ca_file.as_deref(), token, request).with_context(|| {
         format!("{why_remote}, so the report was asked of the kiosk at {address}, which failed")
     })
 }
@@ -164,23 +175,68 @@ fn encode(value: &str) -> String {
         .collect()
 }
 
-/// `GET /api/v1/reports` on the kiosk at `address` (`HOST:PORT`), with a
-/// plain HTTP/1.0 request: the answer is one JSON body ended by the close.
+/// `GET /api/v1/reports` on the kiosk at `address` (`HOST:PORT` or an
+/// `http://` URL), with a plain HTTP/1.0 request: the answer is one JSON
+/// body ended by the close.
 pub fn fetch_report(address: &str, token: &str, request: &ReportRequest) -> anyhow::Result<Report> {
-    let target = address
+    fetch_report_from(address, None, token, request)
+}
+
+/// A kiosk's address as given: TLS or not, and `HOST:PORT`.
+fn split_url(address: &str) -> (bool, &str) {
+    if let Some(rest) = address.strip_prefix("https://") {
+        (true, rest.trim_end_matches('/'))
+    } else if let Some(rest) = address.strip_prefix("http://") {
+        (false, rest.trim_end_matches('/'))
+    } else {
+        (false, address)
+    }
+}
+
+/// The host part of `HOST:PORT` (brackets of an IPv6 address removed).
+fn host_of(host_port: &str) -> &str {
+    let host = host_port
+        .rsplit_once(':')
+        .map_or(host_port, |(host, _)| host);
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+/// Like [`fetch_report`]; an `https://` address is reached over TLS,
+/// trusting only the CA certificate in `ca_file`.
+pub fn fetch_report_from(
+    address: &str,
+    ca_file: Option<&Path>,
+    token: &str,
+    request: &ReportRequest,
+) -> anyhow::Result<Report> {
+    let (tls, host_port) = split_url(address);
+    let target = host_port
         .to_socket_addrs()
         .with_context(|| format!("{address} is not a HOST:PORT address"))?
         .next()
         .with_context(|| format!("{address} resolves to no address"))?;
     let timeout = Duration::from_secs(60);
-    let mut stream =
-        TcpStream::connect_timeout(&target, Duration::from_secs(5)).with_context(|| {
-            format!(
-                "cannot connect to the kiosk at {target}; is it running (systemctl status kiosk)?"
-            )
-        })?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
+    let tcp = TcpStream::connect_timeout(&target, Duration::from_secs(5)).with_context(|| {
+        format!("cannot connect to the kiosk at {target}; is it running (systemctl status kiosk)?")
+    })?;
+    tcp.set_read_timeout(Some(timeout))?;
+    tcp.set_write_timeout(Some(timeout))?;
+    let mut stream: Box<dyn ReadWrite> = if tls {
+        let Some(ca_file) = ca_file else {
+            bail!(
+                "{address} is https: give the center's CA certificate with --ca-file FILE (see docs/security.md)"
+            );
+        };
+        let config = lan_server::tls::client_config(ca_file)?;
+        let name = rustls::pki_types::ServerName::try_from(host_of(host_port).to_string())
+            .with_context(|| format!("{host_port} has no valid host name for TLS"))?;
+        let connection = rustls::ClientConnection::new(Arc::new(config), name)
+            .context("starting a TLS connection")?;
+        Box::new(rustls::StreamOwned::new(connection, tcp))
+    } else {
+        Box::new(tcp)
+    };
+    let stream = &mut stream;
     let path = format!(
         "/api/v1/reports?from={}&to={}&by={}&daily={}",
         encode(&request.from.to_string()),
@@ -193,8 +249,7 @@ pub fn fetch_report(address: &str, token: &str, request: &ReportRequest) -> anyh
         "GET {path} HTTP/1.0\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nAccept: application/json\r\n\r\n"
     )?;
     let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
+    read_all(stream, &mut raw)
         .with_context(|| format!("reading the kiosk's answer from {target}"))?;
     let text = String::from_utf8_lossy(&raw);
     let (head, body) = text
@@ -216,6 +271,22 @@ pub fn fetch_report(address: &str, token: &str, request: &ReportRequest) -> anyh
     }
 }
 
+/// A plain or TLS stream.
+trait ReadWrite: Read + Write {}
+
+impl<T: Read + Write> ReadWrite for T {}
+
+/// Reads to the end; a TLS peer that closes without `close_notify` after a
+/// whole HTTP/1.0 answer is an ordinary end here (the body length is the
+/// close itself, and a cut body fails to parse as JSON).
+fn read_all(stream: &mut dyn ReadWrite, out: &mut Vec<u8>) -> std::io::Result<()> {
+    match stream.read_to_end(out) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof && !out.is_empty() => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +297,18 @@ mod tests {
         assert_eq!(local_address(any).to_string(), "127.0.0.1:8080");
         let lan: SocketAddr = "192.168.1.10:80".parse().unwrap();
         assert_eq!(local_address(lan), lan);
+    }
+
+    #[test]
+    fn addresses_may_be_urls() {
+        assert_eq!(
+            split_url("https://kiosk.lan:8443/"),
+            (true, "kiosk.lan:8443")
+        );
+        assert_eq!(split_url("http://10.0.0.2:8080"), (false, "10.0.0.2:8080"));
+        assert_eq!(split_url("10.0.0.2:8080"), (false, "10.0.0.2:8080"));
+        assert_eq!(host_of("kiosk.lan:8443"), "kiosk.lan");
+        assert_eq!(host_of("[::1]:8443"), "::1");
     }
 
     #[test]

@@ -274,7 +274,40 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Reply {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    request_on(stream, method, path, headers, body).await
+}
+
+/// A connection to `addr` from the loopback address `from` (any of
+/// 127.0.0.0/8), as another machine of the LAN would be seen.
+pub async fn connect_from(from: &str, addr: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(format!("{from}:0").parse().expect("an IPv4 address"))
+        .expect("bind a loopback address");
+    socket.connect(addr).await.expect("connect")
+}
+
+/// One request from the loopback address `from`.
+pub async fn request_from(
+    from: &str,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Reply {
+    let stream = connect_from(from, addr).await;
+    request_on(stream, method, path, headers, body).await
+}
+
+async fn request_on(
+    mut stream: TcpStream,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Reply {
     stream
         .write_all(request_text(method, path, headers, body, true).as_bytes())
         .await
@@ -321,7 +354,16 @@ pub async fn open_stream(
     path: &str,
     headers: &[(&str, &str)],
 ) -> (u16, SseClient) {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    open_stream_on(stream, path, headers).await
+}
+
+/// Opens an event stream on a connection made by the caller.
+pub async fn open_stream_on(
+    mut stream: TcpStream,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, SseClient) {
     stream
         .write_all(request_text("GET", path, headers, None, false).as_bytes())
         .await

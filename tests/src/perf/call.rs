@@ -73,7 +73,17 @@ async fn scenario() -> anyhow::Result<()> {
     let display_token = accounts.add_token("perf-display", Role::Display, None)?;
     let numbers: Vec<u16> = counters.iter().map(|(n, _)| *n).collect();
     accounts.add_user("perf-staff", Role::Staff, "perf password", &numbers)?;
-    let state = ApiState::new(app.clone(), accounts, ApiOptions::default());
+    // A hundred displays from 127.0.0.1: on a real LAN each has its own
+    // address and the per-address defaults hold.
+    let options = ApiOptions {
+        streams_per_address: CLIENTS,
+        limits: lan_server::Limits {
+            max_per_address: 4 * CLIENTS,
+            ..lan_server::Limits::default()
+        },
+        ..ApiOptions::default()
+    };
+    let state = ApiState::new(app.clone(), accounts, options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

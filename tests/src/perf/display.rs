@@ -164,7 +164,17 @@ impl LoopbackKiosk {
                 display: accounts.add_token("bang-san", Role::Display, None)?,
             },
         };
-        let state = ApiState::new(app.clone(), accounts, ApiOptions::default());
+        // Every display daemon connects from 127.0.0.1 here: on a real LAN
+        // each has its own address and the per-address defaults hold.
+        let options = ApiOptions {
+            streams_per_address: 4 * DAEMONS,
+            limits: lan_server::Limits {
+                max_per_address: 16 * DAEMONS,
+                ..lan_server::Limits::default()
+            },
+            ..ApiOptions::default()
+        };
+        let state = ApiState::new(app.clone(), accounts, options);
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot bind the kiosk on {addr}"))?;

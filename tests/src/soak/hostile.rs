@@ -12,6 +12,7 @@
 //!   levels: no panic, one action per debounced press at most once per
 //!   interval;
 //! - login brute force: how many guesses the throttle lets through;
+//! - a parallel login flood and an idle-connection flood ([`super::flood`]);
 //! - staff, display and keypad credentials against every admin route, and
 //!   no credentials against every protected route: 403 / 401, always.
 //!
@@ -38,6 +39,9 @@ use super::{http, Mode, Row};
 
 /// The password of the soak's staff account.
 pub const STAFF_PASSWORD: &str = "mật khẩu của quầy hai";
+
+/// The password of the soak's admin account.
+pub const ADMIN_PASSWORD: &str = "mật khẩu của quản trị";
 
 /// Random TOML-ish text: keys, tables, strings, numbers, brackets, quotes,
 /// Vietnamese letters and line breaks.
@@ -142,6 +146,12 @@ pub struct HostileKiosk {
     pub keypad: String,
     /// The staff account `quay2` (counter 2) and its password.
     pub staff: (&'static str, &'static str),
+    /// The API's state (password-check and stream counters).
+    pub state: ApiState,
+    /// The kiosk behind it (presses during floods).
+    pub app: kiosk::app::App,
+    /// The admin account `quantri` and its password.
+    pub admin_login: (&'static str, &'static str),
     /// Its data.
     _dir: tempfile::TempDir,
     /// Stops the server when dropped.
@@ -164,11 +174,12 @@ impl HostileKiosk {
         let display = accounts.add_token("bang", Role::Display, None)?;
         let keypad = accounts.add_token("phim-1", Role::Keypad, Some(1))?;
         accounts.add_user("quay2", Role::Staff, STAFF_PASSWORD, &[2])?;
-        let state = ApiState::new(app, accounts, ApiOptions::default());
+        accounts.add_user("quantri", Role::Admin, ADMIN_PASSWORD, &[])?;
+        let state = ApiState::new(app.clone(), accounts, ApiOptions::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(kiosk::api::serve(listener, state, async move {
+        tokio::spawn(kiosk::api::serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
         Ok(HostileKiosk {
@@ -177,6 +188,9 @@ impl HostileKiosk {
             display,
             keypad,
             staff: ("quay2", STAFF_PASSWORD),
+            state,
+            app,
+            admin_login: ("quantri", ADMIN_PASSWORD),
             _dir: dir,
             _stop: stop,
         })
@@ -626,5 +640,10 @@ pub fn run(mode: Mode) -> anyhow::Result<Row> {
         throttle_bound(60)
     ));
     row.figure(format!("login_guesses_per_{seconds}s: {checked}"));
+
+    let flood = runtime.block_on(super::flood::login_flood(&kiosk, mode.pick(300, 1000)))?;
+    flood.judge(&mut row);
+    let idle = runtime.block_on(super::flood::idle_flood(&kiosk, mode.pick(1100, 3000)))?;
+    idle.judge(&mut row);
     Ok(row)
 }

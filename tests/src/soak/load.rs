@@ -89,6 +89,18 @@ async fn follow(addr: SocketAddr, token: String, seen: Arc<Mutex<Seen>>, stop: A
     }
 }
 
+/// Tickets still waiting, and counters still holding a ticket.
+fn day_left(app: &kiosk::app::App) -> (u32, usize) {
+    let snapshot = app.store().snapshot();
+    let waiting = snapshot.departments.iter().map(|d| d.waiting).sum();
+    let held = snapshot
+        .counters
+        .iter()
+        .filter(|c| c.current.is_some())
+        .count();
+    (waiting, held)
+}
+
 type Latencies = Arc<Mutex<BTreeMap<&'static str, Vec<Duration>>>>;
 
 async fn timed(
@@ -152,7 +164,17 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
     let accounts = Accounts::open(&Accounts::path_in(dir.path()))?;
     let admin = accounts.add_token("script", Role::Admin, None)?;
     let display = accounts.add_token("bang", Role::Display, None)?;
-    let state = ApiState::new(app.clone(), accounts, ApiOptions::default());
+    // A hundred displays and fifteen counters, all from 127.0.0.1 here: on
+    // a real LAN each has its own address and the defaults hold.
+    let options = ApiOptions {
+        streams_per_address: CLIENTS,
+        limits: lan_server::Limits {
+            max_per_address: 4 * CLIENTS,
+            ..lan_server::Limits::default()
+        },
+        ..ApiOptions::default()
+    };
+    let state = ApiState::new(app.clone(), accounts, options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -177,7 +199,7 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
     while state.stream_clients() < CLIENTS {
         anyhow::ensure!(
             Instant::now() < deadline,
-            "only {} stream clients connected",
+            "waited 30 s for {CLIENTS} stream clients to connect; only {} did",
             state.stream_clients()
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -202,7 +224,22 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
                 let department = &config.departments[(i * 7 + i / 15) % config.departments.len()];
                 let priority = department.priority && i % 10 == 0;
                 let started = Instant::now();
-                match app.press(&department.id, priority).await {
+                let pressed = super::wait(
+                    &format!("press {i} to be printed"),
+                    app.press(&department.id, priority),
+                )
+                .await;
+                let Ok(pressed) = pressed else {
+                    errors
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(format!(
+                            "press {i}: no answer within {:?}",
+                            super::WAIT_LIMIT
+                        ));
+                    break;
+                };
+                match pressed {
                     PressOutcome::Printed(_) => latencies
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -241,8 +278,8 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
         let auth = http::bearer(&admin);
         counters.push(tokio::spawn(async move {
             let base = format!("/api/v1/counters/{counter}");
-            let deadline = Instant::now() + Duration::from_secs(600);
-            while Instant::now() < deadline {
+            let mut last_call = Instant::now();
+            loop {
                 requests.fetch_add(1, Ordering::Relaxed);
                 let status = timed(
                     addr,
@@ -255,19 +292,37 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
                 )
                 .await;
                 if status != 200 {
-                    let waiting: u32 = app
-                        .store()
-                        .snapshot()
-                        .departments
-                        .iter()
-                        .map(|d| d.waiting)
-                        .sum();
-                    if pressed_all.load(Ordering::SeqCst) && waiting == 0 {
+                    // Nothing this counter can call. The day is over only
+                    // when every press is done, nothing waits and no counter
+                    // holds a ticket: a counter still holding one may yet
+                    // transfer it to a department only this one serves (a
+                    // counter that left on "nothing waits" alone missed it,
+                    // and the others then waited for it for ten minutes).
+                    let (waiting, held) = day_left(&app);
+                    if pressed_all.load(Ordering::SeqCst) && waiting == 0 && held == 0 {
                         break;
                     }
+                    if last_call.elapsed() > super::WAIT_LIMIT {
+                        errors.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(format!(
+                            "counter {counter}: nothing to call for {:?} while {waiting} tickets wait and {held} counters hold one; gave up waiting",
+                            super::WAIT_LIMIT
+                        ));
+                        break;
+                    }
+                    // A ticket this counter still holds (its last "next"
+                    // found nobody) would keep the others waiting.
+                    let _ = http::request(
+                        addr,
+                        "POST",
+                        &format!("{base}/finish"),
+                        &[("Authorization", &auth), ("Content-Type", "application/json")],
+                        Some(b"{}"),
+                    )
+                    .await;
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     continue;
                 }
+                last_call = Instant::now();
                 let roll = rand::rng().random_range(0..100);
                 let steps: Vec<(&'static str, &'static str, Option<String>)> = match roll {
                     0..=49 => vec![("start", "start", None), ("finish", "finish", None)],
@@ -301,20 +356,11 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
                     .await;
                 }
             }
-            // The last ticket called here is finished by the final "next"
-            // attempts above; finish anything still open.
-            let _ = timed(
-                addr,
-                &auth,
-                "finish",
-                &format!("{base}/finish"),
-                None,
-                &latencies,
-                &errors,
-            )
-            .await;
         }));
     }
+    // Both are bounded by progress, not by a total: each press gives up
+    // after a minute without an answer, and each counter after a minute
+    // without a ticket to call.
     presses.await?;
     for c in counters {
         c.await?;
@@ -322,7 +368,7 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
 
     // Every stream client reaches the kiosk's last event.
     let last = app.store().last_seq();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + super::WAIT_LIMIT;
     while clients.iter().any(|c| {
         c.lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -400,7 +446,15 @@ async fn scenario(mode: Mode) -> anyhow::Result<Row> {
         row.figure(format!("{name}_p99: {p99:.2} ms ({n} samples)"));
     }
     let _ = stop_server.send(());
-    let _ = server.await;
+    if super::wait("the API server to shut down", server)
+        .await
+        .is_err()
+    {
+        row.fail(format!(
+            "the API server did not shut down within {:?}",
+            super::WAIT_LIMIT
+        ));
+    }
     for r in readers {
         r.abort();
     }

@@ -67,6 +67,7 @@ pub(super) fn kiosk(
         .and_then(|pr| printer(pr, &p.key("printer"), c));
     let leds = leds(k.leds.as_ref(), &p.key("leds"), c);
     let priority = priority(k.priority.as_ref(), departments, &p.key("priority"), c);
+    let tls = crate::validate::tls::tls(k.tls.as_ref(), &p.key("tls"), c);
     Some(KioskSettings {
         data_dir: data_dir?,
         listen: listen?,
@@ -76,6 +77,7 @@ pub(super) fn kiosk(
         priority: priority?,
         store_cache_bytes: store_cache_bytes?,
         retention_days: retention_days?,
+        tls: tls?,
     })
 }
 
