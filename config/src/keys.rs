@@ -100,6 +100,14 @@ pub const CENTER_FILE: &[Section] = &[
         ],
     },
     Section {
+        header: "[kiosk.tls]",
+        about: "Optional HTTPS for the LAN API: both keys or neither; cookies are then `Secure`.",
+        keys: &[
+            key("cert", "PEM certificate chain, the kiosk's first"),
+            key("key", "PEM private key of that certificate"),
+        ],
+    },
+    Section {
         header: "[kiosk.printer]",
         about: "The ticket printer.",
         keys: &[
