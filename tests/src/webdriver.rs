@@ -187,6 +187,23 @@ impl Browser {
         format!("/session/{}{rest}", self.session)
     }
 
+    /// Makes the page's viewport exactly `width`×`height` CSS pixels (the
+    /// window size given to [`Browser::launch`] includes the browser's own
+    /// bars, so pages see less than that). Uses Chromium's DevTools
+    /// `Emulation.setDeviceMetricsOverride` through chromedriver.
+    pub async fn set_viewport(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        self.call(
+            "POST",
+            &self.session_path("/goog/cdp/execute"),
+            Some(json!({
+                "cmd": "Emulation.setDeviceMetricsOverride",
+                "params": { "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false }
+            })),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// Opens `url` (waits for the page's load event).
     pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
         self.call(
