@@ -253,7 +253,8 @@
       var best = null;
       for (var cols = 1; cols <= maxCols; cols++) {
         var rows = Math.ceil(per / cols);
-        var rowH = H / rows;
+        // Few departments get comfortable rows, not rows as tall as the box.
+        var rowH = Math.min(H / rows, maxFont * 1.6);
         var font = Math.min(rowH / 1.45, maxFont, W / cols / 14);
         if (!best || font > best.font) best = { cols: cols, rows: rows, rowH: rowH, font: font };
       }
@@ -261,7 +262,7 @@
         var pages = Math.ceil(n / per);
         per = Math.ceil(n / pages);
         best.rows = Math.ceil(per / best.cols);
-        best.rowH = H / Math.max(best.rows, 1);
+        best.rowH = Math.min(H / Math.max(best.rows, 1), maxFont * 1.6);
         best.per = per;
         best.pages = pages;
         return best;
