@@ -39,7 +39,8 @@
 //! `kiosk_url` (`http://` or `https://`), `ca_file` (for `https://`: the
 //! PEM file of the CA that signed the kiosk's certificate; without it the
 //! system's CA bundle), `token`, `mode` (`hall-board`, `counter`, `terminal`),
-//! `counters`, `listen`, `[led_board]`, `[voice]` and `[keypad]`; see
+//! `counters`, `listen`, `announcement` (an optional line scrolling along
+//! the bottom of the hall board), `[led_board]`, `[voice]` and `[keypad]`; see
 //! `config/examples/display-hall.toml` and `display-counter.toml`.
 //!
 //! # Example

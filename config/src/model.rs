@@ -321,6 +321,9 @@ pub struct DisplayConfig {
     pub counters: Vec<u16>,
     /// Address of the local page served for the browser (hall board, counter page).
     pub listen: SocketAddr,
+    /// A line of Vietnamese text scrolling along the bottom of the hall
+    /// board (opening hours, documents to bring); `None` shows no line.
+    pub announcement: Option<String>,
     /// Serial LED board, when one is attached.
     pub led_board: Option<LedBoard>,
     /// Voice announcements.

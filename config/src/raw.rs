@@ -164,6 +164,7 @@ pub(crate) struct RawDisplayFile {
     pub mode: Option<String>,
     pub counters: Option<Vec<i64>>,
     pub listen: Option<String>,
+    pub announcement: Option<String>,
     pub led_board: Option<RawLedBoard>,
     pub voice: Option<RawVoice>,
     pub keypad: Option<RawKeypad>,

@@ -126,6 +126,9 @@ pub struct BoardState {
     pub last_seq: u64,
     /// The center's name, from the snapshot.
     pub center: String,
+    /// The center's IANA time zone, from the snapshot; empty until one
+    /// came (or from an older kiosk): the pages then use the machine's zone.
+    pub time_zone: String,
     /// The current service day, once known.
     pub service_day: Option<String>,
     /// Each counter known (from the snapshot or events) and its ticket.
@@ -159,6 +162,7 @@ impl BoardState {
         Self {
             last_seq: 0,
             center: String::new(),
+            time_zone: String::new(),
             service_day: None,
             counters: BTreeMap::new(),
             last_calls: Vec::new(),
@@ -199,6 +203,7 @@ impl BoardState {
         }
         self.last_seq = snapshot.last_seq;
         self.center = snapshot.center;
+        self.time_zone = snapshot.time_zone;
         self.service_day = snapshot.service_day;
         self.counters = snapshot
             .counters

@@ -24,6 +24,8 @@ pub struct ViewOptions {
     /// Whether the page plays its own chime on a new call. Off when the
     /// daemon's voice already plays one before the announcement.
     pub chime: bool,
+    /// The line scrolling along the bottom of the hall board, if any.
+    pub announcement: Option<String>,
 }
 
 impl ViewOptions {
@@ -44,6 +46,7 @@ impl ViewOptions {
             counters: config.counters.clone(),
             focus_counter,
             chime: !(config.voice.enabled && config.voice.chime),
+            announcement: config.announcement.clone(),
         }
     }
 
@@ -89,6 +92,9 @@ pub struct BoardView {
     pub version: u64,
     /// The center's name.
     pub center: String,
+    /// The center's IANA time zone for the clock and date; empty when the
+    /// kiosk did not say (the page then uses the machine's zone).
+    pub time_zone: String,
     /// The display's mode.
     pub mode: &'static str,
     /// The link to the kiosk.
@@ -109,6 +115,8 @@ pub struct BoardView {
     pub keypad: Option<KeypadFeedback>,
     /// Whether the page chimes on a new call.
     pub chime: bool,
+    /// The scrolling line of the hall board, if configured.
+    pub announcement: Option<String>,
 }
 
 impl BoardView {
@@ -158,6 +166,7 @@ impl BoardView {
         Self {
             version,
             center: state.center.clone(),
+            time_zone: state.time_zone.clone(),
             mode: options.mode,
             link: state.link,
             service_day: state.service_day.clone(),
@@ -168,6 +177,7 @@ impl BoardView {
             departments: state.departments.clone(),
             keypad: state.keypad.clone(),
             chime: options.chime,
+            announcement: options.announcement.clone(),
         }
     }
 }

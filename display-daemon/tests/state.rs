@@ -77,6 +77,7 @@ fn snapshot(last_seq: u64) -> Snapshot {
     Snapshot {
         last_seq,
         center: "Trung tâm Hành chính công quận Phú Xuân".into(),
+        time_zone: "Asia/Ho_Chi_Minh".into(),
         service_day: Some("2025-10-09".into()),
         counters: vec![
             CounterNow {
@@ -401,6 +402,7 @@ fn the_view_filters_counters_and_marks_the_latest_call() {
         counters: vec![],
         focus_counter: None,
         chime: true,
+        announcement: None,
     };
     let view = BoardView::new(&state, &all, 7);
     let latest = view.latest.as_ref().unwrap();
@@ -418,12 +420,16 @@ fn the_view_filters_counters_and_marks_the_latest_call() {
         counters: vec![3, 4],
         focus_counter: Some(3),
         chime: false,
+        announcement: Some("Giờ làm việc: 7:30–11:30".into()),
     };
     let view = BoardView::new(&state, &only3, 8);
     let shown: Vec<u16> = view.counters.iter().map(|c| c.counter).collect();
     assert_eq!(shown, [3, 4], "configured counters shown even when unknown");
-    let latest = view.latest.unwrap();
+    let latest = view.latest.as_ref().unwrap();
     assert_eq!((latest.label.as_str(), latest.seq), ("1005", 0));
+    let json = serde_json::to_value(&view).unwrap();
+    assert_eq!(json["announcement"], "Giờ làm việc: 7:30–11:30");
+    assert_eq!(json["time_zone"], "Asia/Ho_Chi_Minh");
 }
 
 #[test]
@@ -441,6 +447,7 @@ fn citizens_see_names_not_ids() {
         counters: vec![],
         focus_counter: None,
         chime: true,
+        announcement: None,
     };
     let view = BoardView::new(&state, &options, 1);
     assert_eq!(view.center, "Trung tâm Hành chính công quận Phú Xuân");

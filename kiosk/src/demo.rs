@@ -242,7 +242,7 @@ fn print_banner(config: &CenterConfig, options: &DemoOptions, address: SocketAdd
             out.push_str(&format!("    {key}  {}\n", department.name));
         }
     }
-    out.push_str("\n  Other commands:  n3 = counter 3 calls the next number,  p = paper out / paper back,  q = quit\n");
+    out.push_str(&format!("\n  Other commands:  {COMMANDS_HELP}\n"));
     out.push_str(&format!(
         "  Buttons in the browser:  http://{address}/demo\n"
     ));
@@ -317,63 +317,124 @@ impl Keyboard {
     fn read_lines(&self, input: impl BufRead) -> bool {
         for line in input.lines() {
             let Ok(line) = line else { return false };
-            let line = line.trim();
-            if line == "q" {
-                return true;
-            }
-            if let Some(message) = self.command(line) {
+            let message = match parse_command(&line, &self.keys) {
+                Ok(None) => None,
+                Ok(Some(Command::Quit)) => return true,
+                Ok(Some(command)) => self.run(command),
+                Err(message) => Some(message),
+            };
+            if let Some(message) = message {
                 println!("  {message}");
             }
         }
         false
     }
 
-    fn command(&self, line: &str) -> Option<String> {
-        let mut chars = line.chars();
-        let first = chars.next()?;
-        let rest = chars.as_str();
-        if first == 'p' && rest.is_empty() {
-            let out = !self.paper_out.fetch_xor(true, Ordering::SeqCst);
-            return Some(if out {
-                "printer: paper out (presses now print nothing and use no number)".into()
-            } else {
-                "printer: paper back".into()
-            });
-        }
-        if first == 'n' {
-            let Ok(counter) = rest.parse::<u16>() else {
-                return Some("type n and a counter number, e.g. n3".into());
-            };
-            let store = self.app.store().clone();
-            let result = self.runtime.block_on(blocking(move || {
-                store.call_next(
-                    counter,
-                    Actor::Staff {
-                        name: "demo".into(),
-                    },
-                )
-            }));
-            return match result {
-                Ok(_) => None,
-                Err(err) => Some(format!("counter {counter}: {err}")),
-            };
-        }
-        let priority = first.is_uppercase();
-        let Some(department) = self.keys.get(&first.to_ascii_lowercase()) else {
-            return Some(format!(
-                "unknown command {line:?}: type a department letter, n3, p or q"
-            ));
-        };
-        match self.buttons.get(&(department.clone(), priority)) {
-            Some(button) => {
-                button.press();
-                std::thread::sleep(PRESS_HOLD);
-                button.release();
-                None
+    fn run(&self, command: Command) -> Option<String> {
+        match command {
+            Command::Quit => None,
+            Command::TogglePaper => {
+                let out = !self.paper_out.fetch_xor(true, Ordering::SeqCst);
+                Some(if out {
+                    "printer: paper out (presses now print nothing and use no number)".into()
+                } else {
+                    "printer: paper back".into()
+                })
             }
-            None => Some(format!("{department} has no priority button")),
+            Command::CallNext(counter) => {
+                let store = self.app.store().clone();
+                let result = self.runtime.block_on(blocking(move || {
+                    store.call_next(
+                        counter,
+                        Actor::Staff {
+                            name: "demo".into(),
+                        },
+                    )
+                }));
+                match result {
+                    Ok(_) => None,
+                    Err(err) => Some(format!("counter {counter}: {err}")),
+                }
+            }
+            Command::Press {
+                department,
+                priority,
+            } => match self.buttons.get(&(department.clone(), priority)) {
+                Some(button) => {
+                    button.press();
+                    std::thread::sleep(PRESS_HOLD);
+                    button.release();
+                    None
+                }
+                None => Some(format!("{department} has no priority button")),
+            },
         }
     }
+}
+
+/// One line typed in the demo's terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Command {
+    /// Press a department's button (its priority button when upper case).
+    Press {
+        department: DepartmentId,
+        priority: bool,
+    },
+    /// A counter calls the next number.
+    CallNext(u16),
+    /// Paper out / paper back.
+    TogglePaper,
+    /// End the demo.
+    Quit,
+}
+
+/// What the help says about the commands that are not department letters.
+const COMMANDS_HELP: &str =
+    ">3 or call 3 = counter 3 calls the next number,  p or paper = paper out / paper back,  q or quit = quit";
+
+/// Reads one line. A single letter is a department's button whenever it is
+/// one (so the 14th department's `n` or a 16th's `p` can be pressed); calls
+/// are written `>3` or `call 3`, which no department letter can be; the
+/// word forms `paper` and `quit` work whatever the letters are. `Ok(None)`:
+/// an empty line.
+fn parse_command(
+    line: &str,
+    keys: &BTreeMap<char, DepartmentId>,
+) -> Result<Option<Command>, String> {
+    let line = line.trim();
+    let mut chars = line.chars();
+    let Some(first) = chars.next() else {
+        return Ok(None);
+    };
+    if chars.as_str().is_empty() && first.is_alphabetic() {
+        if let Some(department) = keys.get(&first.to_ascii_lowercase()) {
+            return Ok(Some(Command::Press {
+                department: department.clone(),
+                priority: first.is_uppercase(),
+            }));
+        }
+    }
+    let lower = line.to_lowercase();
+    match lower.as_str() {
+        "p" | "paper" => return Ok(Some(Command::TogglePaper)),
+        "q" | "quit" | "exit" => return Ok(Some(Command::Quit)),
+        _ => {}
+    }
+    let counter = lower
+        .strip_prefix('>')
+        .or_else(|| lower.strip_prefix("call"))
+        .map(str::trim);
+    if let Some(counter) = counter {
+        return match counter.parse::<u16>() {
+            Ok(n) => Ok(Some(Command::CallNext(n))),
+            Err(_) => Err(format!(
+                "{line:?}: write the counter's number after > or call, e.g. >3 or call 3"
+            )),
+        };
+    }
+    Err(format!(
+        "unknown command {line:?}: type a department letter, or {COMMANDS_HELP}"
+    ))
 }
 
 /// A printer that is a folder: each ticket is saved as its raw bytes and as a
@@ -546,3 +607,77 @@ async function press(id){
 }
 </script></body></html>
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phu_xuan_keys() -> BTreeMap<char, DepartmentId> {
+        let config =
+            demo_config(Path::new("/nonexistent"), "127.0.0.1:0".parse().unwrap()).unwrap();
+        keys(&config)
+    }
+
+    fn parse(line: &str, keys: &BTreeMap<char, DepartmentId>) -> Result<Option<Command>, String> {
+        parse_command(line, keys)
+    }
+
+    #[test]
+    fn a_department_letter_wins_over_a_command_letter() {
+        let keys = phu_xuan_keys();
+        // The 14th department of Phú Xuân has the letter n.
+        assert_eq!(keys[&'n'].as_str(), "quan-ly-do-thi");
+        assert_eq!(
+            parse("n", &keys),
+            Ok(Some(Command::Press {
+                department: DepartmentId("quan-ly-do-thi".into()),
+                priority: false
+            }))
+        );
+        assert_eq!(
+            parse(" N ", &keys),
+            Ok(Some(Command::Press {
+                department: DepartmentId("quan-ly-do-thi".into()),
+                priority: true
+            }))
+        );
+        // A center with a 16th and 17th department: p and q press them; the
+        // word forms still reach the printer and quit.
+        let mut more = keys.clone();
+        more.insert('p', DepartmentId("phong-16".into()));
+        more.insert('q', DepartmentId("phong-17".into()));
+        assert!(matches!(parse("p", &more), Ok(Some(Command::Press { .. }))));
+        assert!(matches!(parse("q", &more), Ok(Some(Command::Press { .. }))));
+        assert_eq!(parse("paper", &more), Ok(Some(Command::TogglePaper)));
+        assert_eq!(parse("quit", &more), Ok(Some(Command::Quit)));
+        assert_eq!(parse("p", &keys), Ok(Some(Command::TogglePaper)));
+        assert_eq!(parse("q", &keys), Ok(Some(Command::Quit)));
+    }
+
+    #[test]
+    fn calls_are_written_so_that_no_letter_collides() {
+        let keys = phu_xuan_keys();
+        for (line, counter) in [
+            (">3", 3),
+            ("> 12", 12),
+            ("call 3", 3),
+            ("CALL 15", 15),
+            ("call7", 7),
+        ] {
+            assert_eq!(
+                parse(line, &keys),
+                Ok(Some(Command::CallNext(counter))),
+                "{line}"
+            );
+        }
+        let err = parse(">x", &keys).unwrap_err();
+        assert!(err.contains(">3 or call 3"), "{err}");
+        let err = parse("n3", &keys).unwrap_err();
+        assert!(err.contains(">3 or call 3"), "{err}");
+        assert!(
+            parse("z", &keys).is_err(),
+            "Phú Xuân has 15 letters, a to o"
+        );
+        assert_eq!(parse("   ", &keys), Ok(None));
+    }
+}

@@ -395,6 +395,12 @@ pub struct Snapshot {
     /// The center's name, for the top of displays.
     #[serde(default)]
     pub center: String,
+    /// The center's IANA time zone (`Asia/Ho_Chi_Minh`): displays show the
+    /// clock and date of the center, whatever their own machine's zone.
+    /// Empty from a kiosk older than this field (the display then uses its
+    /// own zone).
+    #[serde(default)]
+    pub time_zone: String,
     /// The current service day, once one was started.
     pub service_day: Option<String>,
     /// Every configured counter, in config order.
@@ -467,6 +473,20 @@ mod tests {
         assert_eq!(json["kind"]["actor"]["type"], "keypad");
         let back: Event = serde_json::from_value(json).unwrap();
         assert_eq!(back, event);
+    }
+
+    #[test]
+    fn a_snapshot_from_an_older_kiosk_still_parses() {
+        // What a kiosk sent before `center`, counter names and `time_zone`.
+        let old = r#"{"last_seq": 4, "service_day": "2026-12-01",
+            "counters": [{"counter": 1, "current": null}],
+            "departments": [{"department": "ho-tich", "waiting": 2,
+                "priority_waiting": 0, "estimated_wait_secs": 60, "issued_today": 2}],
+            "last_calls": []}"#;
+        let snapshot: Snapshot = serde_json::from_str(old).unwrap();
+        assert_eq!(snapshot.last_seq, 4);
+        assert_eq!(snapshot.time_zone, "");
+        assert_eq!(snapshot.center, "");
     }
 
     #[test]

@@ -50,6 +50,20 @@ fn json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap()
 }
 
+/// `actual` cut down to the fields `expected` has: a wire type such as the
+/// snapshot may gain fields after a release (additively, with serde
+/// defaults, like `time_zone`); every field the release reported must stay
+/// the same.
+fn as_reported(actual: Value, expected: &Value) -> Value {
+    match (actual, expected) {
+        (Value::Object(mut actual), Value::Object(expected)) => {
+            actual.retain(|key, _| expected.contains_key(key));
+            Value::Object(actual)
+        }
+        (actual, _) => actual,
+    }
+}
+
 fn all_events(store: &Store) -> Vec<Event> {
     let after = store.oldest_kept_seq().saturating_sub(1);
     match store.events_since(after, 100_000).unwrap() {
@@ -90,7 +104,7 @@ fn every_fixture_opens_with_the_figures_its_release_reported() {
             );
         }
         assert_eq!(
-            json(&store.snapshot()),
+            as_reported(json(&store.snapshot()), &expected["snapshot"]),
             expected["snapshot"],
             "{name}: snapshot"
         );

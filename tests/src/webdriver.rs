@@ -187,6 +187,38 @@ impl Browser {
         format!("/session/{}{rest}", self.session)
     }
 
+    /// Makes the page's viewport exactly `width`×`height` CSS pixels (the
+    /// window size given to [`Browser::launch`] includes the browser's own
+    /// bars, so pages see less than that).
+    pub async fn set_viewport(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        self.devtools(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false }),
+        )
+        .await
+    }
+
+    /// Makes the page's own time zone `zone` (an IANA name or `UTC`), as if
+    /// the machine were set to it.
+    pub async fn set_time_zone(&self, zone: &str) -> anyhow::Result<()> {
+        self.devtools(
+            "Emulation.setTimezoneOverride",
+            json!({ "timezoneId": zone }),
+        )
+        .await
+    }
+
+    /// One Chromium DevTools command through chromedriver.
+    async fn devtools(&self, cmd: &str, params: Value) -> anyhow::Result<()> {
+        self.call(
+            "POST",
+            &self.session_path("/goog/cdp/execute"),
+            Some(json!({ "cmd": cmd, "params": params })),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// Opens `url` (waits for the page's load event).
     pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
         self.call(

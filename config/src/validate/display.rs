@@ -110,6 +110,7 @@ pub(crate) fn validate_display(raw: &RawDisplayFile, c: &mut Checker<'_>) -> Opt
         }
     }
     let listen = c.socket_addr(&raw.listen, DEFAULT_DISPLAY_LISTEN, &root.key("listen"));
+    let announcement = announcement(raw.announcement.as_deref(), &root.key("announcement"), c);
     let led_board = match &raw.led_board {
         None => Some(None),
         Some(board) => {
@@ -147,11 +148,47 @@ pub(crate) fn validate_display(raw: &RawDisplayFile, c: &mut Checker<'_>) -> Opt
         mode: mode?,
         counters: counters?,
         listen: listen?,
+        announcement: announcement?,
         led_board: led_board?,
         voice: voice?,
         keypad: keypad?,
     };
     c.errors.is_empty().then_some(config)
+}
+
+/// The longest announcement line, in characters: about two minutes of
+/// scrolling; longer text belongs on a printed notice.
+pub const ANNOUNCEMENT_MAX_CHARS: usize = 600;
+
+/// The optional scrolling line: one line of text, not empty, not too long.
+fn announcement(raw: Option<&str>, p: &FieldPath, c: &mut Checker<'_>) -> Option<Option<String>> {
+    let Some(text) = raw else {
+        return Some(None);
+    };
+    let text = text.trim();
+    let hint = "write one line, e.g. announcement = \"Giờ làm việc: 7:30–11:30 và 13:30–17:00\", or remove the key";
+    if text.is_empty() {
+        c.error(p, "`announcement` is empty", hint);
+        return None;
+    }
+    if text.chars().any(char::is_control) {
+        c.error(
+            p,
+            "the announcement has a line break or control character",
+            hint,
+        );
+        return None;
+    }
+    let chars = text.chars().count();
+    if chars > ANNOUNCEMENT_MAX_CHARS {
+        c.error(
+            p,
+            format!("the announcement has {chars} characters, more than {ANNOUNCEMENT_MAX_CHARS}"),
+            "shorten it; put longer text on a printed notice",
+        );
+        return None;
+    }
+    Some(Some(text.to_owned()))
 }
 
 fn keypad_slots(k: &RawKeypad) -> [(&'static str, &Option<RawPin>); 5] {
@@ -350,6 +387,10 @@ fn keypad(
 
 #[cfg(test)]
 mod tests {
+    use crate::parse_display;
+
+    const BASE: &str = "kiosk_url = \"http://192.168.1.10:8080\"\ntoken = \"abc\"\n";
+
     #[test]
     fn ca_file_is_kept_for_an_https_kiosk() {
         let text =
@@ -362,5 +403,28 @@ mod tests {
         let text = "kiosk_url = \"https://kiosk.lan:8443\"\ntoken = \"t\"\n";
         let loaded = crate::parse_display(text, "display.toml").unwrap();
         assert_eq!(loaded.value.ca_file, None);
+    }
+
+    #[test]
+    fn the_announcement_is_optional_and_trimmed() {
+        let none = parse_display(BASE, "d.toml").unwrap().value;
+        assert_eq!(none.announcement, None);
+        let text = format!("{BASE}announcement = \"  Giờ làm việc: 7:30–11:30  \"\n");
+        let some = parse_display(&text, "d.toml").unwrap().value;
+        assert_eq!(
+            some.announcement.as_deref(),
+            Some("Giờ làm việc: 7:30–11:30")
+        );
+    }
+
+    #[test]
+    fn a_very_long_announcement_is_refused() {
+        let long = "Xin chào. ".repeat(70);
+        let text = format!("{BASE}announcement = \"{long}\"\n");
+        let errors = parse_display(&text, "d.toml").unwrap_err().to_string();
+        assert!(
+            errors.contains("the announcement has 699 characters, more than 600"),
+            "{errors}"
+        );
     }
 }

@@ -1007,6 +1007,7 @@ impl QueueState {
         Snapshot {
             last_seq: self.last_seq(),
             center: config.center.name.clone(),
+            time_zone: config.center.timezone_name.clone(),
             service_day: self.core.service_day.map(|d| d.to_string()),
             counters,
             departments,
