@@ -130,12 +130,19 @@ async fn idle_and_slow_header_sockets_close_while_a_reading_stream_stays() {
         "a slow-header socket was still open after {limit:?}"
     );
 
-    // The display, well past every timeout, still gets ticks.
+    // The display, well past every timeout, still gets ticks: read (slowly)
+    // until tick 20, at least 2 s of streaming — more than twice the idle
+    // timeout — however slowly a loaded machine runs the timers.
     let mut seen = Vec::new();
     let mut buf = [0u8; 256];
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_millis(1500) {
-        let n = tokio::time::timeout(Duration::from_secs(2), display.read(&mut buf))
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !String::from_utf8_lossy(&seen).contains("tick 20\n") {
+        assert!(
+            Instant::now() < deadline,
+            "no tick 20 within 30 s: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        let n = tokio::time::timeout(Duration::from_secs(5), display.read(&mut buf))
             .await
             .expect("the stream went quiet")
             .unwrap();
@@ -145,7 +152,6 @@ async fn idle_and_slow_header_sockets_close_while_a_reading_stream_stays() {
     }
     let text = String::from_utf8_lossy(&seen);
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-    assert!(text.matches("tick").count() >= 20, "{text}");
     assert!(counters.timed_out.load(Ordering::Relaxed) >= 3);
 }
 
