@@ -266,14 +266,10 @@ struct Opened {
 
 impl Opened {
     fn open(dir: &Path, cache_bytes: u64) -> Result<Opened, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_bytes)
-            .open()
-            .map_err(|source| StoreError::Open {
-                dir: dir.to_owned(),
-                source,
-            })?;
+        let db = open_sled(dir, cache_bytes).map_err(|source| StoreError::Open {
+            dir: dir.to_owned(),
+            source,
+        })?;
         disk::check_format(&db)?;
         let queue = disk::load(&db)?;
         let cold = db
@@ -291,6 +287,33 @@ impl Opened {
             queue,
             log_file,
         })
+    }
+}
+
+/// How long opening waits for sled's directory lock to be released.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Opens sled in `dir`, waiting up to [`LOCK_WAIT`] for its directory lock.
+/// A sled handle that was just dropped (a reopen in this process, or a
+/// kiosk restarted right after the old one exited) may still hold the lock
+/// for a moment while its background flusher ends; another process that
+/// keeps it longer is a second kiosk on the same data, and is reported.
+fn open_sled(dir: &Path, cache_bytes: u64) -> sled::Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_bytes)
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if e.to_string().starts_with("could not acquire lock")
+                    && started.elapsed() < LOCK_WAIT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
     }
 }
 

@@ -406,3 +406,34 @@ fn a_reload_reaches_every_holder_at_once_and_an_operation_keeps_its_config() {
         .unwrap();
     assert_eq!(issued.ticket.label, "A001");
 }
+
+#[test]
+fn opening_waits_for_a_lock_that_is_being_released_and_names_one_that_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = center();
+    let clock = ManualClock::new(morning());
+    // Someone else holds the data directory for a moment, then lets go.
+    let held = sled::open(dir.path()).unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(held);
+    });
+    let store = open(dir.path(), &config, &clock);
+    release.join().unwrap();
+    issue(&store, "ho-tich");
+    drop(store);
+
+    // A holder that never lets go is reported, after the wait.
+    let _held = sled::open(dir.path()).unwrap();
+    let err = Store::open(
+        dir.path(),
+        std::sync::Arc::new(config),
+        std::sync::Arc::new(clock),
+        &queue_store::store::StoreOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("no other kiosk process uses it"),
+        "{err}"
+    );
+}
