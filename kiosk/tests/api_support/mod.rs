@@ -44,6 +44,8 @@ pub struct TestKiosk {
     pub display_token: String,
     /// Keypad token of counter 1.
     pub keypad_token: String,
+    /// The city hub's reader token.
+    pub reader_token: String,
     /// Stops the server when dropped.
     _stop: oneshot::Sender<()>,
 }
@@ -106,6 +108,7 @@ impl TestKiosk {
         let admin_token = accounts.add_token("script", Role::Admin, None).unwrap();
         let display_token = accounts.add_token("bang-san", Role::Display, None).unwrap();
         let keypad_token = accounts.add_token("quay-1", Role::Keypad, Some(1)).unwrap();
+        let reader_token = accounts.add_token("city-hub", Role::Reader, None).unwrap();
         if setup.with_staff {
             accounts
                 .add_user("lan", Role::Staff, PASSWORD, &[1])
@@ -126,6 +129,7 @@ impl TestKiosk {
             admin_token,
             display_token,
             keypad_token,
+            reader_token,
             _stop: stop,
         }
     }
