@@ -1,0 +1,98 @@
+//! `city-hub`: follows every center listed in its config and keeps their
+//! events in PostgreSQL. `city-hub migrate` only applies the schema
+//! migrations. See the crate docs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+/// The city's view of every center's queue, in PostgreSQL.
+#[derive(Debug, Parser)]
+#[command(name = "city-hub", version)]
+struct Cli {
+    /// The hub's config file.
+    #[arg(long, value_name = "FILE", default_value = "/etc/city-hub/hub.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Follow every center (the default).
+    Run,
+    /// Apply the schema migrations and exit.
+    Migrate,
+    /// Check the config file and exit.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = city_hub::HubConfig::load(&cli.config)?;
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Check => {
+            println!(
+                "{}: ok, {} centers",
+                cli.config.display(),
+                config.centers.len()
+            );
+            Ok(())
+        }
+        Command::Migrate => {
+            let db = city_hub::Db::new(&config.database)?;
+            let applied = db.migrate().await?;
+            let all = db.applied_versions().await?;
+            println!("applied now: {applied:?}; schema versions in the database: {all:?}");
+            Ok(())
+        }
+        Command::Run => {
+            let hub = city_hub::start(&config)
+                .await
+                .context("cannot start the hub")?;
+            shutdown_signal().await;
+            tracing::info!("stopping");
+            hub.stop().await;
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
