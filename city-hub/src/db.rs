@@ -39,11 +39,18 @@ pub struct Migration {
 }
 
 /// Every migration, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_events.sql",
-    sql: include_str!("../migrations/0001_events.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_events.sql",
+        sql: include_str!("../migrations/0001_events.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_ticket_index.sql",
+        sql: include_str!("../migrations/0002_ticket_index.sql"),
+    },
+];
 
 /// An arbitrary constant key for `pg_advisory_xact_lock` ("city" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6369_7479;

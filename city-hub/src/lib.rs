@@ -29,6 +29,7 @@
 pub mod config;
 pub mod db;
 pub mod follower;
+pub mod report;
 
 use std::time::Duration;
 

@@ -27,6 +27,28 @@ enum Command {
     Migrate,
     /// Check the config file and exit.
     Check,
+    /// Print a city report from PostgreSQL.
+    Report {
+        /// First service day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last service day, YYYY-MM-DD (included).
+        #[arg(long)]
+        to: String,
+        /// center, department, officer or day.
+        #[arg(long, default_value = "center")]
+        by: city_hub::report::GroupBy,
+        /// table, csv or json.
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Table,
+    Csv,
+    Json,
 }
 
 fn main() -> ExitCode {
@@ -68,6 +90,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let applied = db.migrate().await?;
             let all = db.applied_versions().await?;
             println!("applied now: {applied:?}; schema versions in the database: {all:?}");
+            Ok(())
+        }
+        Command::Report {
+            from,
+            to,
+            by,
+            format,
+        } => {
+            for (name, day) in [("--from", &from), ("--to", &to)] {
+                let valid = day.len() == 10
+                    && day.bytes().enumerate().all(|(i, b)| {
+                        if i == 4 || i == 7 {
+                            b == b'-'
+                        } else {
+                            b.is_ascii_digit()
+                        }
+                    });
+                anyhow::ensure!(valid, "{name} {day:?} is not a day: write it as YYYY-MM-DD");
+            }
+            let db = city_hub::Db::new(&config.database)?;
+            db.migrate().await?;
+            let report = city_hub::report::report(&db, &from, &to, by).await?;
+            let text = match format {
+                Format::Table => city_hub::report::to_table(&report),
+                Format::Csv => city_hub::report::to_csv(&report),
+                Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+            };
+            print!("{text}");
             Ok(())
         }
         Command::Run => {

@@ -46,6 +46,8 @@ pub struct TestKiosk {
     pub keypad_token: String,
     /// The city hub's reader token.
     pub reader_token: String,
+    /// The kiosk's clock (starts at store_support's morning).
+    pub clock: ManualClock,
     /// Stops the server when dropped.
     _stop: oneshot::Sender<()>,
 }
@@ -103,7 +105,7 @@ impl TestKiosk {
             )),
             Duration::from_secs(3600),
         );
-        let app = App::new(store, printer, Arc::new(clock));
+        let app = App::new(store, printer, Arc::new(clock.clone()));
         let accounts = Accounts::open(&Accounts::path_in(dir.path())).expect("accounts");
         let admin_token = accounts.add_token("script", Role::Admin, None).unwrap();
         let display_token = accounts.add_token("bang-san", Role::Display, None).unwrap();
@@ -130,6 +132,7 @@ impl TestKiosk {
             display_token,
             keypad_token,
             reader_token,
+            clock,
             _stop: stop,
         }
     }
