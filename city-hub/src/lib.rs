@@ -17,14 +17,24 @@
 //!   migrations of `migrations/` and the idempotent batched writes;
 //! - [`follower`]: one task per center, resume and backoff, and the
 //!   [`HubStatus`] that says how each center is doing (a refused token, an
-//!   unreachable kiosk, PostgreSQL errors).
+//!   unreachable kiosk, PostgreSQL errors);
+//! - [`report`]: city reports computed in SQL with the kiosk report's rules.
+//!
+//! # Running PostgreSQL for it
+//!
+//! Any PostgreSQL ≥ 13 (Debian's `postgresql` package). The hub needs a
+//! database it owns (`createdb --owner city_hub city`); over the local Unix
+//! socket with peer authentication no password is configured. It creates
+//! its tables itself (migrations, at every start or `city-hub migrate`).
+//! Back it up with `pg_dump`; a lost database refills from the kiosks for
+//! the days they still keep.
 //!
 //! # Not built yet (issue #21)
 //!
 //! The backfill from `GET /api/v1/days/{day}/export` (gaps are recorded in
-//! `stream_gaps` but not filled), city reports from SQL, the dashboard, the
-//! hub's `/metrics`, the Debian package and systemd unit, `city-hub demo` and
-//! the `perf -- city` scenario.
+//! `stream_gaps` but not filled), ratings and the hour grouping in reports,
+//! the dashboard, the hub's `/metrics`, the Debian package and systemd unit,
+//! `city-hub demo` and the `perf -- city` scenario.
 
 pub mod config;
 pub mod db;

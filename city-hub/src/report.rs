@@ -2,7 +2,7 @@
 //! time by center, department, officer or service day, over a range of
 //! service days, as an aligned table, CSV or JSON.
 //!
-//! The figures follow the kiosk's own report ([`queue_store::report`] in
+//! The figures follow the kiosk's own report (`queue_store::report` in
 //! the kiosk's workspace) so a center reads the same in both: tickets count
 //! in their issuing department and service day; `waiting` is issue → first
 //! call (a recall is not a call), attributed to the officer of that first
