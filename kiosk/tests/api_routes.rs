@@ -144,7 +144,7 @@ fn the_reader_role_reads_the_stream_and_day_exports_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_day_export_lists_the_kept_tickets_of_that_day() {
+async fn a_day_export_gives_the_kept_tickets_or_the_summaries_once_pruned() {
     let kiosk = TestKiosk::start(Setup::default()).await;
     kiosk.issue("ho-tich").await;
     kiosk.issue("ho-tich").await;
