@@ -8,6 +8,9 @@
 //! dbname = "city"
 //! # password = "…"               # not needed over the Unix socket with peer auth
 //!
+//! [http]                          # optional: /healthz, /api/v1/status, /metrics
+//! listen = "127.0.0.1:8091"
+//!
 //! [[centers]]
 //! id = "phu-hoi"
 //! name = "Trung tâm Phục vụ hành chính công phường Phú Hội"
@@ -35,6 +38,9 @@ pub struct RawConfig {
     /// How events are written.
     #[serde(default)]
     pub ingest: RawIngest,
+    /// The hub's status and metrics listener.
+    #[serde(default)]
+    pub http: Option<RawHttp>,
     /// The centers followed.
     #[serde(default)]
     pub centers: Vec<RawCenter>,
@@ -98,6 +104,14 @@ fn default_linger() -> u64 {
     50
 }
 
+/// `[http]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    /// Address for `/healthz`, `/api/v1/status` and `/metrics`.
+    pub listen: std::net::SocketAddr,
+}
+
 /// One `[[centers]]` entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -123,6 +137,8 @@ pub struct HubConfig {
     pub linger: Duration,
     /// The centers, in file order.
     pub centers: Vec<Center>,
+    /// Where the status and metrics are served, if anywhere.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// A checked center.
@@ -246,6 +262,7 @@ impl RawConfig {
             batch_events: self.ingest.batch_events,
             linger: Duration::from_millis(self.ingest.linger_ms),
             centers,
+            listen: self.http.map(|h| h.listen),
         })
     }
 }

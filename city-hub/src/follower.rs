@@ -42,6 +42,8 @@ pub struct CenterStatus {
     pub problem: Option<String>,
     /// The last sequence written to PostgreSQL.
     pub stored_seq: u64,
+    /// The last sequence received from the kiosk.
+    pub received_seq: u64,
     /// Events written by this process.
     pub written: u64,
     /// When the kiosk last sent something, local Unix ms.
@@ -174,7 +176,10 @@ async fn connect_once(
         Ok(seq) => seq,
         Err(e) => return Ended::Database(e.to_string()),
     };
-    status.update(&center.id, |s| s.stored_seq = stored);
+    status.update(&center.id, |s| {
+        s.stored_seq = stored;
+        s.received_seq = s.received_seq.max(stored);
+    });
     let auth = format!("Bearer {}", center.token);
     let resume = stored.to_string();
     let headers = [
@@ -285,6 +290,7 @@ async fn connect_once(
                     }
                 }
             }
+            status.update(&center.id, |s| s.received_seq = s.received_seq.max(last));
             if pending.len() < batching.max_events {
                 continue;
             }

@@ -18,7 +18,8 @@
 //! - [`follower`]: one task per center, resume and backoff, and the
 //!   [`HubStatus`] that says how each center is doing (a refused token, an
 //!   unreachable kiosk, PostgreSQL errors);
-//! - [`report`]: city reports computed in SQL with the kiosk report's rules.
+//! - [`report`]: city reports computed in SQL with the kiosk report's rules;
+//! - [`http`]: `/healthz`, `/api/v1/status` and `/metrics` of the hub.
 //!
 //! # Running PostgreSQL for it
 //!
@@ -33,12 +34,13 @@
 //!
 //! The backfill from `GET /api/v1/days/{day}/export` (gaps are recorded in
 //! `stream_gaps` but not filled), ratings and the hour grouping in reports,
-//! the dashboard, the hub's `/metrics`, the Debian package and systemd unit,
+//! the dashboard, the Debian package and systemd unit,
 //! `city-hub demo` and the `perf -- city` scenario.
 
 pub mod config;
 pub mod db;
 pub mod follower;
+pub mod http;
 pub mod report;
 
 use std::time::Duration;

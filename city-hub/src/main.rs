@@ -124,8 +124,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let hub = city_hub::start(&config)
                 .await
                 .context("cannot start the hub")?;
+            let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+            let http = match config.listen {
+                Some(addr) => {
+                    let listener = tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("cannot listen on {addr} ([http] listen): is another program using it?"))?;
+                    tracing::info!(
+                        "status and metrics on http://{addr}/api/v1/status and /metrics"
+                    );
+                    Some(tokio::spawn(city_hub::http::serve(
+                        listener,
+                        hub.status.clone(),
+                        async move {
+                            let _ = http_stopped.await;
+                        },
+                    )))
+                }
+                None => None,
+            };
             shutdown_signal().await;
             tracing::info!("stopping");
+            let _ = stop_http.send(());
+            if let Some(http) = http {
+                let _ = http.await;
+            }
             hub.stop().await;
             Ok(())
         }

@@ -31,6 +31,7 @@ fn hub_config(pg: &PgCluster, centers: Vec<Center>) -> HubConfig {
         batch_events: 50,
         linger: Duration::from_millis(20),
         centers,
+        listen: None,
     }
 }
 
@@ -250,6 +251,43 @@ async fn a_wrong_token_is_reported_and_other_centers_go_on() {
         assert!(Instant::now() < deadline, "never reported: {status:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
+    // What an operator sees: the status page and the metrics.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = listener.local_addr().unwrap();
+    tokio::spawn(city_hub::http::serve(
+        listener,
+        hub.status.clone(),
+        std::future::pending(),
+    ));
+    let reply = api_support::request(http, "GET", "/api/v1/status", &[], None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let centers = reply.json()["centers"].clone();
+    assert_eq!(centers[0]["id"], "phu-hoi");
+    assert_eq!(centers[0]["state"], "following", "{centers}");
+    assert_eq!(centers[1]["id"], "vy-da");
+    assert_eq!(centers[1]["state"], "refused", "{centers}");
+    assert!(centers[1]["problem"]
+        .as_str()
+        .unwrap()
+        .contains("--role reader"));
+    let metrics = api_support::request(http, "GET", "/metrics", &[], None).await;
+    assert_eq!(metrics.status, 200);
+    for line in [
+        "city_hub_center_up{center=\"phu-hoi\"} 1",
+        "city_hub_center_up{center=\"vy-da\"} 0",
+        "city_hub_center_token_refused{center=\"vy-da\"} 1",
+        "city_hub_center_lag_events{center=\"vy-da\"} 0",
+    ] {
+        assert!(
+            metrics.body.lines().any(|l| l == line),
+            "{line} missing:\n{}",
+            metrics.body
+        );
+    }
+    assert!(metrics.body.contains(&format!(
+        "city_hub_center_stored_seq{{center=\"phu-hoi\"}} {last_a}"
+    )));
+
     let problem = refused.problem.expect("a reason");
     assert!(problem.contains("401"), "{problem}");
     assert!(problem.contains("--role reader"), "{problem}");

@@ -125,6 +125,7 @@ async fn a_day_at_two_centers_reads_the_same_as_each_kiosks_report() {
                 token: k.reader_token.clone(),
             })
             .collect(),
+        listen: None,
     };
     let hub = city_hub::start(&config).await.expect("hub starts");
     for (id, kiosk) in [("phu-hoi", &a), ("vy-da", &b)] {
