@@ -36,7 +36,9 @@ pub struct CenterStatus {
     /// The center's id.
     pub id: String,
     /// `starting`, `following`, `unreachable`, `refused` (the kiosk refused
-    /// the token) or `database` (PostgreSQL failed; retrying).
+    /// the token), `database` (PostgreSQL failed; retrying) or `diverged`
+    /// (the kiosk's log is behind what PostgreSQL holds for this center: its
+    /// store was replaced; nothing is written until the center gets a new id).
     pub state: String,
     /// Why, when not following (English, says what to do).
     pub problem: Option<String>,
@@ -107,6 +109,8 @@ enum Ended {
     AfterWorking(String),
     /// The kiosk could not be used.
     Kiosk { refused: bool, reason: String },
+    /// The kiosk's log is behind what PostgreSQL holds for the center.
+    Diverged(String),
     /// PostgreSQL failed.
     Database(String),
 }
@@ -137,6 +141,7 @@ pub async fn follow(
                 (if refused { "refused" } else { "unreachable" }, reason)
             }
             Ended::Database(reason) => ("database", reason),
+            Ended::Diverged(reason) => ("diverged", reason),
         };
         failures = failures.saturating_add(1);
         let wait = backoff(failures, jitter(&center.id));
@@ -259,6 +264,17 @@ async fn connect_once(
                     let Ok(snapshot) = serde_json::from_str::<Snapshot>(&message.data) else {
                         continue;
                     };
+                    if snapshot.last_seq < last {
+                        // A kiosk whose store was replaced (or another kiosk
+                        // at this URL) restarts its numbering: its events
+                        // would collide with the stored ones and be lost.
+                        return Ended::Diverged(format!(
+                            "kiosk {} has events up to {} but PostgreSQL holds up to {last} for center {:?}: its data was replaced or the url points at another center; give it a new center id (its old rows stay under the old one)",
+                            center.url.authority(),
+                            snapshot.last_seq,
+                            center.id
+                        ));
+                    }
                     if snapshot.last_seq > last {
                         // Events last+1..=snapshot.last_seq are gone from the
                         // kiosk's log: write what we have, note the gap.

@@ -301,3 +301,34 @@ async fn a_wrong_token_is_reported_and_other_centers_go_on() {
     assert_exactly_once(&hub.db, "phu-hoi", last_a).await;
     hub.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kiosk_whose_log_is_behind_the_stored_one_is_reported_not_mixed_in() {
+    let pg = PgCluster::start();
+    let a = TestKiosk::start(Setup::default()).await;
+    scripted_day(&a, 10).await;
+    let first = hub_config(&pg, vec![center("phu-hoi", &a, &a.reader_token)]);
+    let hub = city_hub::start(&first).await.expect("hub starts");
+    let last_a = a.app.store().last_seq();
+    wait_stored(&hub, "phu-hoi", last_a).await;
+    hub.stop().await;
+
+    // The center's kiosk comes back with a new, emptier store.
+    let b = TestKiosk::start(Setup::default()).await;
+    scripted_day(&b, 2).await;
+    assert!(b.app.store().last_seq() < last_a);
+    let second = hub_config(&pg, vec![center("phu-hoi", &b, &b.reader_token)]);
+    let hub = city_hub::start(&second).await.expect("hub starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let status = hub.status.center("phu-hoi").unwrap();
+        if status.state == "diverged" {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "never reported: {status:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.problem.unwrap().contains("new center id"));
+    assert_exactly_once(&hub.db, "phu-hoi", last_a).await;
+    hub.stop().await;
+}
