@@ -13,7 +13,8 @@
 //! its handler ([`guard`]), so a new route cannot forget it, and the tests
 //! walk the table. Credentials, in order:
 //!
-//! - `Authorization: Bearer TOKEN`: device tokens (displays, keypads) and
+//! - `Authorization: Bearer TOKEN`: device tokens (displays, keypads, the
+//!   city hub's `reader`) and
 //!   admin tokens for scripts; no CSRF token needed.
 //! - the `kiosk_session` cookie set by `POST /api/v1/login` (HttpOnly,
 //!   SameSite=Strict, Max-Age, and `Secure` when served over TLS); every `POST`/`DELETE` with it must carry the
@@ -33,7 +34,7 @@
 //! | GET | `/api/v1/summary` | anyone | waiting per department, what each counter calls, last calls; no personal data |
 //! | POST | `/api/v1/login` | anyone | `{name, password}` → session cookie and `{csrf_token, name, role, counters}`; failures slowed down (429 + `Retry-After`) |
 //! | POST | `/api/v1/logout` | any session | ends the session |
-//! | GET | `/api/v1/events` | display, keypad, staff, admin | server-sent events (below) |
+//! | GET | `/api/v1/events` | display, keypad, staff, admin, reader | server-sent events (below) |
 //! | GET | `/api/v1/me/counters` | staff, admin, keypad | the caller's counters with their current ticket |
 //! | GET | `/api/v1/queue` | staff, admin, keypad | waiting counts per department |
 //! | GET | `/api/v1/counters/{n}/current` | staff (own), admin, keypad (own) | the counter's ticket (`current`, and the whole `ticket`) |
@@ -52,6 +53,7 @@
 //! | DELETE | `/api/v1/admin/tokens/{name}` | admin | revokes |
 //! | GET | `/api/v1/admin/status` | admin | printer, store, stream clients, logged-in staff |
 //! | GET | `/api/v1/reports` | admin | `?from=&to=&by=&daily=&format=json\|csv` (see [`queue_store::report`]) |
+//! | GET | `/api/v1/days/{day}/export` | reader, admin | one service day (`YYYY-MM-DD`): its kept tickets, or its summaries once pruned, with `source` saying which |
 //! | POST | `/api/v1/admin/tickets/{id}/reprint` | admin | prints a ticket again |
 //! | POST | `/api/v1/admin/config/validate` | admin | body = TOML; 422 with every problem |
 //! | POST | `/api/v1/admin/config/reload` | admin | body = TOML (empty: re-read the file); a bad config → 422 and the old one keeps running |
@@ -75,6 +77,7 @@
 
 mod admin;
 mod error;
+mod export;
 mod guard;
 mod metrics_route;
 mod public;
@@ -190,7 +193,14 @@ impl std::fmt::Debug for Route {
 const ADMIN: &[Role] = &[Role::Admin];
 const PEOPLE: &[Role] = &[Role::Admin, Role::Staff];
 const AT_COUNTER: &[Role] = &[Role::Admin, Role::Staff, Role::Keypad];
-const EVERYONE: &[Role] = &[Role::Admin, Role::Staff, Role::Display, Role::Keypad];
+const EVERYONE: &[Role] = &[
+    Role::Admin,
+    Role::Staff,
+    Role::Display,
+    Role::Keypad,
+    Role::Reader,
+];
+const CITY_HUB: &[Role] = &[Role::Admin, Role::Reader];
 
 macro_rules! route {
     ($method:ident $path:literal, $access:expr, $handler:path) => {
@@ -231,6 +241,7 @@ pub const ROUTES: &[Route] = &[
     route!(Delete "/api/v1/admin/tokens/{name}", Access::Roles(ADMIN), admin::revoke_token),
     route!(Get "/api/v1/admin/status", Access::Roles(ADMIN), admin::status),
     route!(Get "/api/v1/reports", Access::Roles(ADMIN), reports::reports),
+    route!(Get "/api/v1/days/{day}/export", Access::Roles(CITY_HUB), export::day_export),
     route!(Post "/api/v1/admin/tickets/{id}/reprint", Access::Roles(ADMIN), admin::reprint),
     route!(Post "/api/v1/admin/config/validate", Access::Roles(ADMIN), admin::validate_config),
     route!(Post "/api/v1/admin/config/reload", Access::Roles(ADMIN), admin::reload_config),

@@ -31,6 +31,9 @@ pub enum Role {
     Display,
     /// A counter keypad: calls for its one counter.
     Keypad,
+    /// The city hub: reads the event stream and exports service days, and
+    /// nothing else.
+    Reader,
 }
 
 impl Role {
@@ -41,6 +44,7 @@ impl Role {
             Role::Staff => "staff",
             Role::Display => "display",
             Role::Keypad => "keypad",
+            Role::Reader => "reader",
         }
     }
 }
@@ -54,8 +58,9 @@ impl std::str::FromStr for Role {
             "staff" => Ok(Role::Staff),
             "display" => Ok(Role::Display),
             "keypad" => Ok(Role::Keypad),
+            "reader" => Ok(Role::Reader),
             other => Err(format!(
-                "unknown role {other:?}: use admin, staff, display or keypad"
+                "unknown role {other:?}: use admin, staff, display, keypad or reader"
             )),
         }
     }
@@ -146,7 +151,7 @@ impl Principal {
         match self.role {
             Role::Admin => true,
             Role::Staff | Role::Keypad => self.counters.contains(&counter),
-            Role::Display => false,
+            Role::Display | Role::Reader => false,
         }
     }
 }

@@ -17,6 +17,7 @@ fn concrete(path: &str) -> String {
     path.replace("{n}", "3")
         .replace("{name}", "nobody")
         .replace("{id}", "424242")
+        .replace("{day}", "2026-01-05")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -30,10 +31,12 @@ async fn every_route_checks_credentials_roles_and_counters() {
     let admin = format!("Bearer {}", kiosk.admin_token);
     let display = format!("Bearer {}", kiosk.display_token);
     let keypad = format!("Bearer {}", kiosk.keypad_token);
+    let reader = format!("Bearer {}", kiosk.reader_token);
     let principals: Vec<(Role, Vec<(&str, &str)>)> = vec![
         (Role::Admin, vec![("authorization", admin.as_str())]),
         (Role::Display, vec![("authorization", display.as_str())]),
         (Role::Keypad, vec![("authorization", keypad.as_str())]),
+        (Role::Reader, vec![("authorization", reader.as_str())]),
         (
             Role::Staff,
             vec![("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())],
@@ -120,6 +123,65 @@ async fn every_route_checks_credentials_roles_and_counters() {
         }
     }
     assert!(walked >= 20, "the table lost routes: {walked}");
+}
+
+/// The city hub's reader token reaches exactly the event stream and the
+/// day export: a new route that lists `Reader` is a deliberate choice.
+#[test]
+fn the_reader_role_reads_the_stream_and_day_exports_only() {
+    let readable: BTreeSet<String> = ROUTES
+        .iter()
+        .filter(|r| r.access.roles().contains(&Role::Reader))
+        .map(|r| format!("{} {}", r.method.as_str(), r.path))
+        .collect();
+    assert_eq!(
+        readable,
+        BTreeSet::from([
+            "GET /api/v1/events".to_string(),
+            "GET /api/v1/days/{day}/export".to_string(),
+        ])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day_export_gives_the_kept_tickets_or_the_summaries_once_pruned() {
+    let kiosk = TestKiosk::start(Setup::default()).await;
+    kiosk.issue("ho-tich").await;
+    kiosk.issue("ho-tich").await;
+    let today = kiosk.app.store().service_day().expect("a day started");
+    let reader = format!("Bearer {}", kiosk.reader_token);
+    let auth = [("authorization", reader.as_str())];
+
+    let reply = kiosk
+        .call("GET", &format!("/api/v1/days/{today}/export"), &auth, None)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = reply.json();
+    assert_eq!(body["source"], "tickets");
+    assert_eq!(body["service_day"], today.to_string());
+    let labels: Vec<&str> = body["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["1001", "1002"]);
+
+    let reply = kiosk
+        .call("GET", "/api/v1/days/2001-02-03/export", &auth, None)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["source"], "none");
+    assert_eq!(reply.json()["tickets"].as_array().unwrap().len(), 0);
+
+    let reply = kiosk
+        .call("GET", "/api/v1/days/yesterday/export", &auth, None)
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(reply.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("YYYY-MM-DD"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

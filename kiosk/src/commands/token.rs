@@ -20,6 +20,8 @@ pub enum DeviceRole {
     Keypad,
     /// An admin script.
     Admin,
+    /// The city hub: reads the event stream and day exports only.
+    Reader,
 }
 
 impl From<DeviceRole> for Role {
@@ -28,6 +30,7 @@ impl From<DeviceRole> for Role {
             DeviceRole::Display => Role::Display,
             DeviceRole::Keypad => Role::Keypad,
             DeviceRole::Admin => Role::Admin,
+            DeviceRole::Reader => Role::Reader,
         }
     }
 }
@@ -42,7 +45,7 @@ pub enum TokenCommand {
     Add {
         /// The device's name (letters, digits, '.', '-', '_').
         name: String,
-        /// display, keypad or admin.
+        /// display, keypad, reader (the city hub) or admin.
         #[arg(long, value_enum)]
         role: DeviceRole,
         /// The keypad's counter.

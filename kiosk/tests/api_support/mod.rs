@@ -44,6 +44,10 @@ pub struct TestKiosk {
     pub display_token: String,
     /// Keypad token of counter 1.
     pub keypad_token: String,
+    /// The city hub's reader token.
+    pub reader_token: String,
+    /// The kiosk's clock (starts at store_support's morning).
+    pub clock: ManualClock,
     /// Stops the server when dropped.
     _stop: oneshot::Sender<()>,
 }
@@ -101,11 +105,12 @@ impl TestKiosk {
             )),
             Duration::from_secs(3600),
         );
-        let app = App::new(store, printer, Arc::new(clock));
+        let app = App::new(store, printer, Arc::new(clock.clone()));
         let accounts = Accounts::open(&Accounts::path_in(dir.path())).expect("accounts");
         let admin_token = accounts.add_token("script", Role::Admin, None).unwrap();
         let display_token = accounts.add_token("bang-san", Role::Display, None).unwrap();
         let keypad_token = accounts.add_token("quay-1", Role::Keypad, Some(1)).unwrap();
+        let reader_token = accounts.add_token("city-hub", Role::Reader, None).unwrap();
         if setup.with_staff {
             accounts
                 .add_user("lan", Role::Staff, PASSWORD, &[1])
@@ -126,6 +131,8 @@ impl TestKiosk {
             admin_token,
             display_token,
             keypad_token,
+            reader_token,
+            clock,
             _stop: stop,
         }
     }

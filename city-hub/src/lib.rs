@@ -1,0 +1,109 @@
+//! `city-hub`: the city's copy of every center's queue, in PostgreSQL.
+//!
+//! Each center's kiosk keeps working alone; the hub follows each one's
+//! event stream like a display does (with a read-only `reader` token) and
+//! catches up after any outage. Nothing on a kiosk waits for the hub.
+//!
+//! ```text
+//!  kiosk A ── GET /api/v1/events (SSE, Last-Event-ID = last seq in PostgreSQL) ──▶ follower A ─┐
+//!  kiosk B ── …                                                                 ──▶ follower B ─┼─▶ batched INSERT … ON CONFLICT DO NOTHING ──▶ PostgreSQL
+//!  …                                                                                            ┘
+//! ```
+//!
+//! Modules, one concept each:
+//! - [`config`]: the config file (`[database]`, `[ingest]`, `[[centers]]`),
+//!   parsed then validated with every problem listed;
+//! - [`db`]: the pool (tokio-postgres + deadpool-postgres), the numbered
+//!   migrations of `migrations/` and the idempotent batched writes;
+//! - [`follower`]: one task per center, resume and backoff, and the
+//!   [`HubStatus`] that says how each center is doing (a refused token, an
+//!   unreachable kiosk, PostgreSQL errors);
+//! - [`report`]: city reports computed in SQL with the kiosk report's rules;
+//! - [`http`]: `/healthz`, `/api/v1/status` and `/metrics` of the hub.
+//!
+//! # Running PostgreSQL for it
+//!
+//! Any PostgreSQL ≥ 13 (Debian's `postgresql` package). The hub needs a
+//! database it owns (`createdb --owner city_hub city`); over the local Unix
+//! socket with peer authentication no password is configured. It creates
+//! its tables itself (migrations, at every start or `city-hub migrate`).
+//! Back it up with `pg_dump`; a lost database refills from the kiosks for
+//! the days they still keep.
+//!
+//! # Not built yet (issue #21)
+//!
+//! The backfill from `GET /api/v1/days/{day}/export` (gaps are recorded in
+//! `stream_gaps` but not filled), ratings and the hour grouping in reports,
+//! the dashboard, the Debian package and systemd unit,
+//! `city-hub demo` and the `perf -- city` scenario.
+
+pub mod config;
+pub mod db;
+pub mod follower;
+pub mod http;
+pub mod report;
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+pub use config::{Center, ConfigError, HubConfig};
+pub use db::{Db, DbError};
+pub use follower::{Batching, CenterStatus, HubStatus};
+
+/// A running hub: its status, and how to stop it.
+#[derive(Debug)]
+pub struct HubHandle {
+    /// Every center's status.
+    pub status: HubStatus,
+    /// The database.
+    pub db: Db,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl HubHandle {
+    /// Stops every follower and waits for them (a batch being written is
+    /// abandoned: PostgreSQL rolls it back and the next start asks the kiosk
+    /// again).
+    pub async fn stop(mut self) {
+        self.stop.send_replace(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Connects, applies the migrations and starts one follower per center.
+pub async fn start(config: &HubConfig) -> Result<HubHandle, DbError> {
+    let db = Db::new(&config.database)?;
+    let applied = db.migrate().await?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "applied schema migrations");
+    }
+    let status = HubStatus::new(&config.centers);
+    let (stop, stopped) = watch::channel(false);
+    let batching = Batching {
+        max_events: config.batch_events,
+        linger: config.linger,
+        idle_timeout: Duration::from_secs(45),
+    };
+    let mut tasks = JoinSet::new();
+    for center in &config.centers {
+        let mut stopped = stopped.clone();
+        tasks.spawn(follower::follow(
+            center.clone(),
+            db.clone(),
+            status.clone(),
+            batching,
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            },
+        ));
+    }
+    Ok(HubHandle {
+        status,
+        db,
+        stop,
+        tasks,
+    })
+}

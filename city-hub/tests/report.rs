@@ -1,0 +1,189 @@
+//! City reports from PostgreSQL give each center the same figures as that
+//! kiosk's own report (`queue_store::report`), by department and by officer.
+
+#[path = "../../kiosk/tests/api_support/mod.rs"]
+mod api_support;
+mod pg_support;
+
+use std::time::{Duration, Instant};
+
+use api_support::{Setup, TestKiosk};
+use city_hub::config::{Center, HubConfig};
+use city_hub::report::{report, GroupBy, Row};
+use display_daemon::http::BaseUrl;
+use jiff::SignedDuration;
+use pg_support::PgCluster;
+use queue_protocol::Actor;
+use queue_store::report::{from_store, ReportRequest};
+
+/// A day with real durations: tickets issued minutes apart, officers at
+/// three counters calling, sometimes recalling, serving for a varied time,
+/// a no-show every fourth call, and a ticket served without "start".
+async fn timed_day(kiosk: &TestKiosk, tickets: usize, seed: u64) {
+    let store = kiosk.app.store().clone();
+    let clock = kiosk.clock.clone();
+    kiosk::app::blocking(move || {
+        let mut step = seed;
+        let mut next = move || {
+            step = step
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (step >> 33) % 240
+        };
+        for i in 0..tickets {
+            let department = if i % 3 == 0 { "dat-dai" } else { "ho-tich" };
+            store
+                .issue(&department.into(), None, Actor::Button)
+                .expect("issued");
+            clock.advance(SignedDuration::from_secs(20 + next() as i64));
+        }
+        let officers = ["lan", "minh", "hoa"];
+        let mut round = 0u64;
+        while store.snapshot().departments.iter().any(|d| d.waiting > 0) {
+            for counter in 1..=3u16 {
+                let staff = Actor::Staff {
+                    name: officers[usize::from(counter - 1)].into(),
+                };
+                let Ok(ticket) = store.call_next(counter, staff.clone()) else {
+                    continue;
+                };
+                round += 1;
+                clock.advance(SignedDuration::from_secs(5 + next() as i64 / 4));
+                if round % 4 == 0 {
+                    store
+                        .no_show(counter, Some(ticket.id), staff)
+                        .expect("no-show");
+                    continue;
+                }
+                if round % 5 == 0 {
+                    store
+                        .recall(counter, Some(ticket.id), staff.clone())
+                        .expect("recall");
+                    clock.advance(SignedDuration::from_secs(30));
+                }
+                if round % 6 != 0 {
+                    store
+                        .start_serving(counter, Some(ticket.id), staff.clone())
+                        .expect("start");
+                }
+                clock.advance(SignedDuration::from_secs(60 + next() as i64 * 3));
+                store
+                    .finish(counter, Some(ticket.id), staff)
+                    .expect("finish");
+            }
+        }
+    })
+    .await;
+}
+
+fn kiosk_rows(kiosk: &TestKiosk, by: &str) -> Vec<queue_store::report::Row> {
+    let day = kiosk.app.store().service_day().unwrap().to_string();
+    let config = api_support::center(kiosk.dir.path());
+    let request = ReportRequest::parse(&day, &day, Some(by), false).unwrap();
+    from_store(kiosk.app.store(), &config, request)
+        .expect("kiosk report")
+        .rows
+        .into_iter()
+        .filter(|r| r.issued != Some(0) && r.called + r.issued.unwrap_or(0) > 0)
+        .collect()
+}
+
+fn same_figures(center: &str, kiosk: &queue_store::report::Row, city: &Row) {
+    let what = format!("{center} {}", kiosk.key);
+    assert_eq!(city.key, kiosk.key, "{what}");
+    assert_eq!(city.issued.map(|n| n as u32), kiosk.issued, "{what} issued");
+    assert_eq!(city.served as u32, kiosk.served, "{what} served");
+    assert_eq!(city.no_show as u32, kiosk.no_show, "{what} no-show");
+    for (name, city, kiosk) in [
+        ("waiting", &city.waiting, &kiosk.waiting),
+        ("service", &city.service, &kiosk.service),
+    ] {
+        assert_eq!(city.count as u32, kiosk.count, "{what} {name} count");
+        assert_eq!(city.p50_secs, kiosk.p50_secs, "{what} {name} p50");
+        assert_eq!(city.p90_secs, kiosk.p90_secs, "{what} {name} p90");
+        assert_eq!(city.max_secs, kiosk.max_secs, "{what} {name} max");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day_at_two_centers_reads_the_same_as_each_kiosks_report() {
+    let pg = PgCluster::start();
+    let a = TestKiosk::start(Setup::default()).await;
+    let b = TestKiosk::start(Setup::default()).await;
+    timed_day(&a, 45, 1).await;
+    timed_day(&b, 30, 2).await;
+    let config = HubConfig {
+        database: pg.database(),
+        batch_events: 100,
+        linger: Duration::from_millis(20),
+        centers: [("phu-hoi", &a), ("vy-da", &b)]
+            .into_iter()
+            .map(|(id, k)| Center {
+                id: id.into(),
+                name: id.into(),
+                url: BaseUrl::parse(&format!("http://{}", k.addr)).unwrap(),
+                token: k.reader_token.clone(),
+            })
+            .collect(),
+        listen: None,
+    };
+    let hub = city_hub::start(&config).await.expect("hub starts");
+    for (id, kiosk) in [("phu-hoi", &a), ("vy-da", &b)] {
+        let last = kiosk.app.store().last_seq();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while hub.status.center(id).unwrap().stored_seq < last {
+            assert!(Instant::now() < deadline, "{id} not ingested");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let day = a.app.store().service_day().unwrap().to_string();
+    assert_eq!(day, b.app.store().service_day().unwrap().to_string());
+
+    for (kiosk_by, city_by) in [
+        ("department", GroupBy::Department),
+        ("staff", GroupBy::Officer),
+    ] {
+        let city = report(&hub.db, &day, &day, city_by).await.expect("report");
+        for (id, kiosk) in [("phu-hoi", &a), ("vy-da", &b)] {
+            let expected = kiosk_rows(kiosk, kiosk_by);
+            let got: Vec<&Row> = city.rows.iter().filter(|r| r.center == id).collect();
+            assert_eq!(got.len(), expected.len(), "{id} by {kiosk_by}: {got:?}");
+            assert!(!expected.is_empty());
+            for k in &expected {
+                let c = got
+                    .iter()
+                    .find(|c| c.key == k.key)
+                    .unwrap_or_else(|| panic!("{id}: no city row for {}", k.key));
+                same_figures(id, k, c);
+            }
+            // Durations are real, not all zero.
+            assert!(got.iter().any(|r| r.service.max_secs > Some(60)));
+        }
+    }
+
+    // By center: the sum of its departments; the CSV and table carry it.
+    let by_center = report(&hub.db, &day, &day, GroupBy::Center).await.unwrap();
+    let a_total = kiosk_rows(&a, "department")
+        .iter()
+        .map(|r| r.issued.unwrap())
+        .sum::<u32>();
+    assert_eq!(by_center.rows.len(), 2);
+    assert_eq!(by_center.rows[0].issued, Some(u64::from(a_total)));
+    assert_eq!(by_center.rows[0].issued, Some(45));
+    let csv = city_hub::report::to_csv(&by_center);
+    assert!(
+        csv.starts_with("center,key,issued,served,no_show,"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(city_hub::report::to_table(&by_center).contains("phu-hoi"));
+    let by_day = report(&hub.db, &day, &day, GroupBy::Day).await.unwrap();
+    assert_eq!(by_day.rows[1].key, day);
+    assert_eq!(by_day.rows[1].issued, Some(30));
+    // A range without that day is empty.
+    let empty = report(&hub.db, "2001-01-01", "2001-01-31", GroupBy::Center)
+        .await
+        .unwrap();
+    assert!(empty.rows.is_empty());
+    hub.stop().await;
+}
