@@ -61,6 +61,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before any thread exists: a kiosk runs for months (see the store's
+    // `heap` module).
+    queue_store::store::heap::tune();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run { config } => daemon_runtime()
