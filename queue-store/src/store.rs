@@ -65,7 +65,9 @@
 //! of a fresh process opening that data directory 18–19 MB (target < 32 MiB),
 //! but 122–134 MB RSS in the process that simulated the year (sled keeps far
 //! more than `cache_capacity` resident under sustained writes; changing the
-//! cache size or glibc's arenas/trim did not change it). Issue p99 at the
+//! cache size did not change it; the allocator set-up of [`heap`] brought
+//! 40 simulated days from 111 to 85 MB, and [`Store::maintain`] to 31 MB
+//! right after each reopen, see its docs for why the daemon does not run it). Issue p99 at the
 //! end against the start swings between 0.3× and 4× from run to run under
 //! the machine's load; measured in alternating chunks against an empty store
 //! at the end of the run it is below 1×. See `tests/src/perf/year.rs`.
