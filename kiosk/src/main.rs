@@ -7,6 +7,9 @@ use clap::Parser;
 use kiosk::cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    // Before any thread exists: a kiosk runs for months (see the store's
+    // `heap` module).
+    queue_store::store::heap::tune();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run { config } => daemon_runtime()

@@ -437,3 +437,63 @@ fn opening_waits_for_a_lock_that_is_being_released_and_names_one_that_is_not() {
         "{err}"
     );
 }
+
+#[test]
+fn maintenance_reopens_in_place_and_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = center();
+    let clock = ManualClock::new(morning());
+    let store = open(dir.path(), &config, &clock);
+    assert_eq!(issue(&store, "ho-tich"), "1001");
+    assert_eq!(issue(&store, "dat-dai"), "A001");
+    let called = store.call_next(1, staff()).unwrap();
+    let before = store.snapshot();
+    let mut events = store.subscribe();
+
+    store.maintain().expect("maintenance");
+
+    assert_eq!(store.snapshot(), before);
+    assert_eq!(store.ticket(called.id).unwrap().unwrap().id, called.id);
+    assert_eq!(issue(&store, "ho-tich"), "1002");
+    // Subscribers keep receiving across the reopen.
+    let event = events.try_recv().expect("the issue after maintenance");
+    assert_eq!(event.seq, before.last_seq + 1);
+    assert_no_holes(&all_events(&store));
+}
+
+#[test]
+fn presses_during_maintenance_wait_and_none_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = center();
+    let clock = ManualClock::new(morning());
+    let store = open(dir.path(), &config, &clock);
+    let presser = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            (0..60)
+                .map(|_| issue(&store, "ho-tich"))
+                .collect::<Vec<_>>()
+        })
+    };
+    for _ in 0..5 {
+        store.maintain().expect("maintenance");
+    }
+    let labels = presser.join().unwrap();
+    let expected: Vec<String> = (1001..1061).map(|n| n.to_string()).collect();
+    assert_eq!(
+        labels, expected,
+        "numbers continue without a gap or a repeat"
+    );
+    drop(store);
+
+    let store = open(dir.path(), &config, &clock);
+    let stored: Vec<String> = store
+        .day_tickets(store.service_day().unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|t| t.label)
+        .collect();
+    assert_eq!(stored, expected, "every issued ticket is on disk");
+    assert_eq!(issue(&store, "ho-tich"), "1061");
+    assert_no_holes(&all_events(&store));
+}

@@ -25,3 +25,18 @@ pub fn quantile<T: Copy>(sorted: &[T], q: f64) -> T {
     let index = ((sorted.len() - 1) as f64 * q).round() as usize;
     sorted[index]
 }
+
+/// Print the machine's load averages (1, 5 and 15 minutes) as
+/// `load_average_<when>`; "unknown" where `/proc/loadavg` cannot be read.
+pub fn print_load_average(when: &str) {
+    let loads = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    println!("load_average_{when}: {loads}");
+}

@@ -134,18 +134,31 @@ pub fn morning() -> Timestamp {
     local(2026, 11, 26, 8, 0)
 }
 
-/// Open a store in `dir` with `config` and `clock`.
+/// Open a store in `dir` with `config` and `clock`. A store of the same
+/// directory dropped just before may still hold sled's file lock for a
+/// moment (sled 0.34 releases it from a background thread): wait for it.
 pub fn open(dir: &Path, config: &CenterConfig, clock: &ManualClock) -> Store {
-    Store::open(
-        dir,
-        Arc::new(config.clone()),
-        Arc::new(clock.clone()),
-        &StoreOptions {
-            cache_bytes: 1024 * 1024,
-            ..StoreOptions::default()
-        },
-    )
-    .expect("store opens")
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Store::open(
+            dir,
+            Arc::new(config.clone()),
+            Arc::new(clock.clone()),
+            &StoreOptions {
+                cache_bytes: 1024 * 1024,
+                ..StoreOptions::default()
+            },
+        ) {
+            Ok(store) => return store,
+            Err(err)
+                if err.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(err) => panic!("store opens: {err}"),
+        }
+    }
 }
 
 /// The center of the format fixtures in `tests/fixtures/`: [`center`] open

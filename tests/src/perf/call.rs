@@ -11,6 +11,12 @@
 //! once the 100 clients have it. Prints `call_to_100_displays_p50/p99` (ms,
 //! target p99 < 5 ms) and `next_requests_per_second` (back-to-back "next"
 //! on one connection while the 100 clients read).
+//!
+//! The clients (staff connection and stream readers) run in a process of
+//! their own, this binary started again with `PERF_CALL_CLIENTS_OF` set, as
+//! on the LAN where the displays are other machines; the same clients then
+//! run once more inside the kiosk's process and runtime, printed with the
+//! suffix `_in_process`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -36,12 +42,26 @@ const CALLS: usize = 300;
 const WARMUP: usize = 20;
 const RATE_CALLS: usize = 500;
 
+/// Env var that turns `perf call` into the client process: the kiosk's
+/// address, the display token and the counters, `addr;token;1,2,3`.
+const CLIENT_ENV: &str = "PERF_CALL_CLIENTS_OF";
+
 /// Runs the scenario.
 pub fn run() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
+    if let Ok(target) = std::env::var(CLIENT_ENV) {
+        let (addr, rest) = target.split_once(';').context("bad client target")?;
+        let (token, counters) = rest.split_once(';').context("bad client target")?;
+        let counters = counters
+            .split(',')
+            .map(str::parse)
+            .collect::<Result<Vec<u16>, _>>()
+            .context("bad counter list")?;
+        return runtime.block_on(clients(addr.parse()?, token, &counters, ""));
+    }
     runtime.block_on(scenario())
 }
 
@@ -55,12 +75,14 @@ async fn scenario() -> anyhow::Result<()> {
         .iter()
         .map(|c| (c.number, c.serves[0].as_str().to_string()))
         .collect();
-    let total = WARMUP + CALLS + RATE_CALLS;
+    // Two runs (clients in another process, then in this one) call these.
+    let total = 2 * (WARMUP + CALLS + RATE_CALLS);
     {
         let store = app.store().clone();
         let counters = counters.clone();
         kiosk::app::blocking(move || {
-            for i in 0..total + counters.len() {
+            // Each run may call every counter once more than its share.
+            for i in 0..total + 4 * counters.len() {
                 let (_, department) = &counters[i % counters.len()];
                 store.issue(&department.as_str().into(), None, Actor::Button)?;
             }
@@ -72,7 +94,7 @@ async fn scenario() -> anyhow::Result<()> {
     let accounts = Accounts::open(&Accounts::path_in(dir.path()))?;
     let display_token = accounts.add_token("perf-display", Role::Display, None)?;
     let numbers: Vec<u16> = counters.iter().map(|(n, _)| *n).collect();
-    accounts.add_user("perf-staff", Role::Staff, "perf password", &numbers)?;
+    accounts.add_user(STAFF, Role::Staff, STAFF_PASSWORD, &numbers)?;
     // A hundred displays from 127.0.0.1: on a real LAN each has its own
     // address and the per-address defaults hold.
     let options = ApiOptions {
@@ -91,25 +113,70 @@ async fn scenario() -> anyhow::Result<()> {
         let _ = stopped.await;
     }));
 
+    // As on the LAN: the clients in a process of their own.
+    let list: Vec<String> = numbers.iter().map(u16::to_string).collect();
+    let mut command = std::process::Command::new(std::env::current_exe()?);
+    command
+        .arg("call")
+        .env(
+            CLIENT_ENV,
+            format!("{addr};{display_token};{}", list.join(",")),
+        )
+        .stderr(std::process::Stdio::inherit());
+    let child = tokio::task::spawn_blocking(move || command.output())
+        .await?
+        .context("running the client process")?;
+    if !child.status.success() {
+        bail!("the client process failed ({})", child.status);
+    }
+    for line in String::from_utf8_lossy(&child.stdout).lines() {
+        if !line.starts_with("load_average") {
+            println!("{line}");
+        }
+    }
+    // The same clients in the kiosk's own process and runtime, for comparison.
+    clients(addr, &display_token, &numbers, "_in_process").await?;
+    let _ = stop.send(());
+    state.close_streams();
+    let _ = server.await;
+    Ok(())
+}
+
+/// The staff member's account the clients log in with.
+const STAFF: &str = "perf-staff";
+const STAFF_PASSWORD: &str = "perf password";
+
+/// The measuring side: 100 stream clients and a staff connection against
+/// the kiosk at `addr`; prints the figures with `suffix` after each name.
+async fn clients(
+    addr: SocketAddr,
+    display_token: &str,
+    counters: &[u16],
+    suffix: &str,
+) -> anyhow::Result<()> {
     // 100 stream clients report (ticket id, when parsed) for each call.
     let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<(u64, Instant)>();
+    let mut readers = Vec::new();
     for _ in 0..CLIENTS {
-        let stream = open_stream(addr, &display_token).await?;
-        tokio::spawn(read_calls(stream, seen_tx.clone()));
+        let stream = open_stream(addr, display_token).await?;
+        readers.push(tokio::spawn(read_calls(stream, seen_tx.clone())));
     }
     drop(seen_tx);
     let deadline = Instant::now() + Duration::from_secs(20);
-    while state.stream_clients() < CLIENTS {
-        if Instant::now() > deadline {
-            bail!("only {} stream clients connected", state.stream_clients());
+    let mut started = 0;
+    while started < CLIENTS {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, seen_rx.recv()).await {
+            Ok(Some((STARTED, _))) => started += 1,
+            Ok(Some(_)) => {}
+            _ => bail!("only {started} of {CLIENTS} stream clients started"),
         }
-        tokio::task::yield_now().await;
     }
 
-    let mut staff = Connection::login(addr, "perf-staff", "perf password").await?;
+    let mut staff = Connection::login(addr, STAFF, STAFF_PASSWORD).await?;
     let mut latencies = Vec::with_capacity(CALLS * CLIENTS);
     for i in 0..WARMUP + CALLS {
-        let (counter, _) = counters[i % counters.len()];
+        let counter = counters[i % counters.len()];
         let start = Instant::now();
         let ticket = staff.next(counter).await?;
         let mut got = 0;
@@ -132,26 +199,26 @@ async fn scenario() -> anyhow::Result<()> {
     latencies.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "call_to_100_displays_p50: {:.3} ms",
+        "call_to_100_displays_p50{suffix}: {:.3} ms",
         ms(quantile(&latencies, 0.5))
     );
     println!(
-        "call_to_100_displays_p99: {:.3} ms",
+        "call_to_100_displays_p99{suffix}: {:.3} ms",
         ms(quantile(&latencies, 0.99))
     );
     println!(
-        "call_to_100_displays_max: {:.3} ms",
+        "call_to_100_displays_max{suffix}: {:.3} ms",
         ms(*latencies.last().unwrap_or(&Duration::ZERO))
     );
 
     let start = Instant::now();
     for i in 0..RATE_CALLS {
-        let (counter, _) = counters[i % counters.len()];
+        let counter = counters[i % counters.len()];
         staff.next(counter).await?;
     }
     let elapsed = start.elapsed();
     println!(
-        "next_requests_per_second: {:.0}",
+        "next_requests_per_second{suffix}: {:.0}",
         RATE_CALLS as f64 / elapsed.as_secs_f64()
     );
     // Every client must still get every call of the burst.
@@ -167,9 +234,9 @@ async fn scenario() -> anyhow::Result<()> {
             ),
         }
     }
-    let _ = stop.send(());
-    state.close_streams();
-    let _ = server.await;
+    for reader in readers {
+        reader.abort();
+    }
     Ok(())
 }
 
@@ -292,10 +359,15 @@ async fn open_stream(addr: SocketAddr, token: &str) -> anyhow::Result<BufReader<
     Ok(reader)
 }
 
-/// Reads chunks, splits events, reports each `called` event's ticket.
+/// What [`read_calls`] reports once its stream has started.
+const STARTED: u64 = u64::MAX;
+
+/// Reads chunks, splits events, reports [`STARTED`] after the first block,
+/// then each `called` event's ticket.
 async fn read_calls(mut reader: BufReader<TcpStream>, seen: mpsc::UnboundedSender<(u64, Instant)>) {
     let mut pending: Vec<u8> = Vec::new();
     let mut line = String::new();
+    let mut started = false;
     loop {
         line.clear();
         if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
@@ -315,6 +387,14 @@ async fn read_calls(mut reader: BufReader<TcpStream>, seen: mpsc::UnboundedSende
         pending.extend(chunk);
         while let Some(end) = pending.windows(2).position(|w| w == b"\n\n") {
             let block: Vec<u8> = pending.drain(..end + 2).collect();
+            if !started {
+                // The first block is the snapshot: from here on every
+                // event reaches this client.
+                started = true;
+                if seen.send((STARTED, Instant::now())).is_err() {
+                    return;
+                }
+            }
             let text = String::from_utf8_lossy(&block);
             if !text.contains("\nevent: called\n") {
                 continue;

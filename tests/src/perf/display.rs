@@ -12,6 +12,11 @@
 //!   following the kiosk with one page connected, after the calls (target
 //!   under 16 MiB).
 //!
+//! The daemons and the pages' readers run in a process of their own (this
+//! binary started again with `PERF_DISPLAYS_OF` set), as on the LAN where
+//! the displays are other Pis; the same measurement then runs inside the
+//! kiosk's process, printed with the suffix `_in_process`.
+//!
 //! The module also holds [`LoopbackKiosk`], the real kiosk (store, API,
 //! accounts) on 127.0.0.1 with a manual clock set to the real time and the center open all day, that can
 //! be stopped and started again on the same data and port; the end-to-end
@@ -301,23 +306,83 @@ pub fn latest_label(view: &serde_json::Value) -> Option<&str> {
     view["latest"]["label"].as_str()
 }
 
+/// Env var that turns `perf display` into the process of the displays:
+/// `kiosk url;display token;admin token;first label`.
+const DISPLAYS_ENV: &str = "PERF_DISPLAYS_OF";
+
 /// The scenario; see the module docs.
 pub fn run() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if let Ok(target) = std::env::var(DISPLAYS_ENV) {
+        let parts: Vec<&str> = target.split(';').collect();
+        let [url, display, admin, first] = parts[..] else {
+            bail!("bad {DISPLAYS_ENV}: {target}");
+        };
+        let tokens = KioskTokens {
+            admin: admin.to_owned(),
+            display: display.to_owned(),
+        };
+        return runtime.block_on(displays(url, &tokens, first.parse()?, ""));
+    }
     runtime.block_on(scenario())
 }
 
 async fn scenario() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let kiosk = LoopbackKiosk::start(dir.path(), "127.0.0.1:0".parse()?, None).await?;
-    kiosk.issue("ho-tich", CALLS + 10).await?;
+    // Two runs (displays in another process, then in this one) call these.
+    kiosk.issue("ho-tich", 2 * CALLS + 10).await?;
 
+    // As on the LAN, where the displays are other Pis: a process of their own.
+    let mut command = std::process::Command::new(std::env::current_exe()?);
+    command
+        .arg("display")
+        .env(
+            DISPLAYS_ENV,
+            format!(
+                "{};{};{};{}",
+                kiosk.url(),
+                kiosk.tokens.display,
+                kiosk.tokens.admin,
+                1001
+            ),
+        )
+        .stderr(std::process::Stdio::inherit());
+    let child = tokio::task::spawn_blocking(move || command.output())
+        .await?
+        .context("running the displays' process")?;
+    if !child.status.success() {
+        bail!("the displays' process failed ({})", child.status);
+    }
+    for line in String::from_utf8_lossy(&child.stdout).lines() {
+        if !line.starts_with("load_average") {
+            println!("{line}");
+        }
+    }
+    // The same displays in the kiosk's own process, for comparison.
+    displays(&kiosk.url(), &kiosk.tokens, 1001 + CALLS, "_in_process").await?;
+
+    let rss = daemon_rss(&kiosk).await?;
+    println!("display_daemon_rss: {:.1} MiB", rss as f64 / 1024.0);
+    kiosk.stop().await?;
+    Ok(())
+}
+
+/// The measuring side: twenty display daemons following the kiosk at `url`,
+/// `CALLS` "next" at counter 1 (whose tickets are labelled from
+/// `first_label` on); prints the figures with `suffix` after each name.
+async fn displays(
+    url: &str,
+    tokens: &KioskTokens,
+    first_label: usize,
+    suffix: &str,
+) -> anyhow::Result<()> {
     let mut daemons = Vec::new();
     let mut pages = Vec::new();
     for _ in 0..DAEMONS {
-        let config = display_config(&kiosk.url(), &kiosk.tokens.display, "127.0.0.1:0")?;
+        let config = display_config(url, &tokens.display, "127.0.0.1:0")?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let daemon = display_daemon::start(config, listener).await?;
         pages.push(PageStream::connect(daemon.local_addr()).await?);
@@ -329,12 +394,25 @@ async fn scenario() -> anyhow::Result<()> {
             .await?;
     }
 
+    let base = BaseUrl::parse(url)?;
+    let auth = format!("Bearer {}", tokens.admin);
     let mut latencies = Vec::with_capacity(CALLS * DAEMONS);
     let mut roundtrips = Vec::with_capacity(CALLS);
     for i in 0..CALLS {
-        let label = format!("{}", 1001 + i);
+        let label = format!("{}", first_label + i);
         let sent = Instant::now();
-        kiosk.next(1).await?;
+        let (status, body) = http::post_empty(
+            &base,
+            "/api/v1/counters/1/next",
+            &[("Authorization", &auth)],
+        )
+        .await?;
+        if status != 200 {
+            bail!(
+                "next at counter 1: HTTP {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
         roundtrips.push(sent.elapsed());
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut waits = Vec::new();
@@ -352,26 +430,22 @@ async fn scenario() -> anyhow::Result<()> {
     }
     latencies.sort();
     roundtrips.sort();
-    println!("display_daemons: {DAEMONS} count\ndisplay_calls: {CALLS} count");
+    println!("display_daemons{suffix}: {DAEMONS} count\ndisplay_calls{suffix}: {CALLS} count");
     println!(
-        "display_call_to_page_p50: {:.3} ms",
+        "display_call_to_page_p50{suffix}: {:.3} ms",
         ms(quantile(&latencies, 0.5))
     );
     println!(
-        "display_call_to_page_p99: {:.3} ms",
+        "display_call_to_page_p99{suffix}: {:.3} ms",
         ms(quantile(&latencies, 0.99))
     );
     println!(
-        "display_next_roundtrip_p50: {:.3} ms",
+        "display_next_roundtrip_p50{suffix}: {:.3} ms",
         ms(quantile(&roundtrips, 0.5))
     );
-
     for daemon in daemons {
         daemon.shutdown().await;
     }
-    let rss = daemon_rss(&kiosk).await?;
-    println!("display_daemon_rss: {:.1} MiB", rss as f64 / 1024.0);
-    kiosk.stop().await?;
     Ok(())
 }
 

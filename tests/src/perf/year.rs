@@ -2,13 +2,26 @@
 //!
 //! 365 service days × 3,000 tickets over 15 departments, each ticket through
 //! its whole life (issued, called, served, finished; about 3 % no-shows and
-//! 2 % transfers), with a [`ManualClock`], retention of 90 days and a prune
-//! after each day starts. To finish in minutes the bulk of the simulation
+//! 2 % transfers), with a [`ManualClock`], retention of 90 days, and after
+//! each day starts a prune, as the daemon does (and, with `YEAR_MAINTAIN=1`,
+//! the store's maintenance step [`Store::maintain`]: reopen and trim). The
+//! allocator is set up as the kiosk's `main` sets it (`store::heap`). The year ends
+//! on today's date, so a kiosk started on its data directory continues the
+//! same service day. To finish in minutes the bulk of the simulation
 //! runs with [`Durability::Deferred`] (no fsync per operation — simulation
 //! only); the first 500 issues of the first and of the last day run with
 //! real flushes and give `issue_p99_start` and `issue_p99_end`.
 //!
-//! Prints `year_disk_bytes` (files in the data directory), `year_sled_bytes`
+//! Prints `year_rss_day_N_bytes` (VmRSS of this process every 30 simulated
+//! days and at the end, after the next day's roll and prune (and that
+//! night's maintenance with `YEAR_MAINTAIN=1`): what the kiosk keeps
+//! overnight and starts the next day with),
+//! `year_rss_day_N_before_maintenance_bytes` (VmRSS at the end of that
+//! day's service, the day's peak; the simulation runs a day in about two
+//! seconds with deferred flushes, which piles up more sled garbage than a
+//! real day does), with `YEAR_MAINTAIN=1` `year_maintain_ms_p50` and
+//! `year_maintain_ms_max` (how long the maintenance closed the store),
+//! `year_disk_bytes` (files in the data directory), `year_sled_bytes`
 //! (sled's own count), `year_rss_bytes` (VmRSS of this process at the end),
 //! `reopen_rss_bytes` (VmRSS of a fresh process that opens the year's data
 //! directory, takes a snapshot and reads a ticket of a packed day — what a
@@ -18,8 +31,20 @@
 //! flushed issues on an empty store and on the year's store in alternating
 //! chunks at the end, the fairer comparison on a machine shared with other
 //! work. The store packs each finished day and keeps events for two days
-//! (see the kiosk store's Retention docs).
-//! `YEAR_DAYS` shortens the run for a quick look, `YEAR_CACHE_BYTES` sets
+//! (see the kiosk store's Retention docs). Last, `year_start_to_ready_ms`:
+//! the real `kiosk run` binary (built beside this one:
+//! `cargo build --release -p kiosk`) started as systemd would start it on
+//! the year's data directory, from spawn until it logs that buttons, printer
+//! and API are live *and* `GET /api/v1/summary` answers 200. Three starts,
+//! each printed (`year_start_to_ready_ms_run_N`, with the store's own
+//! `sled_ms`/`total_ms` of its opening from the kiosk's log); the figure is
+//! the first, the start right after the year's process ended (as after a
+//! power cut: sled replays its log since its last opening). Then the
+//! reopen probe, which comes after those starts.
+//! `YEAR_DAYS` shortens the run for a quick look, `YEAR_NO_TUNE=1` leaves
+//! glibc's allocator at its defaults (the kiosk tunes it), `YEAR_MAINTAIN=1` runs
+//! the nightly [`Store::maintain`] (not run by the daemon yet),
+//! `YEAR_CACHE_BYTES` sets
 //! sled's cache, `YEAR_KEEP=1` keeps the data directory. The fresh process is this
 //! same binary run as `perf year` with `YEAR_REOPEN_DIR` set.
 
@@ -27,7 +52,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use jiff::{civil::date, SignedDuration, Timestamp};
+use jiff::{SignedDuration, Timestamp};
 use queue_protocol::Actor;
 use queue_store::clock::ManualClock;
 use queue_store::store::{Durability, Store, StoreOptions};
@@ -68,16 +93,33 @@ fn rss_bytes() -> anyhow::Result<u64> {
     Ok(kib * 1024)
 }
 
+/// Whether the nightly maintenance step runs (`YEAR_MAINTAIN=1`). Off by
+/// default, like the daemon: see [`Store::maintain`] for why.
+fn maintain_daily() -> bool {
+    std::env::var("YEAR_MAINTAIN").is_ok_and(|v| v == "1")
+}
+
 /// One service day; returns the sorted latencies of the measured issues.
 fn simulate_day(
     store: &Store,
     clock: &ManualClock,
     start: Timestamp,
+    day: i32,
     measure: bool,
+    maintenance: &mut Vec<Duration>,
 ) -> anyhow::Result<Vec<Duration>> {
     clock.set(start);
     store.roll_service_day()?;
     store.prune()?;
+    // The daemon's nightly step, at the roll (not before the first day:
+    // the kiosk does not run it at start-up either).
+    if day > 0 && maintain_daily() {
+        maintenance.push(store.maintain()?.took);
+    }
+    if day > 0 && day % 30 == 0 {
+        // After the night's maintenance: what the kiosk starts day `day + 1` with.
+        println!("year_rss_day_{day}_bytes: {} bytes", rss_bytes()?);
+    }
     let mut latencies = Vec::new();
     let actor = Actor::Staff { name: "sim".into() };
     for i in 0..TICKETS_PER_DAY {
@@ -187,6 +229,10 @@ fn reopen(dir: &std::path::Path) -> anyhow::Result<()> {
 
 /// Run the scenario.
 pub fn run() -> anyhow::Result<()> {
+    // As the kiosk's `main` does, before any thread exists.
+    if std::env::var_os("YEAR_NO_TUNE").is_none() {
+        queue_store::store::heap::tune();
+    }
     if let Some(dir) = std::env::var_os(REOPEN_ENV) {
         return reopen(std::path::Path::new(&dir));
     }
@@ -212,7 +258,11 @@ pub fn run() -> anyhow::Result<()> {
         config.kiosk.store_cache_bytes = bytes;
     }
     let tz = config.center.timezone.clone();
-    let first_day = date(2026, 1, 1);
+    let first_day = Timestamp::now()
+        .to_zoned(tz.clone())
+        .date()
+        .checked_sub(SignedDuration::from_hours(24 * i64::from(days - 1)))
+        .context("date overflow")?;
     let clock = ManualClock::new(Timestamp::UNIX_EPOCH);
     let store = Store::open(
         &dir_path.join("store"),
@@ -225,6 +275,7 @@ pub fn run() -> anyhow::Result<()> {
     let q = crate::perf::quantile;
     let mut p99_start = Duration::ZERO;
     let mut p99_end = Duration::ZERO;
+    let mut maintenance = Vec::new();
     for d in 0..days {
         let day = first_day
             .checked_add(SignedDuration::from_hours(24 * i64::from(d)))
@@ -234,14 +285,28 @@ pub fn run() -> anyhow::Result<()> {
         if measure {
             store.set_durability(Durability::Flush)?;
         }
-        let latencies = simulate_day(&store, &clock, start, measure)?;
+        let latencies = simulate_day(&store, &clock, start, d, measure, &mut maintenance)?;
         if d == 0 {
             p99_start = q(&latencies, 0.99);
         }
         if d == days - 1 {
             p99_end = q(&latencies, 0.99);
         }
+        if (d + 1) % 30 == 0 || d == days - 1 {
+            // Printed as it goes: the run takes minutes. The day's peak,
+            // at the end of its (accelerated) service.
+            println!(
+                "year_rss_day_{}_before_maintenance_bytes: {} bytes",
+                d + 1,
+                rss_bytes()?
+            );
+        }
     }
+    if maintain_daily() {
+        maintenance.push(store.maintain()?.took);
+    }
+    println!("year_rss_day_{days}_bytes: {} bytes", rss_bytes()?);
+    maintenance.sort();
     store.set_durability(Durability::Flush)?;
     let sim_seconds = began.elapsed().as_secs();
     let (p99_fresh, p99_year) = against_fresh(&store, &config, &clock)?;
@@ -251,6 +316,7 @@ pub fn run() -> anyhow::Result<()> {
     let sled_bytes = store.disk_bytes()?;
     drop(store);
     let disk_bytes = dir_bytes(&dir_path)?;
+    let ready = start_to_ready(&dir_path, &config)?;
     let probe = std::process::Command::new(std::env::current_exe()?)
         .arg("year")
         .env(REOPEN_ENV, dir_path.join("store"))
@@ -267,7 +333,34 @@ pub fn run() -> anyhow::Result<()> {
     println!("year_disk_bytes: {disk_bytes} bytes");
     println!("year_sled_bytes: {sled_bytes} bytes");
     println!("year_rss_bytes: {rss} bytes");
-    print!("{}", String::from_utf8_lossy(&probe.stdout));
+    for line in String::from_utf8_lossy(&probe.stdout).lines() {
+        if line.starts_with("reopen_") {
+            println!("{line}");
+        }
+    }
+    if !maintenance.is_empty() {
+        println!(
+            "year_maintain_ms_p50: {} ms",
+            q(&maintenance, 0.5).as_millis()
+        );
+        println!(
+            "year_maintain_ms_max: {} ms",
+            maintenance[maintenance.len() - 1].as_millis()
+        );
+    }
+    for (i, (took, opened)) in ready.iter().enumerate() {
+        println!(
+            "year_start_to_ready_ms_run_{}: {} ms (store: {opened})",
+            i + 1,
+            took.as_millis()
+        );
+    }
+    // The first start is the one after a power cut: sled replays its log
+    // from the snapshot of its last opening. Later starts find the snapshot
+    // the first one wrote.
+    if let Some((first, _)) = ready.first() {
+        println!("year_start_to_ready_ms: {} ms", first.as_millis());
+    }
     println!("events_kept: {events_kept} events");
     println!("tickets_kept_days: {kept_days} days");
     println!("issue_p99_start: {} us", p99_start.as_micros());
@@ -283,4 +376,158 @@ pub fn run() -> anyhow::Result<()> {
         p99_year.as_secs_f64() / p99_fresh.as_secs_f64().max(1e-9)
     );
     Ok(())
+}
+
+/// Starts of the real kiosk on the year's data directory, timed from spawn
+/// to ready (see the module docs).
+fn start_to_ready(
+    dir: &std::path::Path,
+    config: &kiosk_config::CenterConfig,
+) -> anyhow::Result<Vec<(Duration, String)>> {
+    let exe = std::env::current_exe()?;
+    let kiosk = exe.with_file_name("kiosk");
+    anyhow::ensure!(
+        kiosk.exists(),
+        "{} is missing; build it first with `cargo build --release -p kiosk`",
+        kiosk.display()
+    );
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        runs.push(one_start(&kiosk, dir, config)?);
+    }
+    Ok(runs)
+}
+
+/// A center file for `kiosk run` with the departments of `config`.
+fn center_file(
+    config: &kiosk_config::CenterConfig,
+    data_dir: &std::path::Path,
+    listen: std::net::SocketAddr,
+    printer: &std::path::Path,
+) -> String {
+    use std::fmt::Write as _;
+    let mut text =
+        String::from("[center]\nname = \"Trung tâm thử nghiệm\"\nshort_name = \"TT thử\"\n");
+    for (i, d) in config.departments.iter().enumerate() {
+        // A letter each: blocks of one center must not overlap.
+        let prefix = char::from(b'A' + u8::try_from(i % 26).unwrap_or(0));
+        let _ = write!(
+            text,
+            "\n[[departments]]\nid = \"{}\"\nname = \"{}\"\nblock = {{ first = 1, last = 999999, prefix = \"{prefix}\" }}\n",
+            d.id.0, d.name
+        );
+    }
+    for c in &config.counters {
+        let _ = write!(
+            text,
+            "\n[[counters]]\nnumber = {}\nserves = [\"{}\"]\n",
+            c.number,
+            c.serves.first().map_or("", |d| d.0.as_str())
+        );
+    }
+    let _ = write!(
+        text,
+        "\n[kiosk]\ndata_dir = {:?}\nlisten = \"{listen}\"\nretention_days = 90\n\n[kiosk.printer]\ntransport = \"file\"\npath = {:?}\n",
+        data_dir.display().to_string(),
+        printer.display().to_string()
+    );
+    text
+}
+
+/// One start of `kiosk run`, stopped with SIGTERM once ready.
+#[allow(unsafe_code)] // kill, with its SAFETY comment.
+fn one_start(
+    kiosk: &std::path::Path,
+    dir: &std::path::Path,
+    config: &kiosk_config::CenterConfig,
+) -> anyhow::Result<(Duration, String)> {
+    use std::io::{BufRead, Read, Write};
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let file = dir.join("center.toml");
+    std::fs::write(
+        &file,
+        center_file(config, &dir.join("store"), listen, &dir.join("tickets.bin")),
+    )?;
+    let began = Instant::now();
+    let mut child = std::process::Command::new(kiosk)
+        .arg("run")
+        .arg("--config")
+        .arg(&file)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", kiosk.display()))?;
+    let stderr = child.stderr.take().context("no stderr")?;
+    let (logged_tx, logged_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut log = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("kiosk ready") {
+                let _ = logged_tx.send(());
+            }
+            log.push(line);
+        }
+        log
+    });
+    let deadline = began + Duration::from_secs(30);
+    let mut logged = false;
+    let mut answered = false;
+    while !(logged && answered) {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the kiosk was not ready within 30 s"
+        );
+        if let Some(status) = child.try_wait()? {
+            anyhow::bail!("the kiosk exited before it was ready: {status}");
+        }
+        logged = logged || logged_rx.try_recv().is_ok();
+        if !answered {
+            answered = std::net::TcpStream::connect(listen)
+                .and_then(|mut stream| {
+                    stream.write_all(
+                        b"GET /api/v1/summary HTTP/1.1\r\nHost: kiosk\r\nConnection: close\r\n\r\n",
+                    )?;
+                    let mut head = [0u8; 12];
+                    stream.read_exact(&mut head)?;
+                    Ok(head.ends_with(b"200"))
+                })
+                .unwrap_or(false);
+        }
+        if !(logged && answered) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let took = began.elapsed();
+    // Stopped as systemd stops it: SIGTERM, then wait.
+    let pid = libc::pid_t::try_from(child.id()).context("pid out of range")?;
+    // SAFETY: kill takes no pointer; `pid` is our own child, not yet reaped,
+    // so the number cannot name another process.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let stopped = child.wait()?;
+    let log = reader.join().unwrap_or_default();
+    // A SIGTERM right after the ready line may come before the kiosk has
+    // installed its handler (it does so once running): ended by the signal
+    // then, which is not what this measures.
+    use std::os::unix::process::ExitStatusExt as _;
+    anyhow::ensure!(
+        stopped.success() || stopped.signal() == Some(libc::SIGTERM),
+        "the kiosk did not stop cleanly ({stopped}):\n{}",
+        log.join("\n")
+    );
+    // The store's own account of its opening: sled's part and the total.
+    let opened = log
+        .iter()
+        .find(|l| l.contains("queue store opened"))
+        .map(|l| {
+            l.split_whitespace()
+                .filter(|w| w.starts_with("sled_ms=") || w.starts_with("total_ms="))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    Ok((took, opened))
 }
