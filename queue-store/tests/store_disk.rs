@@ -423,10 +423,13 @@ fn opening_waits_for_a_lock_that_is_being_released_and_names_one_that_is_not() {
     issue(&store, "ho-tich");
     drop(store);
 
-    // A holder that never lets go is reported, after the wait.
-    let _held = sled::open(dir.path()).unwrap();
+    // A holder that never lets go is reported, after the wait (on a
+    // directory of its own: the store just dropped may itself hold the
+    // lock of the first one for a moment, which is the point above).
+    let other = tempfile::tempdir().unwrap();
+    let _held = sled::open(other.path()).unwrap();
     let err = Store::open(
-        dir.path(),
+        other.path(),
         std::sync::Arc::new(config),
         std::sync::Arc::new(clock),
         &queue_store::store::StoreOptions::default(),
