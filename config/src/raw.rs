@@ -16,6 +16,7 @@ pub(crate) struct RawCenterFile {
     pub departments: Option<Vec<RawDepartment>>,
     pub counters: Option<Vec<RawCounter>>,
     pub kiosk: Option<RawKiosk>,
+    pub ratings: Option<RawRatings>,
 }
 
 /// `[center]`.
@@ -152,6 +153,23 @@ pub(crate) struct RawPriority {
 pub(crate) struct RawPriorityClass {
     pub id: Option<String>,
     pub name: Option<String>,
+}
+
+/// `[ratings]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRatings {
+    pub attach_window_secs: Option<i64>,
+    pub levels: Option<Vec<RawRatingLevel>>,
+}
+
+/// `[[ratings.levels]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRatingLevel {
+    pub id: Option<String>,
+    pub label: Option<String>,
+    pub color: Option<String>,
 }
 
 /// A display daemon's file.
