@@ -386,7 +386,8 @@ impl BoardState {
             | EventKind::Fault { .. }
             | EventKind::FaultCleared { .. }
             | EventKind::AdminAction { .. }
-            | EventKind::Pruned { .. } => {}
+            | EventKind::Pruned { .. }
+            | EventKind::Rated { .. } => {}
         }
         effects
     }

@@ -91,6 +91,7 @@ pub fn event_type(kind: &EventKind) -> &'static str {
         EventKind::FaultCleared { .. } => "fault_cleared",
         EventKind::AdminAction { .. } => "admin_action",
         EventKind::Pruned { .. } => "pruned",
+        EventKind::Rated { .. } => "rated",
     }
 }
 
