@@ -374,6 +374,10 @@ pub struct RateRequest {
     pub level: String,
     /// One of [`RATING_SOURCES`].
     pub source: String,
+    /// The ticket the device shows, if it knows one: the rating is refused
+    /// unless that is the ticket it would attach to.
+    #[serde(default)]
+    pub ticket: Option<TicketId>,
     /// Idempotency key chosen by the device for this press: a retry with
     /// the same key after a lost answer gets the first answer again and is
     /// never counted twice.

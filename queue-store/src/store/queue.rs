@@ -131,6 +131,9 @@ pub struct RatingReceipt {
     pub label: String,
     /// The level recorded.
     pub level: String,
+    /// The ticket's department.
+    #[serde(default)]
+    pub department: String,
 }
 
 /// A rating request as the state machine sees it.
@@ -157,6 +160,8 @@ pub struct RatingOutcome {
     pub label: String,
     /// The level.
     pub level: String,
+    /// The ticket's department.
+    pub department: String,
     /// A retry of a rating already recorded: nothing new was written.
     pub repeated: bool,
 }
@@ -1094,6 +1099,7 @@ impl QueueState {
                     ticket: receipt.ticket,
                     label: receipt.label.clone(),
                     level: receipt.level.clone(),
+                    department: receipt.department.clone(),
                     repeated: true,
                 });
             }
@@ -1186,6 +1192,7 @@ impl QueueState {
                 ticket: ticket.id,
                 label: ticket.label.clone(),
                 level: request.level.clone(),
+                department: ticket.department.clone(),
             });
             while runtime.rating_receipts.len() > RATING_RECEIPTS {
                 runtime.rating_receipts.pop_front();
@@ -1210,6 +1217,7 @@ impl QueueState {
             ticket: ticket.id,
             label: ticket.label.clone(),
             level: request.level.clone(),
+            department: ticket.department.clone(),
             repeated: false,
         };
         self.put(ticket);
