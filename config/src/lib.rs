@@ -42,7 +42,10 @@
 //! PEM file of the CA that signed the kiosk's certificate; without it the
 //! system's CA bundle), `token`, `mode` (`hall-board`, `counter`, `terminal`),
 //! `counters`, `listen`, `announcement` (an optional line scrolling along
-//! the bottom of the hall board), `[led_board]`, `[voice]` and `[keypad]`; see
+//! the bottom of the hall board), `[led_board]`, `[voice]` and `[keypad]`
+//! (the clerk's `next`, `recall`, `no_show`, `finish`, `confirm_led`, and
+//! the citizen's rating buttons `very_satisfied`, `satisfied`, `neutral`,
+//! `unsatisfied` with their `refused_led`); see
 //! `config/examples/display-hall.toml` and `display-counter.toml`.
 //!
 //! # Example

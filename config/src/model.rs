@@ -452,6 +452,10 @@ pub struct Keypad {
     pub finish: Option<ButtonPin>,
     /// LED confirming an action.
     pub confirm_led: Option<LedPin>,
+    /// The citizen's rating buttons, best level first: `(level id, pin)`.
+    pub ratings: Vec<(String, ButtonPin)>,
+    /// LED lit when the kiosk refused an action or a rating.
+    pub refused_led: Option<LedPin>,
 }
 
 // Lookups and questions the rest of the workspace asks of a validated

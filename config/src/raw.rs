@@ -221,4 +221,9 @@ pub(crate) struct RawKeypad {
     pub no_show: Option<RawPin>,
     pub finish: Option<RawPin>,
     pub confirm_led: Option<RawPin>,
+    pub very_satisfied: Option<RawPin>,
+    pub satisfied: Option<RawPin>,
+    pub neutral: Option<RawPin>,
+    pub unsatisfied: Option<RawPin>,
+    pub refused_led: Option<RawPin>,
 }

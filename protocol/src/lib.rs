@@ -497,6 +497,21 @@ pub struct Snapshot {
     pub departments: Vec<DepartmentQueue>,
     /// Most recent calls, newest first.
     pub last_calls: Vec<CallInfo>,
+    /// The center's rating levels, best first, for the counter displays'
+    /// rating page. Empty from a kiosk older than ratings.
+    #[serde(default)]
+    pub rating_levels: Vec<RatingLevelInfo>,
+}
+
+/// A rating level as counter devices show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatingLevelInfo {
+    /// Its id (`very_satisfied`).
+    pub id: String,
+    /// Vietnamese label.
+    pub label: String,
+    /// Colour, `#rrggbb`.
+    pub color: String,
 }
 
 /// Statistics of a duration, in seconds.

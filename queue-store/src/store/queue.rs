@@ -33,7 +33,7 @@ use jiff::Timestamp;
 use kiosk_config::{CenterConfig, Department, DepartmentId, Exhaustion};
 use queue_protocol::{
     Actor, CallInfo, CounterNow, CurrentTicket, DepartmentQueue, Event, EventKind, PrintStatus,
-    Snapshot, Ticket, TicketId, TicketRating, TicketState, RATING_SOURCES,
+    RatingLevelInfo, Snapshot, Ticket, TicketId, TicketRating, TicketState, RATING_SOURCES,
 };
 use serde::{Deserialize, Serialize};
 
@@ -1273,6 +1273,16 @@ impl QueueState {
             counters,
             departments,
             last_calls: self.last_calls.iter().cloned().collect(),
+            rating_levels: config
+                .ratings
+                .levels
+                .iter()
+                .map(|l| RatingLevelInfo {
+                    id: l.id.clone(),
+                    label: l.label.clone(),
+                    color: l.color.clone(),
+                })
+                .collect(),
         }
     }
 
