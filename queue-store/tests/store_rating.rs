@@ -212,6 +212,32 @@ fn a_counter_with_no_service_and_a_ticket_of_another_counter_are_refused() {
 }
 
 #[test]
+fn a_ticket_of_another_counter_is_refused_as_such_even_when_this_counter_is_idle() {
+    let (_dir, _clock, store, first) = served_one();
+    let mut named = rating(3, "satisfied");
+    named.ticket = Some(first);
+    let err = store.rate(&named, keypad(3)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RatingError::OtherCounter {
+                counter: Some(1),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Named at its own counter, it is rated.
+    named.counter = 1;
+    assert_eq!(store.rate(&named, keypad(1)).unwrap().ticket, first);
+    // Named again once rated: already rated.
+    assert_eq!(
+        store.rate(&named, keypad(1)).unwrap_err().reason(),
+        "already_rated"
+    );
+}
+
+#[test]
 fn unknown_levels_and_sources_are_refused() {
     let (_dir, _clock, store, _) = served_one();
     let err = store.rate(&rating(1, "neutral"), keypad(1)).unwrap_err();

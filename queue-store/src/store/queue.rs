@@ -1117,6 +1117,20 @@ impl QueueState {
                 source_name: request.source.clone(),
             });
         }
+        // A device (or a phone) naming a ticket of another counter is told
+        // so, whatever this counter is doing.
+        if let Some(wanted) = request.ticket {
+            match &named {
+                None => return Err(RatingError::UnknownTicket { ticket: wanted }),
+                Some(n) if n.counter != Some(counter) => {
+                    return Err(RatingError::OtherCounter {
+                        ticket: wanted,
+                        counter: n.counter,
+                    })
+                }
+                Some(_) => {}
+            }
+        }
         let serving = self
             .current_at(counter)
             .filter(|t| matches!(t.state, TicketState::Serving { .. }))
@@ -1154,16 +1168,11 @@ impl QueueState {
         if let Some(wanted) = request.ticket {
             if wanted != ticket.id {
                 return Err(match named {
-                    None => RatingError::UnknownTicket { ticket: wanted },
-                    Some(n) if n.counter != Some(counter) => RatingError::OtherCounter {
-                        ticket: wanted,
-                        counter: n.counter,
-                    },
                     Some(n) if n.rating.is_some() => RatingError::AlreadyRated {
                         ticket: n.id,
                         label: n.label,
                     },
-                    Some(_) => RatingError::NextCalled { counter },
+                    _ => RatingError::NextCalled { counter },
                 });
             }
         }
