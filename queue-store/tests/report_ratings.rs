@@ -185,6 +185,12 @@ fn the_rated_day_by_staff_department_and_counter() {
     let dir = tempfile::tempdir().unwrap();
     let (_clock, store) = the_day(dir.path());
     check_all(&store);
+    let by_hour = report(&store, GroupBy::Hour);
+    assert_eq!(
+        by_hour.total.ratings,
+        Default::default(),
+        "no ratings by hour"
+    );
 }
 
 #[test]

@@ -624,7 +624,12 @@ fn row(config: &CenterConfig, by: GroupBy, day: Option<&str>, key: &str, acc: &A
         service: acc.service.stats(),
         busiest_hour,
         summary_days: acc.summary_days,
-        ratings: rating_figures(config, acc),
+        // Ratings are not grouped by hour (see the module docs).
+        ratings: if by == GroupBy::Hour {
+            RatingFigures::default()
+        } else {
+            rating_figures(config, acc)
+        },
     }
 }
 
