@@ -531,21 +531,12 @@ where
                     Err(_) => {}
                 }
                 while let Ok(ok) = confirms.try_recv() {
+                    // Without a refusal LED a refusal shows on the counter
+                    // page only.
                     if ok || refused_led.is_some() {
                         lit_until = Some(now + CONFIRM_BLINK);
-                        let confirm = if ok { led.as_mut() } else { None };
-                        let refused = if refused_led.is_some() {
-                            refused_led.as_mut()
-                        } else {
-                            None
-                        };
-                        if let Err(e) = show_verdict(confirm, refused, ok) {
+                        if let Err(e) = show_verdict(led.as_mut(), refused_led.as_mut(), ok) {
                             tracing::warn!("{e}");
-                        }
-                        if !ok {
-                            if let Some(led) = led.as_mut() {
-                                let _ = led.set(false);
-                            }
                         }
                     }
                 }
