@@ -149,6 +149,26 @@ pub const CENTER_FILE: &[Section] = &[
         about: "The kinds of priority a ticket can have.",
         keys: &[key("id", ""), key("name", "")],
     },
+    Section {
+        header: "[ratings]",
+        about: "Citizens rate the service at the counter (buttons or the display's `/rate` page).",
+        keys: &[key(
+            "attach_window_secs",
+            "180: a rating attaches to the ticket finished this long ago at most",
+        )],
+    },
+    Section {
+        header: "[[ratings.levels]]",
+        about: "The rating levels, best first; three by default, or four with `neutral`.",
+        keys: &[
+            key(
+                "id",
+                "`very_satisfied`, `satisfied`, `neutral` (four levels only), `unsatisfied`, in this order",
+            ),
+            key("label", "Vietnamese, e.g. `Rất hài lòng`"),
+            key("color", "`#rrggbb`, the button's colour on the `/rate` page"),
+        ],
+    },
 ];
 
 /// The table of sections and keys as it appears in the crate documentation:

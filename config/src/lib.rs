@@ -30,6 +30,8 @@
 //! | `[kiosk.leds]` | `ready` (`{ pin, active = "high" }`, like the others), `paper_low`, `fault`, `closed` |
 //! | `[kiosk.priority]` | `max_in_a_row` (2) |
 //! | `[[kiosk.priority.classes]]` | `id`, `name` |
+//! | `[ratings]` | `attach_window_secs` (180: a rating attaches to the ticket finished this long ago at most) |
+//! | `[[ratings.levels]]` | `id` (`very_satisfied`, `satisfied`, `neutral` (four levels only), `unsatisfied`, in this order), `label` (Vietnamese, e.g. `Rất hài lòng`), `color` (`#rrggbb`, the button's colour on the `/rate` page) |
 //!
 //! Pins are BCM GPIO numbers 2–27 of the 40-pin header; each pin drives one
 //! thing. Number blocks of departments sharing a prefix may not overlap.
@@ -40,7 +42,10 @@
 //! PEM file of the CA that signed the kiosk's certificate; without it the
 //! system's CA bundle), `token`, `mode` (`hall-board`, `counter`, `terminal`),
 //! `counters`, `listen`, `announcement` (an optional line scrolling along
-//! the bottom of the hall board), `[led_board]`, `[voice]` and `[keypad]`; see
+//! the bottom of the hall board), `[led_board]`, `[voice]` and `[keypad]`
+//! (the clerk's `next`, `recall`, `no_show`, `finish`, `confirm_led`, and
+//! the citizen's rating buttons `very_satisfied`, `satisfied`, `neutral`,
+//! `unsatisfied` with their `refused_led`); see
 //! `config/examples/display-hall.toml` and `display-counter.toml`.
 //!
 //! # Example

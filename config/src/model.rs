@@ -23,6 +23,63 @@ pub struct CenterConfig {
     pub counters: Vec<Counter>,
     /// Settings of the ticket-machine Pi itself.
     pub kiosk: KioskSettings,
+    /// How citizens rate the service at the counter (`[ratings]`).
+    pub ratings: RatingSettings,
+}
+
+/// Rating levels and the attach window (`[ratings]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatingSettings {
+    /// The levels, best first: `very_satisfied`, `satisfied`, (`neutral`,)
+    /// `unsatisfied`.
+    pub levels: Vec<RatingLevel>,
+    /// A rating attaches to the counter's last finished ticket only this
+    /// long after it finished (and before the counter calls the next one).
+    pub attach_window: Duration,
+}
+
+/// One rating level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatingLevel {
+    /// Its id in events, the API and reports (`very_satisfied`).
+    pub id: String,
+    /// Vietnamese label shown to citizens ("Rất hài lòng").
+    pub label: String,
+    /// Its colour on the rating page, `#rrggbb`.
+    pub color: String,
+}
+
+impl RatingSettings {
+    /// The level with this id.
+    pub fn level(&self, id: &str) -> Option<&RatingLevel> {
+        self.levels.iter().find(|l| l.id == id)
+    }
+
+    /// Whether a rating of this level counts as "satisfied" in reports: the
+    /// top two levels, with three levels as with four (`neutral` is not
+    /// satisfied).
+    pub fn is_satisfied(&self, id: &str) -> bool {
+        self.levels.iter().take(2).any(|l| l.id == id)
+    }
+}
+
+impl Default for RatingSettings {
+    /// The three usual levels and a three-minute window.
+    fn default() -> Self {
+        let level = |id: &str, label: &str, color: &str| RatingLevel {
+            id: id.to_owned(),
+            label: label.to_owned(),
+            color: color.to_owned(),
+        };
+        Self {
+            levels: vec![
+                level("very_satisfied", "Rất hài lòng", "#1b7f3b"),
+                level("satisfied", "Hài lòng", "#1f5fa8"),
+                level("unsatisfied", "Không hài lòng", "#b3261e"),
+            ],
+            attach_window: Duration::from_secs(180),
+        }
+    }
 }
 
 /// Who the center is and when it works.
@@ -395,6 +452,10 @@ pub struct Keypad {
     pub finish: Option<ButtonPin>,
     /// LED confirming an action.
     pub confirm_led: Option<LedPin>,
+    /// The citizen's rating buttons, best level first: `(level id, pin)`.
+    pub ratings: Vec<(String, ButtonPin)>,
+    /// LED lit when the kiosk refused an action or a rating.
+    pub refused_led: Option<LedPin>,
 }
 
 // Lookups and questions the rest of the workspace asks of a validated

@@ -16,6 +16,7 @@ pub(crate) struct RawCenterFile {
     pub departments: Option<Vec<RawDepartment>>,
     pub counters: Option<Vec<RawCounter>>,
     pub kiosk: Option<RawKiosk>,
+    pub ratings: Option<RawRatings>,
 }
 
 /// `[center]`.
@@ -154,6 +155,23 @@ pub(crate) struct RawPriorityClass {
     pub name: Option<String>,
 }
 
+/// `[ratings]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRatings {
+    pub attach_window_secs: Option<i64>,
+    pub levels: Option<Vec<RawRatingLevel>>,
+}
+
+/// `[[ratings.levels]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRatingLevel {
+    pub id: Option<String>,
+    pub label: Option<String>,
+    pub color: Option<String>,
+}
+
 /// A display daemon's file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -203,4 +221,9 @@ pub(crate) struct RawKeypad {
     pub no_show: Option<RawPin>,
     pub finish: Option<RawPin>,
     pub confirm_led: Option<RawPin>,
+    pub very_satisfied: Option<RawPin>,
+    pub satisfied: Option<RawPin>,
+    pub neutral: Option<RawPin>,
+    pub unsatisfied: Option<RawPin>,
+    pub refused_led: Option<RawPin>,
 }

@@ -103,7 +103,16 @@ pub async fn start(
         link::follow(settings.clone(), &mut sink, link_stop).await;
     }));
 
-    let router = crate::server::router(shared.clone(), stop.subscribe());
+    let mut router = crate::server::router(shared.clone(), stop.subscribe());
+    if let Some(counter) = rating_counter(&config) {
+        router = router.merge(crate::rating::router(crate::rating::RatingPoint {
+            client: client.clone(),
+            token: config.token.clone(),
+            counter,
+            shared: shared.clone(),
+            retry_window: crate::rating::PAGE_RETRY_WINDOW,
+        }));
+    }
     let server_stop = stopped(stop.subscribe());
     tasks.push(tokio::spawn(async move {
         if let Err(e) = crate::server::serve(listener, router, server_stop).await {
@@ -170,6 +179,16 @@ pub async fn start(
     })
 }
 
+/// The counter this display takes ratings for: its keypad's, or the one
+/// counter of a counter display.
+fn rating_counter(config: &DisplayConfig) -> Option<u16> {
+    match (&config.keypad, config.mode, config.counters.as_slice()) {
+        (Some(keypad), _, _) => Some(keypad.counter),
+        (None, DisplayMode::Counter, [one]) => Some(*one),
+        _ => None,
+    }
+}
+
 /// Runs the daemon until `shutdown` completes.
 pub async fn run(
     config: DisplayConfig,
@@ -226,6 +245,19 @@ async fn keypad_actions(
     shared: Shared,
 ) {
     while let Some(action) = actions.recv().await {
+        if let KeypadAction::Rate(level) = action {
+            // Its own task: a rating re-sent through a network cut must not
+            // hold the clerk's keys.
+            tokio::spawn(rate_from_button(
+                level,
+                confirms.clone(),
+                client.clone(),
+                token.clone(),
+                counter,
+                shared.clone(),
+            ));
+            continue;
+        }
         let result = keypad::send_action(&client, &token, counter, action).await;
         let ok = result.is_ok();
         let message = match result {
@@ -249,6 +281,47 @@ async fn keypad_actions(
     }
 }
 
+/// Sends one rating button's press and shows the kiosk's verdict on the
+/// LEDs and the counter page.
+async fn rate_from_button(
+    level: keypad::RatingKey,
+    confirms: std::sync::mpsc::Sender<bool>,
+    client: Client,
+    token: String,
+    counter: u16,
+    shared: Shared,
+) {
+    let request = queue_protocol::RateRequest {
+        level: level.id().to_owned(),
+        source: "counter_button".into(),
+        ticket: None,
+        key: Some(keypad::rating_key(counter)),
+    };
+    let result = keypad::send_rating_reliably(
+        &client,
+        &token,
+        counter,
+        &request,
+        keypad::RATING_RETRY_WINDOW,
+    )
+    .await;
+    let ok = result.is_ok();
+    let message = match result {
+        Ok(_) => KeypadAction::Rate(level).done_text().to_owned(),
+        Err(e) => {
+            tracing::info!("rating at counter {counter} not recorded: {e}");
+            e.citizen_message()
+        }
+    };
+    let _ = confirms.send(ok);
+    shared.keypad_feedback(KeypadFeedback {
+        action: "rate".to_owned(),
+        ok,
+        message,
+        at_ms: now_ms(),
+    });
+}
+
 /// Starts reading a keypad's keys (already opened pins) for `counter`:
 /// fired actions go to the kiosk with `token`, answers to the confirmation
 /// LED and to the counter display. Used with the Pi's pins ([`crate::rpi`])
@@ -257,6 +330,7 @@ async fn keypad_actions(
 pub fn start_keypad_pins<P, O>(
     reader: crate::keypad::KeypadReader<P>,
     led: Option<crate::keypad::ConfirmLed<O>>,
+    refused_led: Option<crate::keypad::ConfirmLed<O>>,
     client: Client,
     token: String,
     counter: u16,
@@ -269,7 +343,14 @@ where
 {
     let (actions_tx, actions_rx) = mpsc::channel(8);
     let (confirm_tx, confirm_rx) = std::sync::mpsc::channel();
-    if let Err(e) = crate::keypad::spawn_reader(reader, led, actions_tx, confirm_rx, stop) {
+    if let Err(e) = crate::keypad::spawn_reader_with_refusal(
+        reader,
+        led,
+        refused_led,
+        actions_tx,
+        confirm_rx,
+        stop,
+    ) {
         tracing::error!("cannot start the keypad thread, the keypad will not work: {e}");
     }
     tokio::spawn(keypad_actions(
@@ -316,6 +397,23 @@ fn start_keypad(
             reader.add_key(action, gpio.button(pin, &role)?, pin.active);
         }
     }
+    for (level, pin) in &keypad.ratings {
+        if let Some(key) = crate::keypad::RatingKey::from_id(level) {
+            let role = format!("rating {level} button");
+            reader.add_key(
+                KeypadAction::Rate(key),
+                gpio.button(*pin, &role)?,
+                pin.active,
+            );
+        }
+    }
+    let refused_led = match keypad.refused_led {
+        Some(pin) => Some(ConfirmLed::new(
+            gpio.led(pin, "keypad refusal LED")?,
+            pin.active,
+        )),
+        None => None,
+    };
     let led = match keypad.confirm_led {
         Some(pin) => Some(ConfirmLed::new(
             gpio.led(pin, "keypad confirmation LED")?,
@@ -326,6 +424,7 @@ fn start_keypad(
     Ok(start_keypad_pins(
         reader,
         led,
+        refused_led,
         client,
         token,
         keypad.counter,

@@ -1,5 +1,6 @@
 //! The optional keypad at a counter: buttons for next, recall, no-show and
-//! finish, and a confirmation LED.
+//! finish, the citizen's rating buttons (one per level), a confirmation LED
+//! and a refusal LED.
 //!
 //! It owns turning button levels into actions and sending them to the kiosk
 //! (`POST /api/v1/counters/{n}/{action}` with the display's token, which
@@ -16,9 +17,22 @@
 //! - at most one action per key per [`KeyRule::min_interval`], so a hammered
 //!   button does not call three citizens.
 //!
-//! The kiosk's answer is confirmed by a short blink of the LED (accepted)
-//! and by the counter page and the terminal view (accepted or refused, with
-//! the kiosk's reason). A kiosk that does not answer within the client's
+//! The kiosk's answer is confirmed by a short blink of the LED (accepted),
+//! of the refusal LED (refused), and by the counter page and the terminal
+//! view (accepted or refused, with the kiosk's reason).
+//!
+//! # Ratings
+//!
+//! A rating button sends `POST /api/v1/counters/{n}/rate` with the level,
+//! `source: counter_button` and an idempotency key made for that press
+//! ([`rating_key`]). A rating is confirmed on the device only once the
+//! kiosk answered that it recorded it (the kiosk has flushed it to disk by
+//! then), so a confirmed rating is never lost; while the kiosk cannot be
+//! reached (network cut, kiosk restarting) the press is re-sent with the
+//! same key for up to [`RATING_RETRY_WINDOW`] ([`send_rating_reliably`]),
+//! and the kiosk answers a repeated key with the first answer instead of
+//! counting it again. A refusal (already rated, nobody served, too late)
+//! is never retried. A kiosk that does not answer within the client's
 //! response timeout ([`crate::http::RESPONSE_TIMEOUT`]) counts as refused,
 //! so a hung kiosk never holds the keypad.
 
@@ -34,6 +48,48 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(5);
 /// How long the confirmation LED stays lit.
 pub const CONFIRM_BLINK: Duration = Duration::from_millis(400);
 
+/// How long a rating press keeps being re-sent while the kiosk cannot be
+/// reached.
+pub const RATING_RETRY_WINDOW: Duration = Duration::from_secs(60);
+
+/// One of the citizen's rating buttons: the fixed level ids of the
+/// center's `[[ratings.levels]]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RatingKey {
+    /// `very_satisfied`, Rất hài lòng.
+    VerySatisfied,
+    /// `satisfied`, Hài lòng.
+    Satisfied,
+    /// `neutral`, Bình thường (four-level centers).
+    Neutral,
+    /// `unsatisfied`, Không hài lòng.
+    Unsatisfied,
+}
+
+impl RatingKey {
+    /// The level id sent to the kiosk.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::VerySatisfied => "very_satisfied",
+            Self::Satisfied => "satisfied",
+            Self::Neutral => "neutral",
+            Self::Unsatisfied => "unsatisfied",
+        }
+    }
+
+    /// The key of a level id.
+    pub fn from_id(id: &str) -> Option<Self> {
+        [
+            Self::VerySatisfied,
+            Self::Satisfied,
+            Self::Neutral,
+            Self::Unsatisfied,
+        ]
+        .into_iter()
+        .find(|k| k.id() == id)
+    }
+}
+
 /// An action of the keypad.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeypadAction {
@@ -45,6 +101,8 @@ pub enum KeypadAction {
     NoShow,
     /// Service finished.
     Finish,
+    /// The citizen rated the service.
+    Rate(RatingKey),
 }
 
 impl KeypadAction {
@@ -55,6 +113,7 @@ impl KeypadAction {
             Self::Recall => "recall",
             Self::NoShow => "no-show",
             Self::Finish => "finish",
+            Self::Rate(_) => "rate",
         }
     }
 
@@ -65,6 +124,7 @@ impl KeypadAction {
             Self::Recall => "Đã gọi lại",
             Self::NoShow => "Đã bỏ qua số vắng mặt",
             Self::Finish => "Đã hoàn thành",
+            Self::Rate(_) => "Cảm ơn ông/bà đã đánh giá",
         }
     }
 }
@@ -267,12 +327,176 @@ pub async fn send_action(
     Err(ActionError::Refused { status, message })
 }
 
+/// Why a rating was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RatingError {
+    /// The kiosk could not be reached (after retrying, for
+    /// [`send_rating_reliably`]).
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The kiosk refused it.
+    #[error("the kiosk refused the rating (HTTP {status}, {reason}): {message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The kiosk's reason code (`already_rated`, `no_ticket`, …).
+        reason: String,
+        /// What to show the citizen (Vietnamese).
+        message_vi: String,
+        /// The kiosk's English message.
+        message: String,
+    },
+}
+
+impl RatingError {
+    /// What the device shows the citizen.
+    pub fn citizen_message(&self) -> String {
+        match self {
+            Self::Refused { message_vi, .. } if !message_vi.is_empty() => message_vi.clone(),
+            Self::Refused { .. } => "Chưa ghi nhận được đánh giá.".to_owned(),
+            Self::Http(_) => {
+                "Không kết nối được máy chủ, chưa ghi nhận được đánh giá. Xin báo cán bộ."
+                    .to_owned()
+            }
+        }
+    }
+
+    /// Whether trying again later may succeed (the kiosk was unreachable or
+    /// its store was unavailable).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Http(_) => true,
+            Self::Refused { status, .. } => *status >= 500,
+        }
+    }
+}
+
+/// A fresh idempotency key for one press at `counter`: the daemon's start
+/// time and a sequence number, so keys differ across restarts too.
+pub fn rating_key(counter: u16) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static START: OnceLock<u128> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let start = START.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    });
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("c{counter}-{start:x}-{n}")
+}
+
+/// Sends one rating attempt to the kiosk.
+pub async fn send_rating(
+    client: &Client,
+    token: &str,
+    counter: u16,
+    request: &queue_protocol::RateRequest,
+) -> Result<queue_protocol::RateAccepted, RatingError> {
+    let path = format!("/api/v1/counters/{counter}/rate");
+    let auth = format!("Bearer {token}");
+    let body = serde_json::to_vec(request).unwrap_or_default();
+    let exchange = async {
+        let (head, mut reply) = client
+            .request(
+                "POST",
+                &path,
+                &[
+                    ("Authorization", &auth),
+                    ("Content-Type", "application/json"),
+                ],
+                &body,
+            )
+            .await?;
+        let bytes = reply.read_to_end(64 * 1024).await?;
+        Ok::<_, HttpError>((head.status, bytes))
+    };
+    let (status, bytes) = exchange.await?;
+    if (200..300).contains(&status) {
+        if let Ok(accepted) = serde_json::from_slice(&bytes) {
+            return Ok(accepted);
+        }
+    }
+    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let text = |k: &str| {
+        value
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned()
+    };
+    Err(RatingError::Refused {
+        status,
+        reason: text("reason"),
+        message_vi: text("message_vi"),
+        message: text("error"),
+    })
+}
+
+/// Sends a rating, re-sending it with the same key while the kiosk cannot
+/// be reached, for at most `window` (see the module docs). Returns the
+/// kiosk's first real answer, or the last transient error.
+pub async fn send_rating_reliably(
+    client: &Client,
+    token: &str,
+    counter: u16,
+    request: &queue_protocol::RateRequest,
+    window: Duration,
+) -> Result<queue_protocol::RateAccepted, RatingError> {
+    let began = Instant::now();
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match send_rating(client, token, counter, request).await {
+            Err(e) if e.is_transient() && began.elapsed() + pause < window => {
+                tracing::debug!("rating at counter {counter} not delivered yet, retrying: {e}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Starts the thread that polls the keys every [`POLL_INTERVAL`], sends
 /// fired actions to `actions`, and blinks `led` for each `true` received on
 /// `confirms` (the kiosk accepted an action). It ends when `stop` turns true.
 pub fn spawn_reader<P, O>(
+    reader: KeypadReader<P>,
+    led: Option<ConfirmLed<O>>,
+    actions: tokio::sync::mpsc::Sender<KeypadAction>,
+    confirms: std::sync::mpsc::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<std::thread::JoinHandle<()>>
+where
+    P: InputPin + Send + 'static,
+    O: OutputPin + Send + 'static,
+{
+    spawn_reader_with_refusal(reader, led, None, actions, confirms, stop)
+}
+
+/// Lights the LED that answers the kiosk's verdict: `confirm` when it
+/// accepted, `refused` when it refused; the other one goes dark.
+pub fn show_verdict<O: OutputPin>(
+    confirm: Option<&mut ConfirmLed<O>>,
+    refused: Option<&mut ConfirmLed<O>>,
+    accepted: bool,
+) -> Result<(), KeypadError> {
+    if let Some(led) = confirm {
+        led.set(accepted)?;
+    }
+    if let Some(led) = refused {
+        led.set(!accepted)?;
+    }
+    Ok(())
+}
+
+/// [`spawn_reader`] with a refusal LED too, blinked for each `false`
+/// received on `confirms`.
+pub fn spawn_reader_with_refusal<P, O>(
     mut reader: KeypadReader<P>,
     mut led: Option<ConfirmLed<O>>,
+    mut refused_led: Option<ConfirmLed<O>>,
     actions: tokio::sync::mpsc::Sender<KeypadAction>,
     confirms: std::sync::mpsc::Receiver<bool>,
     stop: tokio::sync::watch::Receiver<bool>,
@@ -307,18 +531,21 @@ where
                     Err(_) => {}
                 }
                 while let Ok(ok) = confirms.try_recv() {
-                    if ok {
+                    // Without a refusal LED a refusal shows on the counter
+                    // page only.
+                    if ok || refused_led.is_some() {
                         lit_until = Some(now + CONFIRM_BLINK);
-                        if let Some(led) = led.as_mut() {
-                            if let Err(e) = led.set(true) {
-                                tracing::warn!("{e}");
-                            }
+                        if let Err(e) = show_verdict(led.as_mut(), refused_led.as_mut(), ok) {
+                            tracing::warn!("{e}");
                         }
                     }
                 }
                 if lit_until.is_some_and(|until| now >= until) {
                     lit_until = None;
                     if let Some(led) = led.as_mut() {
+                        let _ = led.set(false);
+                    }
+                    if let Some(led) = refused_led.as_mut() {
                         let _ = led.set(false);
                     }
                 }

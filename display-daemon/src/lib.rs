@@ -51,6 +51,7 @@ pub mod http;
 pub mod keypad;
 pub mod led_board;
 pub mod link;
+pub mod rating;
 #[cfg(feature = "rpi")]
 pub mod rpi;
 pub mod server;

@@ -11,6 +11,7 @@
 //! | `/state` | the current [`BoardView`](crate::view::BoardView) JSON |
 //! | `/stream` | server-sent events: `event: state` with the view JSON, at once and after every change |
 //! | `/healthz` | `ok` |
+//! | `/rate`, `/rate/levels`, `/rate/submit` | the citizen's rating page of a counter display (see [`crate::rating`]; merged in by the daemon when it knows its counter) |
 //!
 //! It owns only serving: the view is published through [`crate::shared`]. The
 //! socket side (header and idle timeouts, connection limits) is

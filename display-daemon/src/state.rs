@@ -148,6 +148,8 @@ pub struct BoardState {
     pub gaps: u64,
     /// The answer to the last keypad action.
     pub keypad: Option<KeypadFeedback>,
+    /// The center's rating levels, from the snapshot (empty until one came).
+    pub rating_levels: Vec<queue_protocol::RatingLevelInfo>,
 }
 
 impl Default for BoardState {
@@ -171,6 +173,7 @@ impl BoardState {
             link: LinkStatus::Connecting,
             gaps: 0,
             keypad: None,
+            rating_levels: Vec::new(),
         }
     }
 
@@ -212,6 +215,9 @@ impl BoardState {
             .collect();
         self.last_calls = snapshot.last_calls;
         self.last_calls.truncate(LAST_CALLS);
+        if !snapshot.rating_levels.is_empty() {
+            self.rating_levels = snapshot.rating_levels;
+        }
         self.departments = snapshot
             .departments
             .into_iter()
@@ -386,7 +392,8 @@ impl BoardState {
             | EventKind::Fault { .. }
             | EventKind::FaultCleared { .. }
             | EventKind::AdminAction { .. }
-            | EventKind::Pruned { .. } => {}
+            | EventKind::Pruned { .. }
+            | EventKind::Rated { .. } => {}
         }
         effects
     }

@@ -123,6 +123,7 @@ fn snapshot(last_seq: u64) -> Snapshot {
             at_ms: T0,
             recall: false,
         }],
+        rating_levels: vec![],
     }
 }
 

@@ -22,6 +22,10 @@
 //! - `?token=TOKEN`, on `/api/v1/events` only (a browser `EventSource`
 //!   cannot set headers).
 //!
+//! Staff and display streams never carry ratings (their `rated` events are
+//! sent as a bare `id:`), and staff answers never include a ticket's
+//! `rating`.
+//!
 //! No credentials → 401; a role the row does not list, another staff
 //! member's counter or a missing CSRF token → 403.
 //!
@@ -44,6 +48,7 @@
 //! | POST | `/api/v1/counters/{n}/start` | staff (own), admin | service begins |
 //! | POST | `/api/v1/counters/{n}/finish` | staff (own), admin, keypad (own) | service ends |
 //! | POST | `/api/v1/counters/{n}/transfer` | staff (own), admin | `{department}` or `{counter}` |
+//! | POST | `/api/v1/counters/{n}/rate` | keypad (own) | a citizen's rating `{level, source, ticket?, key?}` (see [`rating`]) |
 //! | GET/POST | `/api/v1/admin/users` | admin | list; `{name, role, password, counters}` adds |
 //! | POST | `/api/v1/admin/users/{name}/disable` | admin | disables (the last admin cannot be) |
 //! | POST | `/api/v1/admin/users/{name}/enable` | admin | enables again |
@@ -81,6 +86,7 @@ mod export;
 mod guard;
 mod metrics_route;
 mod public;
+mod rating;
 mod reports;
 mod staff;
 pub mod stream;
@@ -201,6 +207,9 @@ const EVERYONE: &[Role] = &[
     Role::Reader,
 ];
 const CITY_HUB: &[Role] = &[Role::Admin, Role::Reader];
+/// Ratings come from the counter's own devices only: never from staff, who
+/// would be rating themselves, nor from admins, who read but never edit.
+const COUNTER_DEVICE: &[Role] = &[Role::Keypad];
 
 macro_rules! route {
     ($method:ident $path:literal, $access:expr, $handler:path) => {
@@ -230,6 +239,7 @@ pub const ROUTES: &[Route] = &[
     route!(Post "/api/v1/counters/{n}/start", Access::Counter(PEOPLE), staff::start),
     route!(Post "/api/v1/counters/{n}/finish", Access::Counter(AT_COUNTER), staff::finish),
     route!(Post "/api/v1/counters/{n}/transfer", Access::Counter(PEOPLE), staff::transfer),
+    route!(Post "/api/v1/counters/{n}/rate", Access::Counter(COUNTER_DEVICE), rating::rate),
     route!(Get "/api/v1/admin/users", Access::Roles(ADMIN), admin::users),
     route!(Post "/api/v1/admin/users", Access::Roles(ADMIN), admin::add_user),
     route!(Post "/api/v1/admin/users/{name}/disable", Access::Roles(ADMIN), admin::disable_user),

@@ -26,6 +26,7 @@
 //! | `kiosk_stream_clients` | gauge | | open event streams (displays, staff pages) |
 //! | `kiosk_store_disk_bytes` | gauge | | bytes the queue store uses on disk |
 //! | `kiosk_event_last_seq` | gauge | | sequence number of the last event |
+//! | `kiosk_ratings_total` | counter | `department`, `level` | citizens' ratings recorded since start (retries of one rating count once) |
 //!
 //! Counters start at zero for every configured department, so a department
 //! with no ticket yet still has a series.
@@ -109,6 +110,8 @@ pub struct Metrics {
     issued: Mutex<BTreeMap<String, u64>>,
     /// Calls, by department and whether it was a recall.
     calls: Mutex<BTreeMap<(String, bool), u64>>,
+    /// Ratings, by department and level.
+    ratings: Mutex<BTreeMap<(String, String), u64>>,
     /// The durable issue step of a press.
     pub issue_latency: Histogram,
     /// A "next" or "recall" in the store.
@@ -133,6 +136,11 @@ impl Metrics {
     pub fn called(&self, department: &str, recall: bool, took: Duration) {
         bump(&self.calls, (department.to_owned(), recall));
         self.call_latency.observe(took);
+    }
+
+    /// Counts a rating recorded.
+    pub fn rated(&self, department: &str, level: &str) {
+        bump(&self.ratings, (department.to_owned(), level.to_owned()));
     }
 
     /// Tickets issued for `department` since start.
@@ -293,6 +301,37 @@ pub fn render(metrics: &Metrics, config: &CenterConfig, now: &KioskNow) -> Strin
                 out,
                 "kiosk_calls_total{{department=\"{}\",recall=\"{recall}\"}} {n}",
                 label(d)
+            );
+        }
+    }
+    let ratings = metrics
+        .ratings
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    header(
+        &mut out,
+        "kiosk_ratings_total",
+        "counter",
+        "Citizens' ratings of a service recorded since the kiosk started.",
+    );
+    let mut levels: Vec<String> = config.ratings.levels.iter().map(|l| l.id.clone()).collect();
+    for (_, level) in ratings.keys() {
+        if !levels.contains(level) {
+            levels.push(level.clone());
+        }
+    }
+    for d in &departments {
+        for level in &levels {
+            let n = ratings
+                .get(&(d.clone(), level.clone()))
+                .copied()
+                .unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "kiosk_ratings_total{{department=\"{}\",level=\"{}\"}} {n}",
+                label(d),
+                label(level)
             );
         }
     }

@@ -146,6 +146,7 @@ async fn the_command_falls_back_to_the_api_when_the_daemon_holds_the_store() {
         by: "department".into(),
         format: "table".into(),
         daily: false,
+        ratings: false,
         no_bom: false,
         token: Some(String::new()),
         kiosk: Some(kiosk.addr.to_string()),

@@ -475,6 +475,40 @@
     }
     box.append(el('h3', null, 'Số phiếu theo giờ'), barChart(rows, 'issued', '', function (v) { return String(v); }));
     box.append(el('h3', null, 'Thời gian chờ (trung vị) theo giờ'), barChart(rows, 'wait', 'wait', function (v) { return Math.round(v / 60) + "'"; }));
+    await loadRatings(box);
+  }
+
+  /** The per-officer rating table (read only: ratings are never edited). */
+  async function loadRatings(box) {
+    const range = '?from=' + encodeURIComponent($('report-from').value) + '&to=' + encodeURIComponent($('report-to').value) + '&by=staff';
+    let data;
+    try {
+      data = await api('GET', '/api/v1/reports' + range);
+    } catch (err) {
+      box.append(el('p', { class: 'notice error' }, 'Không đọc được đánh giá: ' + err.message));
+      return;
+    }
+    const levels = (data && data.levels) || [];
+    const count = function (row, id) {
+      const found = ((row.ratings && row.ratings.levels) || []).find(function (l) { return l.level === id; });
+      return found ? found.count : 0;
+    };
+    const share = function (row) {
+      const p = row.ratings && row.ratings.satisfied_share_pct;
+      return p === null || p === undefined ? '–' : p.toFixed(1) + '%';
+    };
+    const line = function (row, tag) {
+      return el('tr', null, el(tag, null, row.name), el('td', null, String((row.ratings && row.ratings.total) || 0)),
+        ...levels.map(function (l) { return el('td', null, String(count(row, l.id))); }), el('td', null, share(row)));
+    };
+    const head = el('tr', null, el('th', null, 'Cán bộ'), el('th', null, 'Lượt đánh giá'),
+      ...levels.map(function (l) { return el('th', null, l.label); }), el('th', null, 'Tỷ lệ hài lòng'));
+    const table = el('table', { id: 'ratings-table' }, el('thead', null, head),
+      el('tbody', null, ...(data.rows || []).map(function (r) { return line(r, 'td'); }), line(data.total, 'th')));
+    const satisfied = levels.filter(function (l) { return l.satisfied; }).map(function (l) { return l.label; }).join(' + ');
+    box.append(el('h3', null, 'Đánh giá mức độ hài lòng theo cán bộ'), table,
+      el('p', null, 'Hài lòng = ' + satisfied + '. ',
+        el('a', { href: '/api/v1/reports' + range + '&ratings=true&format=csv', download: '' }, 'Tải CSV')));
   }
 
   /** A bar chart as inline SVG, drawn by hand. */

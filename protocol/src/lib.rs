@@ -215,6 +215,29 @@ pub enum EventKind {
         /// What, in English.
         action: String,
     },
+    /// A citizen rated the service of a ticket at a counter (one rating per
+    /// ticket, attached to the counter's ticket being served or just
+    /// finished; see the store's attach rule).
+    Rated {
+        /// The ticket rated.
+        ticket: TicketId,
+        /// Its label.
+        label: String,
+        /// The counter that served it.
+        counter: u16,
+        /// Its department.
+        department: String,
+        /// The staff account that served it; `None` when only a keypad did.
+        staff: Option<String>,
+        /// The level id (`very_satisfied`, `satisfied`, `neutral`,
+        /// `unsatisfied`).
+        level: String,
+        /// Where the citizen rated: `counter_button`, `counter_touch` or
+        /// `phone`.
+        source: String,
+        /// Who sent it (the counter's keypad token for counter devices).
+        actor: Actor,
+    },
     /// Retention ran: service days older than the retention were removed
     /// (their summaries stay) and/or events older than the kiosk's event
     /// window (the last two service days) left the log.
@@ -323,6 +346,71 @@ pub struct Ticket {
     /// account's user name, or `keypad-<counter>` for a counter keypad.
     #[serde(default)]
     pub served_by: Option<String>,
+    /// The citizen's rating of its service, once rated (kept in packed days
+    /// so reports count it). Staff never see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<TicketRating>,
+}
+
+/// A citizen's rating of a ticket's service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketRating {
+    /// The level id.
+    pub level: String,
+    /// When it was given, Unix ms.
+    pub at_ms: i64,
+    /// `counter_button`, `counter_touch` or `phone`.
+    pub source: String,
+}
+
+/// Where a rating was given, as written in [`EventKind::Rated`].
+pub const RATING_SOURCES: [&str; 3] = ["counter_button", "counter_touch", "phone"];
+
+/// Body of `POST /api/v1/counters/{n}/rate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateRequest {
+    /// The level id chosen.
+    pub level: String,
+    /// One of [`RATING_SOURCES`].
+    pub source: String,
+    /// The ticket the device shows, if it knows one: the rating is refused
+    /// unless that is the ticket it would attach to.
+    #[serde(default)]
+    pub ticket: Option<TicketId>,
+    /// Idempotency key chosen by the device for this press: a retry with
+    /// the same key after a lost answer gets the first answer again and is
+    /// never counted twice.
+    #[serde(default)]
+    pub key: Option<String>,
+}
+
+/// Answer of an accepted rating.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateAccepted {
+    /// The ticket the rating attached to.
+    pub ticket: TicketId,
+    /// Its label.
+    pub label: String,
+    /// The level recorded.
+    pub level: String,
+    /// `true` when this was a retry of a rating already recorded (same key).
+    #[serde(default)]
+    pub repeated: bool,
+}
+
+/// Answer of a refused rating (HTTP 409 or 422): what to show the citizen
+/// and what happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateRefused {
+    /// Machine-readable reason: `already_rated`, `no_ticket`,
+    /// `other_counter`, `too_late`, `next_called`, `unknown_level`,
+    /// `bad_source`.
+    pub reason: String,
+    /// Vietnamese, for the citizen.
+    pub message_vi: String,
+    /// English, for technicians.
+    pub error: String,
 }
 
 /// A call shown on displays.
@@ -409,6 +497,21 @@ pub struct Snapshot {
     pub departments: Vec<DepartmentQueue>,
     /// Most recent calls, newest first.
     pub last_calls: Vec<CallInfo>,
+    /// The center's rating levels, best first, for the counter displays'
+    /// rating page. Empty from a kiosk older than ratings.
+    #[serde(default)]
+    pub rating_levels: Vec<RatingLevelInfo>,
+}
+
+/// A rating level as counter devices show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatingLevelInfo {
+    /// Its id (`very_satisfied`).
+    pub id: String,
+    /// Vietnamese label.
+    pub label: String,
+    /// Colour, `#rrggbb`.
+    pub color: String,
 }
 
 /// Statistics of a duration, in seconds.
@@ -487,6 +590,38 @@ mod tests {
         assert_eq!(snapshot.last_seq, 4);
         assert_eq!(snapshot.time_zone, "");
         assert_eq!(snapshot.center, "");
+    }
+
+    #[test]
+    fn rated_event_has_the_agreed_shape() {
+        let kind = EventKind::Rated {
+            ticket: TicketId(9),
+            label: "1005".into(),
+            counter: 3,
+            department: "ho-tich".into(),
+            staff: None,
+            level: "very_satisfied".into(),
+            source: "counter_button".into(),
+            actor: Actor::Keypad { counter: 3 },
+        };
+        let json = serde_json::to_value(&kind).unwrap();
+        assert_eq!(json["type"], "rated");
+        assert_eq!(json["label"], "1005");
+        assert_eq!(json["staff"], serde_json::Value::Null);
+        assert_eq!(json["level"], "very_satisfied");
+        assert_eq!(json["source"], "counter_button");
+        assert_eq!(serde_json::from_value::<EventKind>(json).unwrap(), kind);
+    }
+
+    #[test]
+    fn a_ticket_without_rating_field_still_parses() {
+        let old = r#"{"id": 1, "service_day": "2026-12-01", "issued_department": "a",
+            "department": "a", "number": 1, "label": "001", "priority": null,
+            "issued_at_ms": 0, "state": {"type": "done"}, "for_counter": null,
+            "called_at_ms": null, "serving_at_ms": null, "closed_at_ms": null,
+            "recalls": 0, "transfers": 0, "print": "printed"}"#;
+        let ticket: Ticket = serde_json::from_str(old).unwrap();
+        assert_eq!(ticket.rating, None);
     }
 
     #[test]

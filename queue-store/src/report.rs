@@ -38,6 +38,21 @@
 //! Tickets count in their **issuing** department and service day, as the
 //! kept [`DaySummary`]s do.
 //!
+//! # Ratings
+//!
+//! Every row also has `ratings`: how many citizens rated (`total`), the
+//! count per level in the config's order, `satisfied_share_pct` (the top
+//! two levels among all ratings — with three levels "Rất hài lòng" and
+//! "Hài lòng"; a four-level center counts the same two, so `neutral`
+//! ("Bình thường") is **not** satisfied, and shares stay comparable between
+//! centers) and `per_served` (ratings ÷ `served`). A rating counts in the
+//! service day of its ticket, at the counter and staff member who served it
+//! (the `Rated` event's, or the packed ticket's last), and in the
+//! department that served it (after a transfer, the receiving one, while
+//! `served` counts the issuing one). Hour rows have no ratings; days known
+//! only from summaries have none either. `kiosk report --ratings` prints
+//! the per-officer table of these figures.
+//!
 //! # Where the figures come from
 //!
 //! The store keeps three tiers of history (see `store`'s Retention), and a
@@ -65,4 +80,7 @@ pub mod format;
 mod model;
 
 pub use build::{from_store, ReportBuilder};
-pub use model::{BusyHour, Durations, GroupBy, Report, ReportError, ReportRequest, Row};
+pub use model::{
+    BusyHour, Durations, GroupBy, LevelCount, RatingFigures, Report, ReportError, ReportLevel,
+    ReportRequest, Row,
+};

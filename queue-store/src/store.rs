@@ -94,8 +94,8 @@ use tokio::sync::broadcast;
 
 use crate::clock::Clock;
 
-pub use error::{ActionError, IssueError, StoreError};
-pub use queue::IssuedTicket;
+pub use error::{ActionError, IssueError, RatingError, StoreError};
+pub use queue::{IssuedTicket, RatingOutcome, RatingRequest};
 
 use queue::{Change, DayStart, QueueState};
 
@@ -727,6 +727,29 @@ impl Store {
         let config = self.shared.config.load();
         self.run_locked(&mut inner, &config, |q, _, now| {
             Ok::<_, ActionError>(q.print_outcome(found, outcome, now))
+        })
+    }
+
+    /// A citizen's rating at a counter, attached by the rule of
+    /// [`QueueState::rate`]; on disk (one `Rated` event, the ticket's
+    /// rating) when this returns.
+    pub fn rate(
+        &self,
+        request: &RatingRequest,
+        actor: Actor,
+    ) -> Result<RatingOutcome, RatingError> {
+        let mut inner = self.lock();
+        let finished = match inner.queue.last_finished_at(request.counter) {
+            Some(id) => inner.any_ticket(id)?,
+            None => None,
+        };
+        let named = match request.ticket {
+            Some(id) => inner.any_ticket(id)?,
+            None => None,
+        };
+        let config = self.shared.config.load();
+        self.run_locked(&mut inner, &config, |q, c, now| {
+            q.rate(c, request, actor, now, finished, named)
         })
     }
 

@@ -20,9 +20,10 @@ mod store_support;
 
 use jiff::civil::date;
 use queue_protocol::{Actor, Event, EventKind, TicketId};
-use queue_store::report::format::{write, Format, CSV_HEADER};
+use queue_store::report::format::{csv_header, write, Format, CSV_HEADER};
 use queue_store::report::{
-    BusyHour, Durations, GroupBy, Report, ReportBuilder, ReportRequest, Row,
+    BusyHour, Durations, GroupBy, LevelCount, RatingFigures, Report, ReportBuilder, ReportRequest,
+    Row,
 };
 
 fn at(day: i8, h: i8, m: i8) -> i64 {
@@ -269,6 +270,23 @@ fn row(
             tickets: busiest.1,
         }),
         summary_days: 0,
+        ratings: no_ratings(served),
+    }
+}
+
+/// The rating figures of a row nobody rated (ratings are checked in
+/// `report_ratings.rs`).
+fn no_ratings(served: u32) -> RatingFigures {
+    RatingFigures {
+        total: 0,
+        levels: ["very_satisfied", "satisfied", "unsatisfied"]
+            .map(|level| LevelCount {
+                level: level.into(),
+                count: 0,
+            })
+            .to_vec(),
+        satisfied_share_pct: None,
+        per_served: (served > 0).then_some(0.0),
     }
 }
 
@@ -483,14 +501,18 @@ fn csv_format_is_rfc4180_with_every_figure() {
         3,
         "header and one line per department:\n{text}"
     );
-    assert_eq!(lines[0], CSV_HEADER.join(","));
+    assert!(lines[0].starts_with(&CSV_HEADER.join(",")));
+    assert_eq!(lines[0], csv_header(&report).join(","));
+    assert!(lines[0].ends_with(
+        ",rated,rated_very_satisfied,rated_satisfied,rated_unsatisfied,satisfied_share_pct,ratings_per_served"
+    ));
     assert_eq!(
         lines[1],
-        "2026-11-26..2026-11-26,department,ho-tich,Phòng ho-tich,4,3,2,1,0,1,1,25,3,300,600,600,340,2,540,600,8,3"
+        "2026-11-26..2026-11-26,department,ho-tich,Phòng ho-tich,4,3,2,1,0,1,1,25,3,300,600,600,340,2,540,600,8,3,0,0,0,0,,0"
     );
     assert_eq!(
         lines[2],
-        "2026-11-26..2026-11-26,department,dat-dai,Phòng dat-dai,2,1,1,0,1,1,1,50,1,60,60,60,60,1,1800,1800,9,2"
+        "2026-11-26..2026-11-26,department,dat-dai,Phòng dat-dai,2,1,1,0,1,1,1,50,1,60,60,60,60,1,1800,1800,9,2,0,0,0,0,,0"
     );
     let without_bom = render(&report, Format::Csv, false);
     assert!(without_bom.starts_with("service_day,"));
@@ -504,10 +526,14 @@ fn csv_quotes_fields_that_need_it_and_leaves_unknowns_empty() {
     let lines: Vec<&str> = text.split("\r\n").collect();
     assert_eq!(
         lines[1],
-        "2026-11-26,counter,1,\"Quầy 1, \"\"một cửa\"\"\",,3,2,1,0,0,0,0,2,600,600,600,450,2,1200,1800,8,2"
+        "2026-11-26,counter,1,\"Quầy 1, \"\"một cửa\"\"\",,3,2,1,0,0,0,0,2,600,600,600,450,2,1200,1800,8,2,0,0,0,0,,0"
     );
     // Counter 3 served nobody: empty service figures.
-    assert!(lines[3].ends_with(",1,60,60,60,60,0,,,9,1"), "{}", lines[3]);
+    assert!(
+        lines[3].ends_with(",1,60,60,60,60,0,,,9,1,0,0,0,0,,"),
+        "{}",
+        lines[3]
+    );
 }
 
 fn cells(line: &str) -> Vec<&str> {
@@ -559,7 +585,13 @@ fn table_format_is_aligned_and_readable() {
             "10m00s",
             "9m00s",
             "10m00s",
-            "08h (3)"
+            "08h (3)",
+            "0",
+            "0",
+            "0",
+            "0",
+            "-",
+            "0.00"
         ]
     );
     let total = lines.iter().find(|l| l.starts_with("Tổng cộng")).unwrap();
@@ -579,7 +611,13 @@ fn table_format_is_aligned_and_readable() {
             "10m00s",
             "16m00s",
             "30m00s",
-            "08h (3)"
+            "08h (3)",
+            "0",
+            "0",
+            "0",
+            "0",
+            "-",
+            "0.00"
         ]
     );
     // Numbers are right-aligned: every row ends where the header ends.
@@ -597,7 +635,7 @@ fn table_shows_unknown_figures_as_dashes() {
         cells(c3),
         [
             "Quầy 3", "-", "1", "0", "0", "1", "0", "0.0%", "1m00s", "1m00s", "1m00s", "-", "-",
-            "09h (1)"
+            "09h (1)", "0", "0", "0", "0", "-", "-"
         ]
     );
 }

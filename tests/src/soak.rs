@@ -21,6 +21,7 @@ pub mod network;
 pub mod power;
 pub mod printer;
 pub mod proxy;
+pub mod ratings;
 
 use std::fmt::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -105,6 +106,7 @@ pub const SCENARIOS: &[(&str, Scenario)] = &[
     ("network", network::run),
     ("load", load::run),
     ("hostile", hostile::run),
+    ("ratings", ratings::run),
 ];
 
 /// Runs one scenario; a setup error or a panic becomes a wrong row.

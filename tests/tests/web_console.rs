@@ -11,7 +11,8 @@
 //!   on the admin page.
 //! - An admin sees the live view (`docs/live-view.png`), creates an account
 //!   that can then log in, makes a device token, is shown every problem of
-//!   a bad configuration, and opens the reports tab.
+//!   a bad configuration, and opens the reports tab (charts and the
+//!   read-only per-officer rating table).
 //!
 //! The screenshots are written when missing or with `UPDATE_SCREENSHOTS=1`.
 //! Skipped with a message when chromedriver is not installed (`.ci/setup`
@@ -685,6 +686,14 @@ async fn admin_sees_the_center_and_creates_an_account_that_can_log_in() {
         .unwrap();
     browser
         .wait_true("return document.querySelectorAll('#report-charts svg').length === 2 && document.querySelectorAll('#report-charts rect.bar').length >= 2;")
+        .await
+        .unwrap();
+    // The per-officer rating table, read only (no inputs, no buttons).
+    browser
+        .wait_for(
+            "var t = document.getElementById('ratings-table'); return t ? Array.from(t.querySelectorAll('thead th')).map(h => h.textContent).join('|') + ' ' + t.querySelectorAll('input, button').length : ''",
+            json!("Cán bộ|Lượt đánh giá|Rất hài lòng|Hài lòng|Không hài lòng|Tỷ lệ hài lòng 0"),
+        )
         .await
         .unwrap();
 

@@ -1,5 +1,5 @@
 //! The rules of a center's file, one module per section: [`hours`]
-//! (`[center]`), [`departments`], [`counters`] and [`kiosk`].
+//! (`[center]`), [`departments`], [`counters`], [`kiosk`] and [`ratings`].
 //!
 //! Builds [`CenterConfig`] from [`RawCenterFile`]. Every rule reports through
 //! the `Checker` and carries on, so one run finds every problem. Defaults are
@@ -9,11 +9,13 @@ mod counters;
 mod departments;
 mod hours;
 mod kiosk;
+mod ratings;
 
 use counters::counters;
 use departments::departments;
 use hours::center;
 use kiosk::kiosk;
+use ratings::ratings;
 
 use super::Checker;
 use crate::model::*;
@@ -51,6 +53,7 @@ pub(crate) fn validate_center(raw: &RawCenterFile, c: &mut Checker<'_>) -> Optio
     let departments = departments(raw, c);
     let counters = counters(raw, c);
     let kiosk = kiosk(raw, departments.as_deref(), c);
+    let ratings = ratings(raw.ratings.as_ref(), &root.key("ratings"), c);
     if let (Some(departments), Some(counters)) = (&departments, &counters) {
         for (i, d) in departments.iter().enumerate() {
             if !counters.iter().any(|k| k.serves.contains(&d.id)) {
@@ -70,6 +73,7 @@ pub(crate) fn validate_center(raw: &RawCenterFile, c: &mut Checker<'_>) -> Optio
         departments: departments?,
         counters: counters?,
         kiosk: kiosk?,
+        ratings: ratings?,
     };
     c.errors.is_empty().then_some(config)
 }

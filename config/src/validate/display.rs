@@ -191,13 +191,18 @@ fn announcement(raw: Option<&str>, p: &FieldPath, c: &mut Checker<'_>) -> Option
     Some(Some(text.to_owned()))
 }
 
-fn keypad_slots(k: &RawKeypad) -> [(&'static str, &Option<RawPin>); 5] {
+fn keypad_slots(k: &RawKeypad) -> [(&'static str, &Option<RawPin>); 10] {
     [
         ("next", &k.next),
         ("recall", &k.recall),
         ("no_show", &k.no_show),
         ("finish", &k.finish),
         ("confirm_led", &k.confirm_led),
+        ("very_satisfied", &k.very_satisfied),
+        ("satisfied", &k.satisfied),
+        ("neutral", &k.neutral),
+        ("unsatisfied", &k.unsatisfied),
+        ("refused_led", &k.refused_led),
     ]
 }
 
@@ -375,7 +380,32 @@ fn keypad(
         None => Some(None),
         Some(l) => c.led(l, &p.key("confirm_led")).map(Some),
     };
+    let refused_led = match &raw.refused_led {
+        None => Some(None),
+        Some(l) => c.led(l, &p.key("refused_led")).map(Some),
+    };
+    // Rating buttons, best level first (the ids of [[ratings.levels]]).
+    let mut ratings = Some(Vec::new());
+    for (level, pin) in [
+        ("very_satisfied", &raw.very_satisfied),
+        ("satisfied", &raw.satisfied),
+        ("neutral", &raw.neutral),
+        ("unsatisfied", &raw.unsatisfied),
+    ] {
+        if let Some(b) = pin {
+            match c.button(b, &p.key(level)) {
+                Some(pin) => {
+                    if let Some(list) = ratings.as_mut() {
+                        list.push((level.to_owned(), pin));
+                    }
+                }
+                None => ratings = None,
+            }
+        }
+    }
     Some(Keypad {
+        ratings: ratings?,
+        refused_led: refused_led?,
         counter: counter?,
         next: next?,
         recall: recall?,

@@ -4,7 +4,9 @@
 //!
 //! Query: `from`, `to` (`YYYY-MM-DD`, both included), `by`
 //! (`department`, `counter`, `staff`, `hour`; default department),
-//! `daily` (`true` adds one row per service day), `format` (`json`, `csv`).
+//! `daily` (`true` adds one row per service day), `format` (`json`, `csv`),
+//! `ratings` (`true` with `format=csv`: the per-officer ratings layout of
+//! `kiosk report --ratings`; it implies `by=staff`).
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -15,7 +17,7 @@ use serde::Deserialize;
 
 use super::{ApiError, ApiState};
 use crate::app::blocking;
-use queue_store::report::format::write_csv;
+use queue_store::report::format::{write_csv, write_ratings_csv};
 use queue_store::report::{from_store, ReportError, ReportRequest};
 
 /// The query string of the route.
@@ -35,6 +37,9 @@ pub struct ReportQuery {
     /// `json` (default) or `csv`.
     #[serde(default)]
     format: Option<String>,
+    /// The ratings layout (per officer).
+    #[serde(default)]
+    ratings: bool,
 }
 
 /// `GET /api/v1/reports`.
@@ -44,7 +49,7 @@ pub async fn reports(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| {
         ApiError::bad_request(format!(
-            "{}; give from=YYYY-MM-DD&to=YYYY-MM-DD, optionally by=department|counter|staff|hour, daily=true, format=json|csv",
+            "{}; give from=YYYY-MM-DD&to=YYYY-MM-DD, optionally by=department|counter|staff|hour, daily=true, format=json|csv, ratings=true",
             e.body_text()
         ))
     })?;
@@ -57,7 +62,12 @@ pub async fn reports(
             )))
         }
     };
-    let request = ReportRequest::parse(&query.from, &query.to, query.by.as_deref(), query.daily)
+    let by = if query.ratings {
+        Some("staff")
+    } else {
+        query.by.as_deref()
+    };
+    let request = ReportRequest::parse(&query.from, &query.to, by, query.daily)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let store = state.app().store().clone();
     let config = state.app().config();
@@ -71,11 +81,19 @@ pub async fn reports(
         return Ok(Json(report).into_response());
     }
     let mut body = Vec::new();
-    write_csv(&report, true, &mut body)
-        .map_err(|e| ApiError::unavailable(format!("cannot write the CSV: {e}")))?;
+    let written = if query.ratings {
+        write_ratings_csv(&report, true, &mut body)
+    } else {
+        write_csv(&report, true, &mut body)
+    };
+    written.map_err(|e| ApiError::unavailable(format!("cannot write the CSV: {e}")))?;
     let file = format!(
         "attachment; filename=\"report-{}-{}-{}.csv\"",
-        report.by.as_str(),
+        if query.ratings {
+            "ratings"
+        } else {
+            report.by.as_str()
+        },
         report.from,
         report.to
     );

@@ -114,7 +114,9 @@ async fn act(
     op: impl FnOnce(&Store) -> Result<Ticket, ActionError> + Send + 'static,
 ) -> Result<Json<Value>, ApiError> {
     let store = state.app().store().clone();
-    let ticket = blocking(move || op(&store)).await?;
+    let mut ticket = blocking(move || op(&store)).await?;
+    // Staff never see ratings.
+    ticket.rating = None;
     Ok(Json(json!({ "ticket": ticket })))
 }
 
@@ -179,7 +181,11 @@ pub async fn current(
     let ticket = match now.current.as_ref().map(|c| c.ticket) {
         Some(id) => {
             let store = state.app().store().clone();
-            blocking(move || store.ticket(id)).await?
+            blocking(move || store.ticket(id)).await?.map(|mut t| {
+                // Staff never see ratings.
+                t.rating = None;
+                t
+            })
         }
         None => None,
     };

@@ -91,7 +91,16 @@ pub fn event_type(kind: &EventKind) -> &'static str {
         EventKind::FaultCleared { .. } => "fault_cleared",
         EventKind::AdminAction { .. } => "admin_action",
         EventKind::Pruned { .. } => "pruned",
+        EventKind::Rated { .. } => "rated",
     }
+}
+
+/// A `Rated` event for a client that may not see ratings (staff, displays):
+/// only its `id:`, so the client's `Last-Event-ID` moves past it and no
+/// event is dispatched (an SSE message without data is not an event).
+fn write_hidden(out: &mut Vec<u8>, event: &Event) {
+    use std::io::Write;
+    let _ = write!(out, "id: {}\n\n", event.seq);
 }
 
 fn write_event(out: &mut Vec<u8>, event: &Event) {
@@ -162,6 +171,9 @@ struct Feed {
     _client: ClientGuard,
     /// Keeps the client's address holding one of its stream slots.
     _slot: Option<lan_server::Slot>,
+    /// Staff and displays never see ratings: their `Rated` events are sent
+    /// as a bare `id:`.
+    hide_ratings: bool,
 }
 
 impl Feed {
@@ -242,7 +254,7 @@ impl Feed {
         }
         if event.seq == self.last + 1 {
             self.last = event.seq;
-            write_event(&mut self.out, &event);
+            self.write(&event);
         } else {
             // The receiver skipped something: the log has it.
             self.catching_up = true;
@@ -274,8 +286,16 @@ impl Feed {
         for event in events {
             if event.seq == self.last + 1 {
                 self.last = event.seq;
-                write_event(&mut self.out, &event);
+                self.write(&event);
             }
+        }
+    }
+
+    fn write(&mut self, event: &Event) {
+        if self.hide_ratings && matches!(event.kind, EventKind::Rated { .. }) {
+            write_hidden(&mut self.out, event);
+        } else {
+            write_event(&mut self.out, event);
         }
     }
 
@@ -323,6 +343,7 @@ fn resume_point(headers: &HeaderMap, query: Option<&str>) -> Result<Option<u64>,
 pub async fn events(
     State(state): State<ApiState>,
     Extension(holder): Extension<Holder>,
+    Extension(principal): Extension<crate::auth::Principal>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -390,6 +411,10 @@ pub async fn events(
         state: state.clone(),
         _client: ClientGuard::new(&state.shared.stream_clients),
         _slot: slot,
+        hide_ratings: matches!(
+            principal.role,
+            crate::auth::Role::Staff | crate::auth::Role::Display
+        ),
     };
     feed.push_all(events);
     out.append(&mut feed.out);

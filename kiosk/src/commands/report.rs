@@ -1,5 +1,6 @@
 //! `kiosk report`: the figures of a range of service days (see
-//! [`queue_store::report`]) as a table, CSV or JSON on standard output.
+//! [`queue_store::report`]) as a table, CSV or JSON on standard output;
+//! with `--ratings`, the per-officer table of citizens' ratings.
 //!
 //! The running daemon holds the sled store's lock (sled allows one process),
 //! so the command first tries to open the store in `kiosk.data_dir`
@@ -24,7 +25,7 @@ use anyhow::{bail, Context};
 use kiosk_config::CenterConfig;
 
 use queue_store::clock::SystemClock;
-use queue_store::report::format::{write, Format};
+use queue_store::report::format::{write, write_ratings_csv, write_ratings_table, Format};
 use queue_store::report::{from_store, Report, ReportRequest};
 use queue_store::store::{Store, StoreError, StoreOptions};
 
@@ -49,6 +50,11 @@ pub struct ReportArgs {
     /// Also give one row per service day.
     #[arg(long)]
     pub daily: bool,
+    /// The per-officer ratings table (officer, ratings, each level's count,
+    /// share satisfied) instead of the full report; implies --by staff.
+    /// With --format csv it is CSV (with the BOM unless --no-bom).
+    #[arg(long)]
+    pub ratings: bool,
     /// CSV without the UTF-8 byte order mark (Excel needs it for Vietnamese).
     #[arg(long)]
     pub no_bom: bool,
@@ -70,11 +76,18 @@ pub struct ReportArgs {
 /// Runs `kiosk report`, writing the report to standard output.
 pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let config = super::run::load_config(&args.config)?;
-    let request = ReportRequest::parse(&args.from, &args.to, Some(&args.by), args.daily)?;
+    let by = if args.ratings { "staff" } else { &args.by };
+    let request = ReportRequest::parse(&args.from, &args.to, Some(by), args.daily)?;
     let format: Format = args.format.parse().map_err(anyhow::Error::msg)?;
     let report = make_report(&config, &request, args)?;
     let mut out = std::io::stdout().lock();
-    write(&report, format, !args.no_bom, &mut out).context("writing the report")?;
+    let written = match (args.ratings, format) {
+        (false, _) => write(&report, format, !args.no_bom, &mut out),
+        (true, Format::Table) => write_ratings_table(&report, &mut out),
+        (true, Format::Csv) => write_ratings_csv(&report, !args.no_bom, &mut out),
+        (true, Format::Json) => write(&report, format, false, &mut out),
+    };
+    written.context("writing the report")?;
     out.flush().context("writing the report")?;
     Ok(ExitCode::SUCCESS)
 }

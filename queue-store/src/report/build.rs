@@ -9,7 +9,10 @@ use queue_protocol::{
     Actor, DaySummary, DurationStats, Event, EventKind, Ticket, TicketId, TicketState,
 };
 
-use super::model::{BusyHour, Durations, GroupBy, Report, ReportError, ReportRequest, Row};
+use super::model::{
+    BusyHour, Durations, GroupBy, LevelCount, RatingFigures, Report, ReportError, ReportLevel,
+    ReportRequest, Row,
+};
 use crate::store::retention::percentile;
 use crate::store::{EventsSince, Store};
 
@@ -59,6 +62,7 @@ struct Acc {
     service: Samples,
     hours: [u32; 24],
     summary_days: u32,
+    ratings: BTreeMap<String, u32>,
 }
 
 /// Raw samples plus per-day summaries that cannot be split into samples.
@@ -130,6 +134,9 @@ impl Acc {
             *mine += theirs;
         }
         self.summary_days += other.summary_days;
+        for (level, n) in &other.ratings {
+            *self.ratings.entry(level.clone()).or_default() += n;
+        }
     }
 
     fn count_outcome(&mut self, outcome: Outcome) {
@@ -155,6 +162,9 @@ pub struct ReportBuilder {
     groups: BTreeMap<(String, String), Acc>,
     days_seen: std::collections::BTreeSet<String>,
     past_range: bool,
+    /// Service day of every in-range ticket seen in the log (a rating may
+    /// come after its ticket was folded).
+    ticket_days: HashMap<TicketId, String>,
 }
 
 impl ReportBuilder {
@@ -169,6 +179,7 @@ impl ReportBuilder {
             groups: BTreeMap::new(),
             days_seen: Default::default(),
             past_range: false,
+            ticket_days: HashMap::new(),
         }
     }
 
@@ -206,6 +217,7 @@ impl ReportBuilder {
                 ..
             } if self.in_range(service_day) => {
                 self.days_seen.insert(service_day.clone());
+                self.ticket_days.insert(*ticket, service_day.clone());
                 self.open.insert(
                     *ticket,
                     TicketLife {
@@ -280,8 +292,36 @@ impl ReportBuilder {
                 }
                 self.close(*ticket, Outcome::Cancelled);
             }
+            EventKind::Rated {
+                ticket,
+                counter,
+                department,
+                staff,
+                level,
+                ..
+            } => {
+                if let Some(day) = self.ticket_days.get(ticket).cloned() {
+                    let staff = staff.clone().unwrap_or_else(|| format!("keypad-{counter}"));
+                    self.add_rating(&day, *counter, department, &staff, level);
+                }
+            }
             _ => {}
         }
+    }
+
+    /// One rating, in the group of its counter, staff member or department.
+    fn add_rating(&mut self, day: &str, counter: u16, department: &str, staff: &str, level: &str) {
+        let key = match self.request.by {
+            GroupBy::Department => department.to_owned(),
+            GroupBy::Counter => counter.to_string(),
+            GroupBy::Staff => staff.to_owned(),
+            GroupBy::Hour => return,
+        };
+        *self
+            .acc(day, key)
+            .ratings
+            .entry(level.to_owned())
+            .or_default() += 1;
     }
 
     /// Every ticket of a service day whose events are gone but whose
@@ -328,6 +368,10 @@ impl ReportBuilder {
                 transferred: t.transfers > 0,
             };
             self.fold(&life);
+            if let (Some(rating), Some(counter)) = (&t.rating, t.counter) {
+                let staff = t.served_by.clone().unwrap_or_else(|| "unknown".into());
+                self.add_rating(day, counter, &t.department, &staff, &rating.level);
+            }
         }
     }
 
@@ -479,7 +523,18 @@ impl ReportBuilder {
                 ),
             });
         }
+        let levels = config
+            .ratings
+            .levels
+            .iter()
+            .map(|l| ReportLevel {
+                id: l.id.clone(),
+                label: l.label.clone(),
+                satisfied: config.ratings.is_satisfied(&l.id),
+            })
+            .collect();
         Report {
+            levels,
             center: config.center.name.clone(),
             from: self.from,
             to: self.to,
@@ -569,6 +624,47 @@ fn row(config: &CenterConfig, by: GroupBy, day: Option<&str>, key: &str, acc: &A
         service: acc.service.stats(),
         busiest_hour,
         summary_days: acc.summary_days,
+        // Ratings are not grouped by hour (see the module docs).
+        ratings: if by == GroupBy::Hour {
+            RatingFigures::default()
+        } else {
+            rating_figures(config, acc)
+        },
+    }
+}
+
+fn rating_figures(config: &CenterConfig, acc: &Acc) -> RatingFigures {
+    let total: u32 = acc.ratings.values().sum();
+    let mut levels: Vec<LevelCount> = config
+        .ratings
+        .levels
+        .iter()
+        .map(|l| LevelCount {
+            level: l.id.clone(),
+            count: acc.ratings.get(&l.id).copied().unwrap_or(0),
+        })
+        .collect();
+    for (level, &count) in &acc.ratings {
+        if config.ratings.level(level).is_none() {
+            levels.push(LevelCount {
+                level: level.clone(),
+                count,
+            });
+        }
+    }
+    let satisfied: u32 = acc
+        .ratings
+        .iter()
+        .filter(|(level, _)| config.ratings.is_satisfied(level))
+        .map(|(_, n)| n)
+        .sum();
+    RatingFigures {
+        total,
+        levels,
+        satisfied_share_pct: (total > 0)
+            .then(|| (f64::from(satisfied) * 1000.0 / f64::from(total)).round() / 10.0),
+        per_served: (acc.served > 0)
+            .then(|| (f64::from(total) * 100.0 / f64::from(acc.served)).round() / 100.0),
     }
 }
 

@@ -64,7 +64,7 @@ fn group_title(by: GroupBy) -> &'static str {
     }
 }
 
-/// The CSV columns, in order.
+/// The CSV columns before the rating columns (see [`csv_header`]).
 pub const CSV_HEADER: [&str; 22] = [
     "service_day",
     "group",
@@ -90,6 +90,27 @@ pub const CSV_HEADER: [&str; 22] = [
     "busiest_hour_tickets",
 ];
 
+/// Every CSV column of `report`: [`CSV_HEADER`], then `rated`, one
+/// `rated_<level>` per rating level of the report, `satisfied_share_pct`
+/// and `ratings_per_served`.
+pub fn csv_header(report: &Report) -> Vec<String> {
+    let mut header: Vec<String> = CSV_HEADER.iter().map(|h| (*h).to_owned()).collect();
+    header.push("rated".into());
+    header.extend(report.levels.iter().map(|l| format!("rated_{}", l.id)));
+    header.push("satisfied_share_pct".into());
+    header.push("ratings_per_served".into());
+    header
+}
+
+/// The count of `level` in `row` (0 when absent).
+fn level_count(row: &Row, level: &str) -> u32 {
+    row.ratings
+        .levels
+        .iter()
+        .find(|l| l.level == level)
+        .map_or(0, |l| l.count)
+}
+
 fn opt<T: ToString>(value: Option<T>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
@@ -109,7 +130,7 @@ pub fn write_csv(report: &Report, bom: bool, out: &mut impl Write) -> io::Result
     if bom {
         out.write_all("\u{feff}".as_bytes())?;
     }
-    out.write_all(CSV_HEADER.join(",").as_bytes())?;
+    out.write_all(csv_header(report).join(",").as_bytes())?;
     out.write_all(b"\r\n")?;
     let range = format!("{}..{}", report.from, report.to);
     let rows = if report.daily.is_empty() {
@@ -142,6 +163,16 @@ pub fn write_csv(report: &Report, bom: bool, out: &mut impl Write) -> io::Result
             opt(row.busiest_hour.as_ref().map(|b| b.hour)),
             opt(row.busiest_hour.as_ref().map(|b| b.tickets)),
         ];
+        let mut fields = fields.to_vec();
+        fields.push(row.ratings.total.to_string());
+        fields.extend(
+            report
+                .levels
+                .iter()
+                .map(|l| level_count(row, &l.id).to_string()),
+        );
+        fields.push(opt(row.ratings.satisfied_share_pct));
+        fields.push(opt(row.ratings.per_served));
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         out.write_all(line.join(",").as_bytes())?;
         out.write_all(b"\r\n")?;
@@ -159,7 +190,7 @@ pub fn human_secs(secs: Option<u64>) -> String {
     }
 }
 
-fn table_cells(row: &Row, daily: bool) -> Vec<String> {
+fn table_cells(report: &Report, row: &Row, daily: bool) -> Vec<String> {
     let Durations {
         p50_secs,
         p90_secs,
@@ -188,7 +219,24 @@ fn table_cells(row: &Row, daily: bool) -> Vec<String> {
         row.busiest_hour
             .as_ref()
             .map_or_else(|| "-".into(), |b| format!("{:02}h ({})", b.hour, b.tickets)),
+        row.ratings.total.to_string(),
     ]);
+    cells.extend(
+        report
+            .levels
+            .iter()
+            .map(|l| level_count(row, &l.id).to_string()),
+    );
+    cells.push(
+        row.ratings
+            .satisfied_share_pct
+            .map_or_else(|| "-".into(), |p| format!("{p:.1}%")),
+    );
+    cells.push(
+        row.ratings
+            .per_served
+            .map_or_else(|| "-".into(), |p| format!("{p:.2}")),
+    );
     cells
 }
 
@@ -220,18 +268,25 @@ pub fn write_table(report: &Report, out: &mut impl Write) -> io::Result<()> {
         "serv. mean",
         "serv. p90",
         "busiest hour",
+        "rated",
     ];
-    let mut lines: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
-    lines.extend(report.rows.iter().map(|r| table_cells(r, false)));
+    let header: Vec<String> = header
+        .iter()
+        .map(|h| (*h).to_owned())
+        .chain(report.levels.iter().map(|l| l.label.clone()))
+        .chain(["satisfied".to_owned(), "rated/served".to_owned()])
+        .collect();
+    let mut lines: Vec<Vec<String>> = vec![header.clone()];
+    lines.extend(report.rows.iter().map(|r| table_cells(report, r, false)));
     let total_at = lines.len();
-    lines.push(table_cells(&report.total, false));
+    lines.push(table_cells(report, &report.total, false));
     write_aligned(&lines, &[1, total_at], out)?;
     if !report.daily.is_empty() {
         writeln!(out)?;
         let mut daily: Vec<Vec<String>> = vec![std::iter::once("day".to_owned())
-            .chain(header.iter().map(|h| (*h).to_owned()))
+            .chain(header.iter().cloned())
             .collect()];
-        daily.extend(report.daily.iter().map(|r| table_cells(r, true)));
+        daily.extend(report.daily.iter().map(|r| table_cells(report, r, true)));
         write_aligned(&daily, &[1], out)?;
     }
     if !report.summary_days.is_empty() {
@@ -244,6 +299,97 @@ pub fn write_table(report: &Report, out: &mut impl Write) -> io::Result<()> {
     }
     for note in &report.notes {
         writeln!(out, "note: {note}")?;
+    }
+    Ok(())
+}
+
+/// The per-officer ratings table of a report grouped by staff (`kiosk
+/// report --ratings`): officer, ratings, each level's count, share
+/// satisfied; a total line; the levels counted as satisfied under it.
+pub fn write_ratings_table(report: &Report, out: &mut impl Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} — ratings {} .. {} (by {})",
+        report.center,
+        report.from,
+        report.to,
+        group_title(report.by)
+    )?;
+    writeln!(out)?;
+    let mut header = vec![
+        ratings_group_title(report.by).to_owned(),
+        "ratings".to_owned(),
+    ];
+    header.extend(report.levels.iter().map(|l| l.label.clone()));
+    header.push("satisfied".into());
+    let cells = |row: &Row| {
+        let mut cells = vec![row.name.clone(), row.ratings.total.to_string()];
+        cells.extend(
+            report
+                .levels
+                .iter()
+                .map(|l| level_count(row, &l.id).to_string()),
+        );
+        cells.push(
+            row.ratings
+                .satisfied_share_pct
+                .map_or_else(|| "-".into(), |p| format!("{p:.1}%")),
+        );
+        cells
+    };
+    let mut lines = vec![header];
+    lines.extend(report.rows.iter().map(cells));
+    let total_at = lines.len();
+    lines.push(cells(&report.total));
+    write_aligned(&lines, &[1, total_at], out)?;
+    let satisfied: Vec<&str> = report
+        .levels
+        .iter()
+        .filter(|l| l.satisfied)
+        .map(|l| l.label.as_str())
+        .collect();
+    writeln!(out)?;
+    writeln!(out, "satisfied = {}", satisfied.join(" + "))?;
+    for note in &report.notes {
+        writeln!(out, "note: {note}")?;
+    }
+    Ok(())
+}
+
+fn ratings_group_title(by: GroupBy) -> &'static str {
+    match by {
+        GroupBy::Staff => "officer",
+        other => group_title(other),
+    }
+}
+
+/// The per-officer ratings table as CSV (RFC 4180, a BOM when `bom`):
+/// `officer,ratings,<level id>…,satisfied_share_pct`, one line per row, no
+/// total line.
+pub fn write_ratings_csv(report: &Report, bom: bool, out: &mut impl Write) -> io::Result<()> {
+    if bom {
+        out.write_all("\u{feff}".as_bytes())?;
+    }
+    let mut header = vec![
+        ratings_group_title(report.by).to_owned(),
+        "ratings".to_owned(),
+    ];
+    header.extend(report.levels.iter().map(|l| l.id.clone()));
+    header.push("satisfied_share_pct".into());
+    out.write_all(header.join(",").as_bytes())?;
+    out.write_all(b"\r\n")?;
+    for row in &report.rows {
+        let mut fields = vec![row.key.clone(), row.ratings.total.to_string()];
+        fields.extend(
+            report
+                .levels
+                .iter()
+                .map(|l| level_count(row, &l.id).to_string()),
+        );
+        fields.push(opt(row.ratings.satisfied_share_pct));
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.write_all(line.join(",").as_bytes())?;
+        out.write_all(b"\r\n")?;
     }
     Ok(())
 }

@@ -175,6 +175,45 @@ pub struct Row {
     pub busiest_hour: Option<BusyHour>,
     /// Service days of this row known only from their kept summaries.
     pub summary_days: u32,
+    /// Citizens' ratings of this group's services.
+    #[serde(default)]
+    pub ratings: RatingFigures,
+}
+
+/// The ratings of a group (see the module docs for how they are grouped).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RatingFigures {
+    /// Ratings given.
+    pub total: u32,
+    /// Count per level, in the config's order (best first); levels no
+    /// longer configured follow.
+    pub levels: Vec<LevelCount>,
+    /// Ratings of the top two levels as a percentage of all ratings, one
+    /// decimal; `None` without ratings.
+    pub satisfied_share_pct: Option<f64>,
+    /// Ratings per ticket served, two decimals; `None` when nothing was
+    /// served.
+    pub per_served: Option<f64>,
+}
+
+/// How many ratings of one level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelCount {
+    /// The level id (`very_satisfied`).
+    pub level: String,
+    /// How many.
+    pub count: u32,
+}
+
+/// A rating level as the report names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportLevel {
+    /// The level id.
+    pub id: String,
+    /// Its Vietnamese label.
+    pub label: String,
+    /// Whether it counts as satisfied.
+    pub satisfied: bool,
 }
 
 /// A finished report.
@@ -202,4 +241,8 @@ pub struct Report {
     pub summary_days: Vec<String>,
     /// English notes for the reader (what is missing and why).
     pub notes: Vec<String>,
+    /// The rating levels of the config, best first: the columns of the
+    /// rating figures.
+    #[serde(default)]
+    pub levels: Vec<ReportLevel>,
 }

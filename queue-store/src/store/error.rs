@@ -204,3 +204,113 @@ pub enum ActionError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// Why a citizen's rating was refused. Each has a short machine reason for
+/// devices ([`RatingError::reason`]) and a Vietnamese line for the citizen
+/// ([`RatingError::citizen_message`]).
+#[derive(Debug, thiserror::Error)]
+pub enum RatingError {
+    /// No counter with this number in the config.
+    #[error(
+        "unknown counter {counter}; check [[counters]] in the config and the device's counter"
+    )]
+    UnknownCounter {
+        /// The number asked for.
+        counter: u16,
+    },
+    /// The level is not one of the config's `[[ratings.levels]]`.
+    #[error("unknown rating level {level:?}; use one of the ids in [[ratings.levels]]")]
+    UnknownLevel {
+        /// The level given.
+        level: String,
+    },
+    /// The source is not `counter_button`, `counter_touch` or `phone`.
+    #[error("unknown rating source {source_name:?}; use counter_button, counter_touch or phone")]
+    BadSource {
+        /// The source given.
+        source_name: String,
+    },
+    /// The counter serves no ticket and finished none that can be rated.
+    #[error("counter {counter} has no served ticket to rate")]
+    NoTicket {
+        /// The counter.
+        counter: u16,
+    },
+    /// The named ticket does not exist (or retention removed it).
+    #[error("unknown ticket {ticket}")]
+    UnknownTicket {
+        /// The ticket.
+        ticket: TicketId,
+    },
+    /// The ticket was rated already; one rating per ticket.
+    #[error("ticket {ticket} ({label}) was already rated")]
+    AlreadyRated {
+        /// The ticket.
+        ticket: TicketId,
+        /// Its label.
+        label: String,
+    },
+    /// The named ticket was handled by another counter.
+    #[error("ticket {ticket} was served at another counter ({counter:?})")]
+    OtherCounter {
+        /// The ticket.
+        ticket: TicketId,
+        /// The counter that handled it, if any.
+        counter: Option<u16>,
+    },
+    /// The counter called another ticket after finishing the one to rate.
+    #[error(
+        "counter {counter} already called the next ticket; the previous one can no longer be rated"
+    )]
+    NextCalled {
+        /// The counter.
+        counter: u16,
+    },
+    /// The attach window after the finish has passed.
+    #[error("ticket {ticket} finished more than {window_secs} s ago; ratings attach only within [ratings] attach_window_secs")]
+    TooLate {
+        /// The ticket.
+        ticket: TicketId,
+        /// The window, seconds.
+        window_secs: u64,
+    },
+    /// The store failed; nothing was recorded.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl RatingError {
+    /// The reason code devices show a message for.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::UnknownCounter { .. } => "unknown_counter",
+            Self::UnknownLevel { .. } => "unknown_level",
+            Self::BadSource { .. } => "bad_source",
+            Self::NoTicket { .. } | Self::UnknownTicket { .. } => "no_ticket",
+            Self::AlreadyRated { .. } => "already_rated",
+            Self::OtherCounter { .. } => "other_counter",
+            Self::NextCalled { .. } => "next_called",
+            Self::TooLate { .. } => "too_late",
+            Self::Store(_) => "unavailable",
+        }
+    }
+
+    /// What the device tells the citizen, in Vietnamese.
+    pub fn citizen_message(&self) -> &'static str {
+        match self {
+            Self::AlreadyRated { .. } => "Lượt phục vụ này đã được đánh giá. Xin cảm ơn ông/bà.",
+            Self::NoTicket { .. } | Self::UnknownTicket { .. } => {
+                "Chưa có lượt phục vụ nào để đánh giá tại quầy này."
+            }
+            Self::OtherCounter { .. } => "Số này được phục vụ tại quầy khác.",
+            Self::NextCalled { .. } => "Quầy đã gọi số tiếp theo, không thể đánh giá lượt trước.",
+            Self::TooLate { .. } => "Đã hết thời gian đánh giá lượt phục vụ này.",
+            Self::UnknownCounter { .. }
+            | Self::UnknownLevel { .. }
+            | Self::BadSource { .. }
+            | Self::Store(_) => {
+                "Chưa ghi nhận được đánh giá. Xin vui lòng thử lại hoặc báo cán bộ."
+            }
+        }
+    }
+}

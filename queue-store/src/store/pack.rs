@@ -9,7 +9,7 @@
 //! 3,000 tickets packs to about 0.2 MB instead of about 1.2 MB of ticket
 //! records.
 
-use queue_protocol::{PrintStatus, Ticket, TicketId, TicketState};
+use queue_protocol::{PrintStatus, Ticket, TicketId, TicketRating, TicketState};
 use serde::{Deserialize, Serialize};
 
 /// Current format version written into every pack.
@@ -71,6 +71,10 @@ pub struct PackedTicket(
     pub Option<u16>,
     /// Who handled it last (string index).
     pub Option<u32>,
+    /// The citizen's rating: level (string index), time minus issue time,
+    /// source (string index). Absent in packs written before ratings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub Option<(u32, i64, u32)>,
 );
 
 /// Why a pack could not be turned back into tickets.
@@ -193,6 +197,13 @@ pub fn pack(day: &str, tickets: &[Ticket]) -> Pack {
                 print_code(t.print),
                 t.counter,
                 t.served_by.as_deref().map(|s| strings.get(s)),
+                t.rating.as_ref().map(|r| {
+                    (
+                        strings.get(&r.level),
+                        r.at_ms - t.issued_at_ms,
+                        strings.get(&r.source),
+                    )
+                }),
             )
         })
         .collect();
@@ -238,6 +249,16 @@ impl Pack {
             print: print_of(p.15)?,
             counter: p.16,
             served_by: p.17.map(|i| self.string(i)).transpose()?,
+            rating: p
+                .18
+                .map(|(level, at, source)| {
+                    Ok::<_, UnpackError>(TicketRating {
+                        level: self.string(level)?,
+                        at_ms: issued_at_ms + at,
+                        source: self.string(source)?,
+                    })
+                })
+                .transpose()?,
         })
     }
 
@@ -288,6 +309,11 @@ mod tests {
             print: PrintStatus::Failed,
             counter: Some(3),
             served_by: Some("lan".into()),
+            rating: (id % 3 == 0).then(|| TicketRating {
+                level: "satisfied".into(),
+                at_ms: 1_800_000_200_000,
+                source: "counter_button".into(),
+            }),
         }
     }
 
@@ -303,6 +329,16 @@ mod tests {
         assert_eq!(back.find(TicketId(60)).unwrap(), None);
         // Much smaller than the tickets' own JSON.
         assert!(json.len() * 2 < serde_json::to_vec(&tickets).unwrap().len());
+    }
+
+    #[test]
+    fn a_pack_written_before_ratings_still_unpacks() {
+        let old = r#"{"format":1,"day":"2026-11-26","base_id":5,"base_ms":0,
+            "strings":["a"],"tickets":[[0,0,0,1,"001",null,0,3,null,null,1000,null,2000,0,0,1,1,null]]}"#;
+        let pack: Pack = serde_json::from_str(old).unwrap();
+        let tickets = pack.unpack().unwrap();
+        assert_eq!(tickets[0].rating, None);
+        assert_eq!(tickets[0].closed_at_ms, Some(2000));
     }
 
     #[test]

@@ -33,12 +33,12 @@ use jiff::Timestamp;
 use kiosk_config::{CenterConfig, Department, DepartmentId, Exhaustion};
 use queue_protocol::{
     Actor, CallInfo, CounterNow, CurrentTicket, DepartmentQueue, Event, EventKind, PrintStatus,
-    Snapshot, Ticket, TicketId, TicketState,
+    RatingLevelInfo, Snapshot, Ticket, TicketId, TicketRating, TicketState, RATING_SOURCES,
 };
 use serde::{Deserialize, Serialize};
 
 use super::day::{self, Closure};
-use super::error::{ActionError, IssueError};
+use super::error::{ActionError, IssueError, RatingError};
 
 /// Service time assumed per ticket before any ticket was served.
 pub const DEFAULT_SERVICE_TIME: Duration = Duration::from_secs(5 * 60);
@@ -93,6 +93,77 @@ pub struct DepartmentRuntime {
 pub struct CounterRuntime {
     /// Priority tickets called in a row while normal tickets waited.
     pub priority_streak: u32,
+    /// The ticket this counter finished last, which a citizen may still
+    /// rate (see [`QueueState::rate`]).
+    #[serde(default)]
+    pub last_finished: Option<FinishedHere>,
+    /// Ratings accepted here lately, by the device's idempotency key, so a
+    /// retry after a lost answer is answered again and not counted twice.
+    #[serde(default)]
+    pub rating_receipts: VecDeque<RatingReceipt>,
+}
+
+/// How many rating receipts a counter remembers (a device retries only its
+/// last press).
+pub const RATING_RECEIPTS: usize = 16;
+
+/// The ticket a counter finished last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishedHere {
+    /// The ticket.
+    pub ticket: TicketId,
+    /// When it was finished, Unix ms.
+    pub finished_at_ms: i64,
+    /// Whether it was rated.
+    pub rated: bool,
+    /// Whether the counter called another ticket since (no rating then).
+    pub next_called: bool,
+}
+
+/// A rating accepted at a counter, remembered by its idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatingReceipt {
+    /// The device's key.
+    pub key: String,
+    /// The ticket rated.
+    pub ticket: TicketId,
+    /// Its label.
+    pub label: String,
+    /// The level recorded.
+    pub level: String,
+    /// The ticket's department.
+    #[serde(default)]
+    pub department: String,
+}
+
+/// A rating request as the state machine sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatingRequest {
+    /// The counter where it was given.
+    pub counter: u16,
+    /// The level id.
+    pub level: String,
+    /// `counter_button`, `counter_touch` or `phone`.
+    pub source: String,
+    /// The ticket the device shows, if it names one.
+    pub ticket: Option<TicketId>,
+    /// The device's idempotency key.
+    pub key: Option<String>,
+}
+
+/// A rating recorded (or recognised as a retry of one already recorded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatingOutcome {
+    /// The ticket rated.
+    pub ticket: TicketId,
+    /// Its label.
+    pub label: String,
+    /// The level.
+    pub level: String,
+    /// The ticket's department.
+    pub department: String,
+    /// A retry of a rating already recorded: nothing new was written.
+    pub repeated: bool,
 }
 
 /// Where a service day's records start, persisted per day for retention.
@@ -306,6 +377,7 @@ impl QueueState {
                 }
                 for (number, runtime) in &mut self.counters {
                     runtime.priority_streak = 0;
+                    runtime.last_finished = None;
                     self.change.counters.insert(*number);
                 }
                 let start = DayStart {
@@ -395,6 +467,7 @@ impl QueueState {
             print: PrintStatus::Pending,
             counter: None,
             served_by: None,
+            rating: None,
         };
         self.core.next_ticket += 1;
         let runtime = self.departments.entry(department.to_owned()).or_default();
@@ -617,6 +690,13 @@ impl QueueState {
         ticket.state = TicketState::Done;
         ticket.closed_at_ms = Some(ms(now));
         mark_handler(&mut ticket, counter, &actor);
+        self.counters.entry(counter).or_default().last_finished = Some(FinishedHere {
+            ticket: ticket.id,
+            finished_at_ms: ms(now),
+            rated: ticket.rating.is_some(),
+            next_called: false,
+        });
+        self.change.counters.insert(counter);
         let event = EventKind::Finished {
             ticket: ticket.id,
             label: ticket.label.clone(),
@@ -637,6 +717,16 @@ impl QueueState {
         actor: Actor,
         now: Timestamp,
     ) {
+        if !recall {
+            if let Some(finished) = self
+                .counters
+                .get_mut(&counter)
+                .and_then(|c| c.last_finished.as_mut())
+            {
+                finished.next_called = true;
+                self.change.counters.insert(counter);
+            }
+        }
         self.last_calls.push_front(CallInfo {
             ticket: ticket.id,
             label: ticket.label.clone(),
@@ -964,6 +1054,186 @@ impl QueueState {
         ticket
     }
 
+    /// The ticket a rating at `counter` would attach to if the counter is
+    /// not serving one: its last finished ticket (the store reads it from
+    /// disk for [`Self::rate`]).
+    pub fn last_finished_at(&self, counter: u16) -> Option<TicketId> {
+        self.counters
+            .get(&counter)
+            .and_then(|c| c.last_finished.as_ref())
+            .map(|f| f.ticket)
+    }
+
+    /// A citizen's rating at a counter. The attach rule:
+    ///
+    /// - it attaches to the ticket **being served** at the counter, or else
+    ///   to the ticket the counter **finished last**, if that finish was at
+    ///   most `ratings.attach_window` ago and the counter has not called a
+    ///   ticket since (a recall does not count);
+    /// - one rating per ticket: a second one is refused;
+    /// - when the request names a ticket (what the device shows), it must be
+    ///   that one: a ticket handled by another counter is refused as such;
+    /// - a retry with the key of a rating accepted here is answered as the
+    ///   first time, with `repeated`, and records nothing.
+    ///
+    /// `finished` is the ticket [`Self::last_finished_at`] named, `named`
+    /// the ticket the request names, both as read by the store.
+    pub fn rate(
+        &mut self,
+        config: &CenterConfig,
+        request: &RatingRequest,
+        actor: Actor,
+        now: Timestamp,
+        finished: Option<Ticket>,
+        named: Option<Ticket>,
+    ) -> Result<RatingOutcome, RatingError> {
+        self.enter_day(config, now);
+        let counter = request.counter;
+        if let Some(key) = &request.key {
+            if let Some(receipt) = self
+                .counters
+                .get(&counter)
+                .and_then(|c| c.rating_receipts.iter().find(|r| &r.key == key))
+            {
+                return Ok(RatingOutcome {
+                    ticket: receipt.ticket,
+                    label: receipt.label.clone(),
+                    level: receipt.level.clone(),
+                    department: receipt.department.clone(),
+                    repeated: true,
+                });
+            }
+        }
+        if config.counter(counter).is_none() {
+            return Err(RatingError::UnknownCounter { counter });
+        }
+        if config.ratings.level(&request.level).is_none() {
+            return Err(RatingError::UnknownLevel {
+                level: request.level.clone(),
+            });
+        }
+        if !RATING_SOURCES.contains(&request.source.as_str()) {
+            return Err(RatingError::BadSource {
+                source_name: request.source.clone(),
+            });
+        }
+        // A device (or a phone) naming a ticket of another counter is told
+        // so, whatever this counter is doing.
+        if let Some(wanted) = request.ticket {
+            match &named {
+                None => return Err(RatingError::UnknownTicket { ticket: wanted }),
+                Some(n) if n.counter != Some(counter) => {
+                    return Err(RatingError::OtherCounter {
+                        ticket: wanted,
+                        counter: n.counter,
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        let serving = self
+            .current_at(counter)
+            .filter(|t| matches!(t.state, TicketState::Serving { .. }))
+            .cloned();
+        let here = self
+            .counters
+            .get(&counter)
+            .and_then(|c| c.last_finished.clone());
+        let mut ticket = match (serving, here) {
+            (Some(t), _) => t,
+            (None, Some(f)) => {
+                let late = ms(now).saturating_sub(f.finished_at_ms)
+                    > i64::try_from(config.ratings.attach_window.as_millis()).unwrap_or(i64::MAX);
+                let found = finished.filter(|t| t.id == f.ticket);
+                match found {
+                    Some(t) if f.rated || t.rating.is_some() => {
+                        return Err(RatingError::AlreadyRated {
+                            ticket: t.id,
+                            label: t.label,
+                        })
+                    }
+                    Some(_) if f.next_called => return Err(RatingError::NextCalled { counter }),
+                    Some(t) if late => {
+                        return Err(RatingError::TooLate {
+                            ticket: t.id,
+                            window_secs: config.ratings.attach_window.as_secs(),
+                        })
+                    }
+                    Some(t) => t,
+                    None => return Err(RatingError::NoTicket { counter }),
+                }
+            }
+            (None, None) => return Err(RatingError::NoTicket { counter }),
+        };
+        if let Some(wanted) = request.ticket {
+            if wanted != ticket.id {
+                return Err(match named {
+                    Some(n) if n.rating.is_some() => RatingError::AlreadyRated {
+                        ticket: n.id,
+                        label: n.label,
+                    },
+                    _ => RatingError::NextCalled { counter },
+                });
+            }
+        }
+        if ticket.rating.is_some() {
+            return Err(RatingError::AlreadyRated {
+                ticket: ticket.id,
+                label: ticket.label,
+            });
+        }
+        ticket.rating = Some(TicketRating {
+            level: request.level.clone(),
+            at_ms: ms(now),
+            source: request.source.clone(),
+        });
+        let runtime = self.counters.entry(counter).or_default();
+        if let Some(f) = runtime
+            .last_finished
+            .as_mut()
+            .filter(|f| f.ticket == ticket.id)
+        {
+            f.rated = true;
+        }
+        if let Some(key) = &request.key {
+            runtime.rating_receipts.push_back(RatingReceipt {
+                key: key.clone(),
+                ticket: ticket.id,
+                label: ticket.label.clone(),
+                level: request.level.clone(),
+                department: ticket.department.clone(),
+            });
+            while runtime.rating_receipts.len() > RATING_RECEIPTS {
+                runtime.rating_receipts.pop_front();
+            }
+        }
+        self.change.counters.insert(counter);
+        let staff = ticket
+            .served_by
+            .clone()
+            .filter(|name| !name.starts_with("keypad-"));
+        let event = EventKind::Rated {
+            ticket: ticket.id,
+            label: ticket.label.clone(),
+            counter,
+            department: ticket.department.clone(),
+            staff,
+            level: request.level.clone(),
+            source: request.source.clone(),
+            actor,
+        };
+        let outcome = RatingOutcome {
+            ticket: ticket.id,
+            label: ticket.label.clone(),
+            level: request.level.clone(),
+            department: ticket.department.clone(),
+            repeated: false,
+        };
+        self.put(ticket);
+        self.push(now, event);
+        Ok(outcome)
+    }
+
     /// Record an event that changes no ticket (faults, admin actions, pruning).
     pub fn record(&mut self, kind: EventKind, now: Timestamp) {
         self.push(now, kind);
@@ -1012,6 +1282,16 @@ impl QueueState {
             counters,
             departments,
             last_calls: self.last_calls.iter().cloned().collect(),
+            rating_levels: config
+                .ratings
+                .levels
+                .iter()
+                .map(|l| RatingLevelInfo {
+                    id: l.id.clone(),
+                    label: l.label.clone(),
+                    color: l.color.clone(),
+                })
+                .collect(),
         }
     }
 

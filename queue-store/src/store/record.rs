@@ -21,7 +21,8 @@
 //! refused at open, so an older binary never half-reads it.
 
 use queue_protocol::{
-    Actor, DaySummary, DurationStats, Event, EventKind, PrintStatus, Ticket, TicketId, TicketState,
+    Actor, DaySummary, DurationStats, Event, EventKind, PrintStatus, Ticket, TicketId,
+    TicketRating, TicketState,
 };
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +70,18 @@ pub struct StoredTicket {
     /// Who handled it last.
     #[serde(default)]
     pub served_by: Option<String>,
+    /// The citizen's rating (absent before ratings existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<StoredRating>,
+}
+
+/// A ticket's rating as stored.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredRating {
+    pub level: String,
+    pub at_ms: i64,
+    pub source: String,
 }
 
 /// A ticket's state as stored.
@@ -229,6 +242,16 @@ pub enum StoredEventKind {
         days: Vec<String>,
         oldest_kept_seq: u64,
     },
+    Rated {
+        ticket: u64,
+        label: String,
+        counter: u16,
+        department: String,
+        staff: Option<String>,
+        level: String,
+        source: String,
+        actor: StoredActor,
+    },
 }
 
 /// Duration statistics as stored, seconds.
@@ -277,6 +300,11 @@ impl From<&Ticket> for StoredTicket {
             print: t.print.into(),
             counter: t.counter,
             served_by: t.served_by.clone(),
+            rating: t.rating.as_ref().map(|r| StoredRating {
+                level: r.level.clone(),
+                at_ms: r.at_ms,
+                source: r.source.clone(),
+            }),
         }
     }
 }
@@ -302,6 +330,11 @@ impl From<StoredTicket> for Ticket {
             print: t.print.into(),
             counter: t.counter,
             served_by: t.served_by,
+            rating: t.rating.map(|r| TicketRating {
+                level: r.level,
+                at_ms: r.at_ms,
+                source: r.source,
+            }),
         }
     }
 }
@@ -533,6 +566,25 @@ impl From<&EventKind> for StoredEventKind {
                 days,
                 oldest_kept_seq,
             },
+            K::Rated {
+                ticket,
+                label,
+                counter,
+                department,
+                staff,
+                level,
+                source,
+                actor,
+            } => Self::Rated {
+                ticket: ticket.0,
+                label,
+                counter,
+                department,
+                staff,
+                level,
+                source,
+                actor: (&actor).into(),
+            },
         }
     }
 }
@@ -677,6 +729,25 @@ impl From<StoredEventKind> for EventKind {
             } => Self::Pruned {
                 days,
                 oldest_kept_seq,
+            },
+            S::Rated {
+                ticket,
+                label,
+                counter,
+                department,
+                staff,
+                level,
+                source,
+                actor,
+            } => Self::Rated {
+                ticket: TicketId(ticket),
+                label,
+                counter,
+                department,
+                staff,
+                level,
+                source,
+                actor: actor.into(),
             },
         }
     }

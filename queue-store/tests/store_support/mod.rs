@@ -117,6 +117,7 @@ pub fn center() -> CenterConfig {
             retention_days: 90,
             tls: None,
         },
+        ratings: RatingSettings::default(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `soak [--quick] [--only NAME,…]`: the reliability and security suite.
 //!
 //! Runs every scenario of [`system_tests::soak`] (power cuts, disk full,
-//! printer faults, network faults, load, hostile input), prints one table
+//! printer faults, network faults, load, hostile input, ratings), prints one table
 //! (scenario, tries, what was checked, lost or wrong) and the figures, and
 //! exits 1 when anything was lost or wrong. `--quick` takes a few minutes
 //! (CI); without it each scenario runs several times longer.
@@ -9,7 +9,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use system_tests::soak::{power, run_one, table, Mode, SCENARIOS};
+use system_tests::soak::{power, ratings, run_one, table, Mode, SCENARIOS};
 
 fn main() -> anyhow::Result<ExitCode> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -21,6 +21,11 @@ fn main() -> anyhow::Result<ExitCode> {
             .parse()
             .context("PORT is a port number")?;
         power::child_main(dir.into(), port)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.first().map(String::as_str) == Some(ratings::CHILD_FLAG) {
+        let dir = args.get(1).context("--ratings-child DIR")?;
+        ratings::child_main(dir.into())?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut mode = Mode::Full;

@@ -92,6 +92,9 @@ pub struct KioskTokens {
     pub admin: String,
     /// Display token.
     pub display: String,
+    /// Keypad token of counter 1 (its rating devices use it too); empty
+    /// where no test needs it.
+    pub keypad: String,
 }
 
 /// The real kiosk on loopback; see the module docs.
@@ -167,6 +170,7 @@ impl LoopbackKiosk {
             None => KioskTokens {
                 admin: accounts.add_token("script", Role::Admin, None)?,
                 display: accounts.add_token("bang-san", Role::Display, None)?,
+                keypad: accounts.add_token("quay-1", Role::Keypad, Some(1))?,
             },
         };
         // Every display daemon connects from 127.0.0.1 here: on a real LAN
@@ -323,6 +327,7 @@ pub fn run() -> anyhow::Result<()> {
         let tokens = KioskTokens {
             admin: admin.to_owned(),
             display: display.to_owned(),
+            keypad: String::new(),
         };
         return runtime.block_on(displays(url, &tokens, first.parse()?, ""));
     }

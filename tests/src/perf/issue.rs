@@ -98,6 +98,7 @@ pub fn store_center(departments: usize, retention_days: u32) -> CenterConfig {
             retention_days,
             tls: None,
         },
+        ratings: RatingSettings::default(),
     }
 }
 
