@@ -69,6 +69,10 @@ pub struct StoredTicket {
     /// Who handled it last.
     #[serde(default)]
     pub served_by: Option<String>,
+    /// The key of its phone page (base64url), valid on its service day
+    /// only (see `store::citizen`); absent before keys existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// A ticket's state as stored.
@@ -277,6 +281,7 @@ impl From<&Ticket> for StoredTicket {
             print: t.print.into(),
             counter: t.counter,
             served_by: t.served_by.clone(),
+            key: None,
         }
     }
 }
