@@ -145,3 +145,78 @@ impl PhoneCenter {
         Ok(())
     }
 }
+
+/// A phone's ticket stream, read raw: HTTP/1.0 from a chosen loopback
+/// source address (every 127.0.0.0/8 address is this machine's), so tests
+/// and the perf harness act as many phones.
+pub struct PhoneStream {
+    /// The answer's status.
+    pub status: u16,
+    reader: tokio::io::BufReader<tokio::net::TcpStream>,
+}
+
+impl PhoneStream {
+    /// Opens `path` on `to` from address `from`; returns once the answer's
+    /// head is read.
+    pub async fn open(
+        from: std::net::IpAddr,
+        to: SocketAddr,
+        path: &str,
+    ) -> std::io::Result<PhoneStream> {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let socket = match from {
+            std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        socket.bind(SocketAddr::new(from, 0))?;
+        let mut stream = socket.connect(to).await?;
+        stream
+            .write_all(format!("GET {path} HTTP/1.0\r\nHost: {to}\r\n\r\n").as_bytes())
+            .await?;
+        let mut reader = tokio::io::BufReader::new(stream);
+        let mut line = String::new();
+        reader.read_line(&mut line).await?;
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).await? == 0 || line.trim().is_empty() {
+                break;
+            }
+        }
+        Ok(PhoneStream { status, reader })
+    }
+
+    /// The data of the next `ticket` event (keep-alives skipped), or `None`
+    /// when the stream ended.
+    pub async fn next_page(&mut self) -> std::io::Result<Option<serde_json::Value>> {
+        use tokio::io::AsyncBufReadExt;
+        let mut line = String::new();
+        let mut is_ticket = false;
+        loop {
+            line.clear();
+            if self.reader.read_line(&mut line).await? == 0 {
+                return Ok(None);
+            }
+            let text = line.trim_end();
+            if text == "event: ticket" {
+                is_ticket = true;
+            } else if let (true, Some(data)) = (is_ticket, text.strip_prefix("data: ")) {
+                return Ok(serde_json::from_str(data).ok());
+            } else if text.is_empty() {
+                is_ticket = false;
+            }
+        }
+    }
+
+    /// The rest of the answer (for refusals).
+    pub async fn body(mut self) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut out = String::new();
+        let _ = self.reader.read_to_string(&mut out).await;
+        out
+    }
+}

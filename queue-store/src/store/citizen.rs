@@ -230,8 +230,12 @@ impl WaitingOrder {
                     .push((t.priority.is_some(), t.issued_at_ms, t.id)),
             }
         }
-        by_department.values_mut().for_each(|v| v.sort_unstable());
-        by_counter.values_mut().for_each(|v| v.sort_unstable());
+        for v in by_department.values_mut() {
+            v.sort_unstable();
+        }
+        for v in by_counter.values_mut() {
+            v.sort_unstable();
+        }
         WaitingOrder {
             by_department,
             by_counter,
