@@ -143,6 +143,14 @@ impl App {
         if old.kiosk.listen != new.kiosk.listen {
             notes.push("kiosk.listen changes only after a restart".to_string());
         }
+        if old.kiosk.public.as_ref().map(|p| p.listen)
+            != new.kiosk.public.as_ref().map(|p| p.listen)
+        {
+            notes.push(
+                "kiosk.public (the phone pages' listener) changes only after a restart; a new base_url is printed at once"
+                    .to_string(),
+            );
+        }
         if old.kiosk.printer != new.kiosk.printer {
             notes.push("kiosk.printer changes only after a restart".to_string());
         }

@@ -648,6 +648,8 @@ impl PageText {
             }
         };
         let wait = match (page.status, page.wait) {
+            // "Bạn là người tiếp theo" says it all.
+            (TicketPageStatus::Waiting, _) if page.ahead == Some(0) => String::new(),
             (TicketPageStatus::Waiting, Some(WaitEstimate::About { secs })) if secs < 60 => {
                 "Sắp đến lượt bạn".to_owned()
             }
