@@ -258,11 +258,14 @@ impl Drop for Viewer {
     }
 }
 
-/// Whether an event can change some ticket's page.
+/// Whether an event can change some ticket's page. A new normal ticket
+/// queues behind everyone (so an ordinary press costs the phones nothing);
+/// a priority one may pass normal tickets.
 fn moves_tickets(kind: &EventKind) -> bool {
     !matches!(
         kind,
-        EventKind::Printed { .. }
+        EventKind::TicketIssued { priority: None, .. }
+            | EventKind::Printed { .. }
             | EventKind::PrintFailed { .. }
             | EventKind::Fault { .. }
             | EventKind::FaultCleared { .. }
