@@ -108,6 +108,14 @@ pub const CENTER_FILE: &[Section] = &[
         ],
     },
     Section {
+        header: "[kiosk.public]",
+        about: "Optional citizens' phone pages on a listener of their own (guest Wi-Fi): the ticket's QR code opens `{base_url}/t/{key}`.",
+        keys: &[
+            key("base_url", "`http://192.168.50.10:8081`, how phones reach `listen`"),
+            key("listen", "`0.0.0.0:8081`"),
+        ],
+    },
+    Section {
         header: "[kiosk.printer]",
         about: "The ticket printer.",
         keys: &[

@@ -246,6 +246,19 @@ pub struct KioskSettings {
     /// HTTPS for the LAN API: the certificate and key files (`[kiosk.tls]`);
     /// `None` serves plain HTTP.
     pub tls: Option<TlsFiles>,
+    /// The citizens' phone pages (`[kiosk.public]`); `None` serves none and
+    /// the ticket's QR code carries what `status_url` says.
+    pub public: Option<PublicSite>,
+}
+
+/// Where the citizens' phone pages are served (`[kiosk.public]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicSite {
+    /// How phones reach the public listener, without a trailing slash
+    /// (`http://192.168.50.10:8081`); the QR code is `{base_url}/t/{key}`.
+    pub base_url: String,
+    /// The public listener's address (the guest Wi-Fi's interface).
+    pub listen: SocketAddr,
 }
 
 /// The PEM files of the kiosk's TLS certificate (`[kiosk.tls]`). The files

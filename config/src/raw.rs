@@ -100,6 +100,15 @@ pub(crate) struct RawKiosk {
     pub leds: Option<RawLeds>,
     pub priority: Option<RawPriority>,
     pub tls: Option<RawTls>,
+    pub public: Option<RawPublic>,
+}
+
+/// `[kiosk.public]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPublic {
+    pub base_url: Option<String>,
+    pub listen: Option<String>,
 }
 
 /// `[kiosk.tls]`.

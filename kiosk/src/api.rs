@@ -78,9 +78,15 @@
 //! once and in order; if retention removed some of them it gets a fresh
 //! snapshot instead. See [`stream`] for why a slow client never slows anyone.
 //!
+//! # The citizens' phone pages
+//!
+//! The ticket page `/t/{key}` is not on this router: it has a listener of
+//! its own (`[kiosk.public]`) that serves nothing else ([`citizen`]).
+//!
 //! [`Snapshot`]: queue_protocol::Snapshot
 
 mod admin;
+pub mod citizen;
 mod error;
 mod export;
 mod guard;

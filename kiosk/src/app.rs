@@ -16,6 +16,7 @@ use ticket_printer::{encode_ticket, TicketContent};
 
 use crate::printing::{PrintError, Printer, PrinterHealth};
 use queue_store::clock::Clock;
+use queue_store::store::citizen::TicketKey;
 use queue_store::store::{ActionError, IssueError, IssuedTicket, Store, StoreError};
 
 /// A handle on the running kiosk; clones share everything.
@@ -142,6 +143,14 @@ impl App {
         if old.kiosk.listen != new.kiosk.listen {
             notes.push("kiosk.listen changes only after a restart".to_string());
         }
+        if old.kiosk.public.as_ref().map(|p| p.listen)
+            != new.kiosk.public.as_ref().map(|p| p.listen)
+        {
+            notes.push(
+                "kiosk.public (the phone pages' listener) changes only after a restart; a new base_url is printed at once"
+                    .to_string(),
+            );
+        }
         if old.kiosk.printer != new.kiosk.printer {
             notes.push("kiosk.printer changes only after a restart".to_string());
         }
@@ -197,6 +206,7 @@ impl App {
         let content = ticket_content(
             &config,
             &issued.ticket,
+            issued.key,
             issued.waiting_ahead,
             Some(issued.estimated_wait),
         );
@@ -237,7 +247,8 @@ impl App {
             }
         }
         let config = self.config();
-        let content = ticket_content(&config, &ticket, 0, None);
+        let key = self.shared.store.ticket_key(id);
+        let content = ticket_content(&config, &ticket, key, 0, None);
         self.shared
             .printer
             .print(encode_ticket(&content, &config.kiosk.printer))
@@ -289,10 +300,14 @@ pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'stat
     }
 }
 
-/// What is printed for `ticket` under `config`.
+/// What is printed for `ticket` under `config`. With `[kiosk.public]` the
+/// QR code opens the ticket's phone page, `{base_url}/t/{key}` (a ticket of
+/// a past day, whose key expired, gets none); without it, what `status_url`
+/// says, or the bare ticket id.
 pub fn ticket_content(
     config: &CenterConfig,
     ticket: &Ticket,
+    key: Option<TicketKey>,
     waiting_ahead: u32,
     estimated_wait: Option<Duration>,
 ) -> TicketContent {
@@ -318,9 +333,10 @@ pub fn ticket_content(
             .find(|c| &c.id == id)
             .map_or_else(|| id.clone(), |c| c.name.clone())
     });
-    let qr = match &center.status_url {
-        Some(url) => Some(url.replace("{ticket}", &ticket.id.to_string())),
-        None => Some(format!("{}/{}", ticket.service_day, ticket.id)),
+    let qr = match (&config.kiosk.public, &center.status_url) {
+        (Some(public), _) => key.map(|key| format!("{}/t/{key}", public.base_url)),
+        (None, Some(url)) => Some(url.replace("{ticket}", &ticket.id.to_string())),
+        (None, None) => Some(format!("{}/{}", ticket.service_day, ticket.id)),
     };
     TicketContent {
         header_lines: center.ticket_header.clone(),

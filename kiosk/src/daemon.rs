@@ -96,6 +96,33 @@ where
     B: InputPin + Send + 'static,
     L: OutputPin + Send + 'static,
 {
+    run_with_public(app, hardware, listener, None, api, extra, shutdown).await
+}
+
+/// The citizens' phone pages: their own listener and site
+/// (`[kiosk.public]`, see [`crate::api::citizen`]).
+pub struct PublicListener {
+    /// The public listener (the guest Wi-Fi's address).
+    pub listener: TcpListener,
+    /// The site served on it.
+    pub site: crate::api::citizen::CitizenSite,
+}
+
+/// [`run`], also serving the citizens' phone pages on `public` when given;
+/// they stop with the API.
+pub async fn run_with_public<B, L>(
+    app: App,
+    hardware: Hardware<B, L>,
+    listener: TcpListener,
+    public: Option<PublicListener>,
+    api: ApiState,
+    extra: axum::Router,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()>
+where
+    B: InputPin + Send + 'static,
+    L: OutputPin + Send + 'static,
+{
     let Hardware { buttons, lights } = hardware;
     let address = listener.local_addr().ok();
     let stop_buttons = Arc::new(AtomicBool::new(false));
@@ -122,6 +149,15 @@ where
                 .await
         })
     };
+    let public_http = public.map(|PublicListener { listener, site }| {
+        if let Ok(address) = listener.local_addr() {
+            tracing::info!(%address, "citizens' phone pages are served");
+        }
+        let mut stop = stop_rx.clone();
+        tokio::spawn(crate::api::citizen::serve(listener, site, async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        }))
+    });
     if let Some(address) = address {
         tracing::info!(%address, "kiosk ready: buttons, printer and LAN API are live");
     }
@@ -149,6 +185,13 @@ where
         Ok(Ok(())) => {}
         Ok(Err(err)) => tracing::error!(error = %err, "LAN API stopped with an error"),
         Err(err) => tracing::error!(error = %err, "LAN API task failed"),
+    }
+    if let Some(public_http) = public_http {
+        match public_http.await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::error!(error = %err, "phone pages stopped with an error"),
+            Err(err) => tracing::error!(error = %err, "phone pages task failed"),
+        }
     }
     tracing::info!("kiosk stopped");
     Ok(())

@@ -41,7 +41,7 @@ use ticket_printer::{
 
 use crate::app::{blocking, App};
 use crate::buttons::{ButtonInput, ButtonPanel, ButtonWiring, DebounceSettings, SimulatedButton};
-use crate::daemon::{open_app, run, Hardware};
+use crate::daemon::{open_app, run_with_public, Hardware};
 use crate::leds::{Light, StatusLed, StatusLights};
 use queue_store::clock::SystemClock;
 
@@ -109,7 +109,32 @@ pub async fn run_demo(
 ) -> anyhow::Result<()> {
     fs::create_dir_all(&options.dir)
         .with_context(|| format!("creating the demo folder {}", options.dir.display()))?;
-    let config = Arc::new(demo_config(&options.dir, options.listen)?);
+    let mut config = demo_config(&options.dir, options.listen)?;
+    // The phone pages on the next port of the same address, so the QR code
+    // of every printed ticket opens a real page on this machine.
+    let public_listen = SocketAddr::new(
+        options.listen.ip(),
+        match options.listen.port() {
+            0 => 0,
+            port => port.wrapping_add(1),
+        },
+    );
+    let public_listener = tokio::net::TcpListener::bind(public_listen)
+        .await
+        .with_context(|| {
+            format!("listening on {public_listen} for the phone pages; is another kiosk running? use --listen to pick another address")
+        })?;
+    let public_address = public_listener.local_addr()?;
+    let public_host = if public_address.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), public_address.port())
+    } else {
+        public_address
+    };
+    config.kiosk.public = Some(kiosk_config::PublicSite {
+        base_url: format!("http://{public_host}"),
+        listen: public_address,
+    });
+    let config = Arc::new(config);
     let tickets_dir = options.dir.join("tickets");
     fs::create_dir_all(&tickets_dir)
         .with_context(|| format!("creating {}", tickets_dir.display()))?;
@@ -162,6 +187,13 @@ pub async fn run_demo(
         })?;
     let address = listener.local_addr()?;
     let api = crate::daemon::api_state(&app, &config, None)?;
+    let public = crate::daemon::PublicListener {
+        listener: public_listener,
+        site: crate::api::citizen::CitizenSite::new(
+            app.clone(),
+            crate::api::citizen::CitizenOptions::default(),
+        ),
+    };
     let router = demo_router(DemoState {
         app: app.clone(),
         buttons: Arc::clone(&simulated),
@@ -201,10 +233,11 @@ pub async fn run_demo(
             Ok(()) = quit_rx => {}
         }
     };
-    run(
+    run_with_public(
         app,
         Hardware { buttons, lights },
         listener,
+        Some(public),
         api,
         router,
         stop,
@@ -246,6 +279,12 @@ fn print_banner(config: &CenterConfig, options: &DemoOptions, address: SocketAdd
     out.push_str(&format!(
         "  Buttons in the browser:  http://{address}/demo\n"
     ));
+    if let Some(public) = &config.kiosk.public {
+        out.push_str(&format!(
+            "  Citizens' phone pages (each ticket's QR code):  {}/t/KEY\n",
+            public.base_url
+        ));
+    }
     out.push_str(&format!(
         "  Printed tickets (PNG and ESC/POS bytes):  {}\n",
         tickets.display()
@@ -264,8 +303,16 @@ async fn print_events(app: App) {
     loop {
         match events.recv().await {
             Ok(event) => {
-                if let Some(line) = describe(&event, &app.config()) {
+                let config = app.config();
+                if let Some(line) = describe(&event, &config) {
                     println!("{line}");
+                }
+                if let (EventKind::TicketIssued { ticket, .. }, Some(public)) =
+                    (&event.kind, &config.kiosk.public)
+                {
+                    if let Some(key) = app.store().ticket_key(*ticket) {
+                        println!("     trang theo dõi: {}/t/{key}", public.base_url);
+                    }
                 }
             }
             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,

@@ -551,6 +551,80 @@ pub struct DaySummary {
     pub service: DurationStats,
 }
 
+/// What a citizen's phone page (`/t/{key}` on the kiosk's public listener)
+/// knows about one ticket: that ticket only, never another citizen's
+/// number, department or position beyond the count ahead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketPage {
+    /// The printed number ("1005").
+    pub label: String,
+    /// The name of the department it waits in or was served by now.
+    pub department: String,
+    /// Where the ticket is.
+    pub status: TicketPageStatus,
+    /// The counter it was called to or is served at (`called`, `serving`).
+    #[serde(default)]
+    pub counter: Option<u16>,
+    /// People who will be called before it (`waiting` only).
+    #[serde(default)]
+    pub ahead: Option<u32>,
+    /// The estimated wait (`waiting` only).
+    #[serde(default)]
+    pub wait: Option<WaitEstimate>,
+    /// It was transferred from the department it was issued for.
+    #[serde(default)]
+    pub transferred: bool,
+    /// How many times it was called again.
+    #[serde(default)]
+    pub recalls: u32,
+}
+
+/// A [`TicketPage`]'s status, `snake_case` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketPageStatus {
+    /// Waiting to be called.
+    Waiting,
+    /// Called to a counter.
+    Called,
+    /// Being served at a counter.
+    Serving,
+    /// Served.
+    Done,
+    /// Called and did not come.
+    NoShow,
+    /// Cancelled by staff.
+    Cancelled,
+    /// Still open when its service day ended.
+    DayEnded,
+}
+
+impl TicketPageStatus {
+    /// Whether nothing will change any more.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Self::Done | Self::NoShow | Self::Cancelled | Self::DayEnded
+        )
+    }
+}
+
+/// How long a waiting ticket is likely to wait, from the day's real service
+/// times (see `queue_store::wait` for the method).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WaitEstimate {
+    /// Too few services finished today at the counters concerned.
+    NotEnoughData,
+    /// No counter serving the department is open.
+    NoCounterOpen,
+    /// About this long.
+    About {
+        /// Seconds.
+        secs: u64,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,9 @@
 //! - [`report`]: the report model and the fold over events, kept tickets and
 //!   day summaries that `kiosk report`, the admin page and the city hub use,
 //!   with its table, CSV and JSON output;
-//! - [`clock`]: where "now" comes from, so tests and simulations move time.
+//! - [`clock`]: where "now" comes from, so tests and simulations move time;
+//! - [`wait`]: the wait estimate of the citizen's phone page, a pure
+//!   function of the day's service times.
 //!
 //! It depends on `kiosk-config` (the center's rules) and `queue-protocol`
 //! (what crosses the LAN) and on nothing that opens a socket, drives a GPIO
@@ -22,3 +24,4 @@
 pub mod clock;
 pub mod report;
 pub mod store;
+pub mod wait;

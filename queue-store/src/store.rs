@@ -72,6 +72,7 @@
 //! the machine's load; measured in alternating chunks against an empty store
 //! at the end of the run it is below 1×. See `tests/src/perf/year.rs`.
 
+pub mod citizen;
 pub mod day;
 mod disk;
 pub mod error;
@@ -94,6 +95,7 @@ use tokio::sync::broadcast;
 
 use crate::clock::Clock;
 
+use citizen::{CitizenIndex, TicketKey};
 pub use error::{ActionError, IssueError, RatingError, StoreError};
 pub use queue::{IssuedTicket, RatingOutcome, RatingRequest};
 
@@ -259,6 +261,8 @@ struct Inner {
     /// Why the store cannot write, after a failed write that reopening did
     /// not cure yet (disk still full).
     broken: Option<String>,
+    /// The live day's phone page keys and service times.
+    citizen: CitizenIndex,
 }
 
 /// What opening the data directory gives.
@@ -268,6 +272,7 @@ struct Opened {
     days: BTreeMap<Date, DayStart>,
     queue: QueueState,
     log_file: std::fs::File,
+    citizen: CitizenIndex,
 }
 
 impl Opened {
@@ -290,6 +295,8 @@ impl Opened {
             .open_tree(disk::COLD_TREE)
             .map_err(|e| disk::io_err("opening the tree of packed days", e))?;
         let days = disk::days(&db)?.into_iter().collect();
+        let citizen =
+            disk::citizen_index(&db, queue.core.service_day, queue.core.day_first_ticket)?;
         let log_file = std::fs::File::open(dir.join("db")).map_err(|source| StoreError::Open {
             dir: dir.to_owned(),
             source: source.into(),
@@ -305,6 +312,7 @@ impl Opened {
             days,
             queue,
             log_file,
+            citizen,
         })
     }
 }
@@ -357,8 +365,24 @@ impl Inner {
         if change.is_empty() && change.departments.is_empty() && change.counters.is_empty() {
             return Ok(());
         }
+        // A ticket issued by this change gets its phone page key here, in
+        // the same atomic write as the ticket.
+        let fresh: Vec<(TicketId, TicketKey)> = change
+            .events
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::TicketIssued { ticket, .. } => Some((ticket, TicketKey::generate())),
+                _ => None,
+            })
+            .collect();
         let mut batch = sled::Batch::default();
-        disk::write_change(&mut batch, &self.queue, change);
+        disk::write_change(&mut batch, &self.queue, change, |id| {
+            fresh
+                .iter()
+                .find(|(t, _)| *t == id)
+                .map(|(_, k)| *k)
+                .or_else(|| self.citizen.key_of(id))
+        });
         let result = self
             .db
             .apply_batch(batch)
@@ -371,6 +395,13 @@ impl Inner {
         }
         if let Some((day, start)) = change.day_started {
             self.days.insert(day, start);
+            self.citizen.start_day(day);
+        }
+        for (id, key) in fresh {
+            self.citizen.insert(id, key);
+        }
+        for ticket in &change.tickets {
+            self.citizen.observe(ticket);
         }
         Ok(())
     }
@@ -429,6 +460,7 @@ impl Inner {
         self.days = opened.days;
         self.queue = opened.queue;
         self.log_file = opened.log_file;
+        self.citizen = opened.citizen;
         Ok(())
     }
 
@@ -436,6 +468,11 @@ impl Inner {
     fn reload(&mut self) {
         if let Ok(queue) = disk::load(&self.db) {
             self.queue = queue;
+        }
+        let core = &self.queue.core;
+        if let Ok(citizen) = disk::citizen_index(&self.db, core.service_day, core.day_first_ticket)
+        {
+            self.citizen = citizen;
         }
         if let Ok(days) = disk::days(&self.db) {
             self.days = days.into_iter().collect();
@@ -517,6 +554,7 @@ impl Store {
             days,
             queue,
             log_file,
+            citizen,
         } = Opened::open(dir, options.cache_bytes, LOCK_WAIT)?;
         let (events, _) = broadcast::channel(options.broadcast_capacity.max(1));
         Ok(Store {
@@ -532,6 +570,7 @@ impl Store {
                     dir: dir.to_owned(),
                     cache_bytes: options.cache_bytes,
                     broken: None,
+                    citizen,
                 }),
                 config: LiveConfig::new(config),
                 clock,
@@ -624,9 +663,11 @@ impl Store {
         actor: Actor,
     ) -> Result<IssuedTicket, IssueError> {
         let mut inner = self.lock();
-        self.run_locked(&mut inner, config, |q, c, now| {
+        let mut issued = self.run_locked(&mut inner, config, |q, c, now| {
             q.issue(c, department, priority, actor, now)
-        })
+        })?;
+        issued.key = inner.citizen.key_of(issued.ticket.id);
+        Ok(issued)
     }
 
     /// "Next" at `counter`: finishes its current ticket, calls the next one.
@@ -993,6 +1034,67 @@ impl Store {
             Ok::<_, StoreError>(())
         })?;
         Ok(report)
+    }
+}
+
+impl Store {
+    /// The phone page key of ticket `id`, while its service day is the
+    /// live one (what the ticket's QR code carries).
+    pub fn ticket_key(&self, id: TicketId) -> Option<TicketKey> {
+        self.lock().citizen.key_of(id)
+    }
+
+    /// The ticket of `key` and its phone page, if `key` belongs to a ticket
+    /// of the live service day. Unknown keys and known ones take the same
+    /// path up to the hash lookup (see [`citizen`]).
+    pub fn page_by_key(
+        &self,
+        key: &TicketKey,
+    ) -> Result<Option<(TicketId, queue_protocol::TicketPage)>, StoreError> {
+        let inner = self.lock();
+        let Some(id) = inner.citizen.ticket_of(key) else {
+            return Ok(None);
+        };
+        let config = self.shared.config.load();
+        let order = citizen::WaitingOrder::of(&inner.queue);
+        Ok(inner.page_of(id, &config, &order)?.map(|page| (id, page)))
+    }
+
+    /// The phone pages of `ids` now, in one pass under the store lock
+    /// (`None` for a ticket no longer kept).
+    pub fn pages(
+        &self,
+        ids: &[TicketId],
+    ) -> Result<Vec<Option<queue_protocol::TicketPage>>, StoreError> {
+        let inner = self.lock();
+        let config = self.shared.config.load();
+        let order = citizen::WaitingOrder::of(&inner.queue);
+        ids.iter()
+            .map(|id| inner.page_of(*id, &config, &order))
+            .collect()
+    }
+}
+
+impl Inner {
+    fn page_of(
+        &self,
+        id: TicketId,
+        config: &CenterConfig,
+        order: &citizen::WaitingOrder,
+    ) -> Result<Option<queue_protocol::TicketPage>, StoreError> {
+        let ticket = match self.queue.open_ticket(id) {
+            Some(t) => Some(t.clone()),
+            None => self.any_ticket(id)?,
+        };
+        Ok(ticket.map(|t| {
+            citizen::page_of(
+                &t,
+                config,
+                order,
+                &self.citizen,
+                self.queue.core.service_day,
+            )
+        }))
     }
 }
 

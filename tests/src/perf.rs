@@ -4,6 +4,7 @@ pub mod call;
 pub mod display;
 pub mod issue;
 pub mod press;
+pub mod public;
 pub mod render;
 pub mod year;
 
@@ -16,6 +17,7 @@ pub const SCENARIOS: &[(&str, Scenario)] = &[
     ("display", display::run),
     ("issue", issue::run),
     ("press", press::run),
+    ("public", public::run),
     ("render", render::run),
     ("year", year::run),
 ];

@@ -198,6 +198,21 @@ impl Browser {
         .await
     }
 
+    /// Makes the page a phone's: a `width`×`height` CSS pixel viewport at
+    /// twice the density, mobile layout, touch events instead of a mouse.
+    pub async fn emulate_phone(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        self.devtools(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 2, "mobile": true }),
+        )
+        .await?;
+        self.devtools(
+            "Emulation.setTouchEmulationEnabled",
+            json!({ "enabled": true, "maxTouchPoints": 5 }),
+        )
+        .await
+    }
+
     /// Makes the page's own time zone `zone` (an IANA name or `UTC`), as if
     /// the machine were set to it.
     pub async fn set_time_zone(&self, zone: &str) -> anyhow::Result<()> {

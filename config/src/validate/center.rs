@@ -31,6 +31,8 @@ pub const DEFAULT_DAY_START: &str = "00:00";
 pub const DEFAULT_DATA_DIR: &str = "/var/lib/kiosk";
 /// Where the kiosk's LAN API listens.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
+/// Where the citizens' phone pages listen when `[kiosk.public]` is given.
+pub const DEFAULT_PUBLIC_LISTEN: &str = "0.0.0.0:8081";
 /// One ticket per button per this many milliseconds.
 pub const DEFAULT_PRESS_INTERVAL_MS: i64 = 1500;
 /// At most this many priority tickets are called in a row while normal ones wait.

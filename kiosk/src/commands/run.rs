@@ -11,7 +11,7 @@ use embedded_hal::digital::{ErrorType, InputPin, OutputPin};
 use kiosk_config::CenterConfig;
 
 use crate::buttons::DebounceSettings;
-use crate::daemon::{api_state, open_app, run as run_daemon, Hardware};
+use crate::daemon::{api_state, open_app, Hardware};
 use queue_store::clock::SystemClock;
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`). Under systemd
@@ -72,6 +72,26 @@ pub async fn run(
             )
         })?;
     let api = api_state(&app, &config, Some(config_path))?;
+    let public = match &config.kiosk.public {
+        Some(site) => {
+            let listener = tokio::net::TcpListener::bind(site.listen)
+                .await
+                .with_context(|| {
+                    format!(
+                        "listening on {} (kiosk.public.listen) for the phone pages; is the address on this machine and free?",
+                        site.listen
+                    )
+                })?;
+            Some(crate::daemon::PublicListener {
+                listener,
+                site: crate::api::citizen::CitizenSite::new(
+                    app.clone(),
+                    crate::api::citizen::CitizenOptions::default(),
+                ),
+            })
+        }
+        None => None,
+    };
     let settings = DebounceSettings::with_press_interval(config.kiosk.press_interval);
     #[cfg(feature = "rpi")]
     let hardware = {
@@ -91,7 +111,16 @@ pub async fn run(
             lights: crate::leds::StatusLights::<NoPin>::new(None, None, None, None),
         }
     };
-    run_daemon(app, hardware, listener, api, axum::Router::new(), shutdown).await?;
+    crate::daemon::run_with_public(
+        app,
+        hardware,
+        listener,
+        public,
+        api,
+        axum::Router::new(),
+        shutdown,
+    )
+    .await?;
     Ok(ExitCode::SUCCESS)
 }
 

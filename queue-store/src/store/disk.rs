@@ -35,10 +35,11 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use jiff::civil::Date;
-use queue_protocol::{CallInfo, DaySummary, Event, EventKind, Ticket};
+use queue_protocol::{CallInfo, DaySummary, Event, EventKind, Ticket, TicketId};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::citizen::{CitizenIndex, TicketKey};
 use super::error::StoreError;
 use super::pack::Pack;
 use super::queue::{
@@ -107,9 +108,11 @@ pub fn decode<T: DeserializeOwned>(k: &[u8], v: &[u8]) -> Result<T, StoreError> 
     })
 }
 
-/// A ticket's stored record.
-pub fn encode_ticket(ticket: &Ticket) -> Vec<u8> {
-    encode(&StoredTicket::from(ticket))
+/// A ticket's stored record with its phone page key.
+pub fn encode_ticket_with_key(ticket: &Ticket, key: Option<TicketKey>) -> Vec<u8> {
+    let mut stored = StoredTicket::from(ticket);
+    stored.key = key.map(|k| k.to_string());
+    encode(&stored)
 }
 
 /// A ticket from its stored record.
@@ -162,8 +165,14 @@ fn io(doing: &'static str) -> impl Fn(sled::Error) -> StoreError {
     move |source| StoreError::Io { doing, source }
 }
 
-/// Add `change` and the state's dirty runtime records to `batch`.
-pub fn write_change(batch: &mut sled::Batch, state: &QueueState, change: &Change) {
+/// Add `change` and the state's dirty runtime records to `batch`; each
+/// ticket is written with its key from `key_of`.
+pub fn write_change(
+    batch: &mut sled::Batch,
+    state: &QueueState,
+    change: &Change,
+    key_of: impl Fn(TicketId) -> Option<TicketKey>,
+) {
     batch.insert(CORE, encode(&state.core));
     for id in &change.departments {
         let runtime = state.departments.get(id).cloned().unwrap_or_default();
@@ -177,7 +186,10 @@ pub fn write_change(batch: &mut sled::Batch, state: &QueueState, change: &Change
         batch.insert(day_key(*day), encode(start));
     }
     for ticket in &change.tickets {
-        batch.insert(ticket_key(ticket.id.0), encode_ticket(ticket));
+        batch.insert(
+            ticket_key(ticket.id.0),
+            encode_ticket_with_key(ticket, key_of(ticket.id)),
+        );
     }
     for event in &change.events {
         batch.insert(event_key(event.seq), encode_event(event));
@@ -267,6 +279,30 @@ pub fn load(tree: &sled::Tree) -> Result<QueueState, StoreError> {
         open,
         last_calls,
     ))
+}
+
+/// The phone page index of service day `day`, from its ticket records
+/// (ids from `first`): their keys and finished services.
+pub fn citizen_index(
+    tree: &sled::Tree,
+    day: Option<Date>,
+    first: u64,
+) -> Result<CitizenIndex, StoreError> {
+    let mut index = CitizenIndex::new(day);
+    if day.is_none() {
+        return Ok(index);
+    }
+    for item in tree.range(ticket_key(first)..ticket_key(u64::MAX)) {
+        let (k, v) = item.map_err(io("reading today's ticket keys"))?;
+        let stored: StoredTicket = decode(&k, &v)?;
+        let key = stored.key.as_deref().and_then(TicketKey::parse);
+        let ticket = Ticket::from(stored);
+        if let Some(key) = key {
+            index.insert(ticket.id, key);
+        }
+        index.observe(&ticket);
+    }
+    Ok(index)
 }
 
 /// Read one record.

@@ -209,6 +209,8 @@ pub struct IssuedTicket {
     pub waiting_ahead: u32,
     /// Estimated wait before it is called.
     pub estimated_wait: Duration,
+    /// The key of its phone page (set by the store when it is written).
+    pub key: Option<super::citizen::TicketKey>,
 }
 
 /// The in-memory queue.
@@ -492,6 +494,7 @@ impl QueueState {
             ticket,
             waiting_ahead: ahead,
             estimated_wait,
+            key: None,
         })
     }
 

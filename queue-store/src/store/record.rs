@@ -73,6 +73,10 @@ pub struct StoredTicket {
     /// The citizen's rating (absent before ratings existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<StoredRating>,
+    /// The key of its phone page (base64url), valid on its service day
+    /// only (see `store::citizen`); absent before keys existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// A ticket's rating as stored.
@@ -305,6 +309,7 @@ impl From<&Ticket> for StoredTicket {
                 at_ms: r.at_ms,
                 source: r.source.clone(),
             }),
+            key: None,
         }
     }
 }

@@ -116,6 +116,7 @@ pub fn center() -> CenterConfig {
             store_cache_bytes: 4 * 1024 * 1024,
             retention_days: 90,
             tls: None,
+            public: None,
         },
         ratings: RatingSettings::default(),
     }

@@ -68,6 +68,10 @@ pub(super) fn kiosk(
     let leds = leds(k.leds.as_ref(), &p.key("leds"), c);
     let priority = priority(k.priority.as_ref(), departments, &p.key("priority"), c);
     let tls = crate::validate::tls::tls(k.tls.as_ref(), &p.key("tls"), c);
+    let public = match &k.public {
+        None => Some(None),
+        Some(raw) => public(raw, listen, &p.key("public"), c).map(Some),
+    };
     Some(KioskSettings {
         data_dir: data_dir?,
         listen: listen?,
@@ -78,6 +82,59 @@ pub(super) fn kiosk(
         store_cache_bytes: store_cache_bytes?,
         retention_days: retention_days?,
         tls: tls?,
+        public: public?,
+    })
+}
+
+/// `[kiosk.public]`: the URL phones use and the listener it reaches.
+fn public(
+    raw: &RawPublic,
+    staff_listen: Option<std::net::SocketAddr>,
+    p: &FieldPath,
+    c: &mut Checker<'_>,
+) -> Option<PublicSite> {
+    let listen = c.socket_addr(&raw.listen, DEFAULT_PUBLIC_LISTEN, &p.key("listen"));
+    let clash = match (listen, staff_listen) {
+        (Some(public), Some(staff)) => {
+            public.port() == staff.port()
+                && (public.ip() == staff.ip()
+                    || public.ip().is_unspecified()
+                    || staff.ip().is_unspecified())
+        }
+        _ => false,
+    };
+    if let (true, Some(public), Some(staff)) = (clash, listen, staff_listen) {
+        c.error(
+            &p.key("listen"),
+            format!("`{public}` is the staff API's own address ({staff})"),
+            "give the phone pages a port of their own, e.g. \"0.0.0.0:8081\"",
+        );
+    }
+    let base_url = c.required(
+        &raw.base_url,
+        &p.key("base_url"),
+        "write the address phones on the guest Wi-Fi use, e.g. base_url = \"http://192.168.50.10:8081\"",
+    )?;
+    let base_url = base_url.trim().trim_end_matches('/');
+    let scheme_ok = base_url
+        .strip_prefix("http://")
+        .or_else(|| base_url.strip_prefix("https://"))
+        .is_some_and(|rest| !rest.is_empty());
+    let odd = |ch: char| ch.is_whitespace() || matches!(ch, '?' | '#' | '"' | '<' | '>');
+    if !scheme_ok || base_url.contains(odd) {
+        c.error(
+            &p.key("base_url"),
+            format!("`{base_url}` is not an http:// or https:// address"),
+            "write e.g. base_url = \"http://192.168.50.10:8081\" (no query, no spaces)",
+        );
+        return None;
+    }
+    if clash {
+        return None;
+    }
+    Some(PublicSite {
+        base_url: base_url.to_owned(),
+        listen: listen?,
     })
 }
 
