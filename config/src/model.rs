@@ -23,6 +23,30 @@ pub struct CenterConfig {
     pub counters: Vec<Counter>,
     /// Settings of the ticket-machine Pi itself.
     pub kiosk: KioskSettings,
+    /// Pause reasons, reasons for calling out of order, bring-back policy.
+    pub counter_work: CounterWork,
+}
+
+/// `[counter_work]`: the short lists counter staff choose from and where a
+/// no-show that is brought back goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterWork {
+    /// Reasons a counter may be paused for ("Nghỉ giải lao"), shown as
+    /// buttons in the console; never empty.
+    pub pause_reasons: Vec<String>,
+    /// Reasons for calling a chosen ticket out of order; never empty.
+    pub call_reasons: Vec<String>,
+    /// Where a no-show brought back the same day waits.
+    pub bring_back: BringBack,
+}
+
+/// Where a no-show brought back the same day waits again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BringBack {
+    /// At the front of its department's queue (the citizen already waited).
+    Front,
+    /// At its place by original issue time.
+    IssueOrder,
 }
 
 /// Who the center is and when it works.
@@ -94,6 +118,9 @@ pub struct Department {
     pub button: Option<ButtonPin>,
     /// The button for a priority ticket, when there is one.
     pub priority_button: Option<ButtonPin>,
+    /// Service-level target: a ticket waiting longer than this is "over
+    /// target" (admin live view, console, metrics, report).
+    pub target_wait: Option<Duration>,
 }
 
 /// The numbers of a department, e.g. 1001–1999 or A001–A999.

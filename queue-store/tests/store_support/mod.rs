@@ -31,6 +31,7 @@ pub fn department(id: &str, first: u32, last: u32) -> Department {
         priority: true,
         button: None,
         priority_button: None,
+        target_wait: None,
     }
 }
 
@@ -117,6 +118,7 @@ pub fn center() -> CenterConfig {
             retention_days: 90,
             tls: None,
         },
+        counter_work: CounterWork::default(),
     }
 }
 

@@ -45,6 +45,7 @@ pub fn store_center(departments: usize, retention_days: u32) -> CenterConfig {
         priority: true,
         button: None,
         priority_button: None,
+        target_wait: None,
     };
     CenterConfig {
         center: Center {
@@ -98,6 +99,7 @@ pub fn store_center(departments: usize, retention_days: u32) -> CenterConfig {
             retention_days,
             tls: None,
         },
+        counter_work: CounterWork::default(),
     }
 }
 
