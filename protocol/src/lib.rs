@@ -455,13 +455,15 @@ pub struct CounterNow {
     /// The ticket called or being served there, if any.
     pub current: Option<CurrentTicket>,
     /// Open, paused (with its reason) or closed; open from an older kiosk.
-    #[serde(default)]
+    /// Left out of the JSON while open, like the two below when empty, so
+    /// a snapshot without counter work reads as before.
+    #[serde(default, skip_serializing_if = "CounterStatus::is_open")]
     pub status: CounterStatus,
     /// Display name of the officer at the counter, when known.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub officer: Option<String>,
     /// Tickets parked by this counter, oldest first.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parked: Vec<CurrentTicket>,
 }
 
