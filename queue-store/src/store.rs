@@ -776,6 +776,11 @@ impl Store {
         })
     }
 
+    /// "Now" as the store's clock tells it (the time its events get).
+    pub fn now(&self) -> jiff::Timestamp {
+        self.shared.clock.now()
+    }
+
     /// Open tickets of today (waiting, called, serving, parked), by id.
     pub fn open_tickets(&self) -> Vec<Ticket> {
         self.lock().queue.open_tickets().cloned().collect()

@@ -73,6 +73,31 @@ fn pause_and_resume_record_the_reason_and_the_officer() {
         q.snapshot(&c).counters[0].officer.as_deref(),
         Some("Nguyễn Thị Lan")
     );
+    // Another officer takes the open counter over; the same one cannot.
+    q.set_counter_status(
+        &c,
+        1,
+        CounterStatus::Open,
+        Some("Lê Văn Hùng".into()),
+        staff(),
+        at(90),
+    )
+    .unwrap();
+    assert!(matches!(
+        q.set_counter_status(
+            &c,
+            1,
+            CounterStatus::Open,
+            Some("Lê Văn Hùng".into()),
+            staff(),
+            at(91)
+        ),
+        Err(ActionError::AlreadyInStatus { .. })
+    ));
+    assert_eq!(
+        q.snapshot(&c).counters[0].officer.as_deref(),
+        Some("Lê Văn Hùng")
+    );
     // Closing forgets the officer.
     q.set_counter_status(&c, 1, CounterStatus::Closed, None, staff(), at(120))
         .unwrap();

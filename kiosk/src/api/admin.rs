@@ -156,6 +156,34 @@ pub async fn set_counters(
     Ok(Json(json!({ "name": name, "counters": body.counters })))
 }
 
+/// Body of `POST /api/v1/admin/users/{name}/display-name`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDisplayName {
+    /// The name shown on counter displays; `null` or blank clears it.
+    display_name: Option<String>,
+}
+
+/// `POST /api/v1/admin/users/{name}/display-name`.
+pub async fn set_display_name(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<NewDisplayName>,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .accounts()
+        .set_display_name(&name, body.display_name.as_deref())?;
+    let shown = state.accounts().display_name(&name);
+    record(
+        &state,
+        &principal,
+        format!("set the display name of {name} to {shown:?}"),
+    )
+    .await;
+    Ok(Json(json!({ "name": name, "display_name": shown })))
+}
+
 /// `GET /api/v1/admin/tokens`.
 pub async fn tokens(State(state): State<ApiState>) -> Json<Value> {
     Json(json!({ "tokens": state.accounts().tokens() }))

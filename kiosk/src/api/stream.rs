@@ -91,6 +91,10 @@ pub fn event_type(kind: &EventKind) -> &'static str {
         EventKind::FaultCleared { .. } => "fault_cleared",
         EventKind::AdminAction { .. } => "admin_action",
         EventKind::Pruned { .. } => "pruned",
+        EventKind::CounterStatusChanged { .. } => "counter_status_changed",
+        EventKind::CalledChosen { .. } => "called_chosen",
+        EventKind::Parked { .. } => "parked",
+        EventKind::BroughtBack { .. } => "brought_back",
     }
 }
 
@@ -134,6 +138,45 @@ impl Drop for ClientGuard {
     }
 }
 
+/// Open streams per display device name, shared by every stream.
+#[derive(Debug, Clone, Default)]
+pub struct DisplayStreams(Arc<std::sync::Mutex<std::collections::BTreeMap<String, usize>>>);
+
+impl DisplayStreams {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, usize>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Streams open now, by device name (devices with none are absent).
+    pub fn counts(&self) -> std::collections::BTreeMap<String, usize> {
+        self.lock().clone()
+    }
+}
+
+/// Counts one display's stream while it is open.
+struct DisplayGuard(DisplayStreams, String);
+
+impl DisplayGuard {
+    fn new(streams: &DisplayStreams, name: &str) -> DisplayGuard {
+        *streams.lock().entry(name.to_owned()).or_default() += 1;
+        DisplayGuard(streams.clone(), name.to_owned())
+    }
+}
+
+impl Drop for DisplayGuard {
+    fn drop(&mut self) {
+        let mut map = self.0.lock();
+        if let Some(n) = map.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.1);
+            }
+        }
+    }
+}
+
 /// One client's position in the stream.
 struct Feed {
     /// Where missed events are read back from.
@@ -160,6 +203,8 @@ struct Feed {
     checked: Instant,
     /// Keeps the client counted.
     _client: ClientGuard,
+    /// Keeps a display device's stream counted under its name.
+    _display: Option<DisplayGuard>,
     /// Keeps the client's address holding one of its stream slots.
     _slot: Option<lan_server::Slot>,
 }
@@ -323,6 +368,7 @@ fn resume_point(headers: &HeaderMap, query: Option<&str>) -> Result<Option<u64>,
 pub async fn events(
     State(state): State<ApiState>,
     Extension(holder): Extension<Holder>,
+    principal: Option<Extension<crate::auth::Principal>>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -389,6 +435,9 @@ pub async fn events(
         checked: Instant::now(),
         state: state.clone(),
         _client: ClientGuard::new(&state.shared.stream_clients),
+        _display: principal
+            .filter(|Extension(p)| p.role == crate::auth::Role::Display)
+            .map(|Extension(p)| DisplayGuard::new(&state.shared.display_streams, &p.name)),
         _slot: slot,
     };
     feed.push_all(events);

@@ -988,6 +988,8 @@ impl QueueState {
     /// Open, pause (for a reason of the center's list) or close `counter`.
     /// `officer` is the display name of the staff account acting, shown on
     /// the counter's displays; it is forgotten when the counter closes.
+    /// Opening an open counter is refused, except by an officer whose name
+    /// is not the one shown: they take the counter over.
     pub fn set_counter_status(
         &mut self,
         config: &CenterConfig,
@@ -1003,7 +1005,11 @@ impl QueueState {
             check_reason(reason, &config.counter_work.pause_reasons)?;
         }
         let current = self.counter_status(counter);
-        if std::mem::discriminant(&current) == std::mem::discriminant(&status) {
+        // Opening an open counter is how another officer takes it over.
+        let takes_over = status.is_open()
+            && officer.is_some()
+            && self.counters.get(&counter).and_then(|r| r.officer.as_ref()) != officer.as_ref();
+        if std::mem::discriminant(&current) == std::mem::discriminant(&status) && !takes_over {
             return Err(ActionError::AlreadyInStatus {
                 counter,
                 status: current.name(),
