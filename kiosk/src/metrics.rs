@@ -207,16 +207,21 @@ pub struct KioskNow {
     pub now_ms: i64,
 }
 
-/// Per department: seconds the oldest waiting ticket has waited (0 when
-/// nobody waits) and tickets waiting longer than the department's target.
-fn waits(config: &CenterConfig, now: &KioskNow) -> BTreeMap<String, (u64, u32)> {
+/// Per department: seconds the oldest of `waiting` has waited at `now_ms`
+/// (0 when nobody waits) and how many wait longer than the department's
+/// target. Every configured department is present.
+pub fn department_waits(
+    config: &CenterConfig,
+    waiting: &[Ticket],
+    now_ms: i64,
+) -> BTreeMap<String, (u64, u32)> {
     let mut out: BTreeMap<String, (u64, u32)> = config
         .departments
         .iter()
         .map(|d| (d.id.as_str().to_owned(), (0, 0)))
         .collect();
-    for t in &now.waiting {
-        let waited_ms = u64::try_from(now.now_ms - t.issued_at_ms).unwrap_or(0);
+    for t in waiting {
+        let waited_ms = u64::try_from(now_ms - t.issued_at_ms).unwrap_or(0);
         let target = config
             .department(&kiosk_config::DepartmentId(t.department.clone()))
             .and_then(|d| d.target_wait);
@@ -363,7 +368,7 @@ pub fn render(metrics: &Metrics, config: &CenterConfig, now: &KioskNow) -> Strin
         |q| q.issued_today,
     );
 
-    let waits = waits(config, now);
+    let waits = department_waits(config, &now.waiting, now.now_ms);
     header(
         &mut out,
         "kiosk_oldest_waiting_seconds",

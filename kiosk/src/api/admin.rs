@@ -252,8 +252,39 @@ pub async fn revoke_token(
 pub async fn status(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let health = state.app().printer().health();
     let store = state.app().store().clone();
-    let (last_seq, service_day, disk_bytes) =
-        blocking(move || (store.last_seq(), store.service_day(), store.disk_bytes())).await;
+    let (last_seq, service_day, disk_bytes, open, now) = blocking(move || {
+        (
+            store.last_seq(),
+            store.service_day(),
+            store.disk_bytes(),
+            store.open_tickets(),
+            store.now(),
+        )
+    })
+    .await;
+    let config = state.app().config();
+    let waiting: Vec<_> = open
+        .into_iter()
+        .filter(|t| t.state == queue_protocol::TicketState::Waiting)
+        .collect();
+    let waits: serde_json::Map<String, Value> =
+        crate::metrics::department_waits(&config, &waiting, now.as_millisecond())
+            .into_iter()
+            .map(|(department, (oldest, over))| {
+                let target = config
+                    .department(&kiosk_config::DepartmentId(department.clone()))
+                    .and_then(|d| d.target_wait)
+                    .map(|t| t.as_secs());
+                (
+                    department,
+                    json!({
+                        "oldest_waiting_secs": oldest,
+                        "over_target": over,
+                        "target_wait_secs": target,
+                    }),
+                )
+            })
+            .collect();
     let logged_in: Vec<Value> = state
         .sessions()
         .logged_in(Instant::now())
@@ -275,6 +306,7 @@ pub async fn status(State(state): State<ApiState>) -> Result<Json<Value>, ApiErr
         },
         "stream_clients": state.stream_clients(),
         "logged_in": logged_in,
+        "waits": waits,
     })))
 }
 
