@@ -269,6 +269,7 @@ fn row(
             tickets: busiest.1,
         }),
         summary_days: 0,
+        within_target_pct: None,
     }
 }
 

@@ -9,7 +9,9 @@ use queue_protocol::{
     Actor, DaySummary, DurationStats, Event, EventKind, Ticket, TicketId, TicketState,
 };
 
-use super::model::{BusyHour, Durations, GroupBy, Report, ReportError, ReportRequest, Row};
+use super::model::{
+    BusyHour, Durations, GroupBy, Report, ReportError, ReportRequest, Row, StatusTime,
+};
 use crate::store::retention::percentile;
 use crate::store::{EventsSince, Store};
 
@@ -59,6 +61,10 @@ struct Acc {
     service: Samples,
     hours: [u32; 24],
     summary_days: u32,
+    /// Served tickets of departments with a target.
+    targeted: u32,
+    /// Of which first called within the target.
+    within_target: u32,
 }
 
 /// Raw samples plus per-day summaries that cannot be split into samples.
@@ -130,6 +136,16 @@ impl Acc {
             *mine += theirs;
         }
         self.summary_days += other.summary_days;
+        self.targeted += other.targeted;
+        self.within_target += other.within_target;
+    }
+
+    /// Counts a served ticket against its department's target.
+    fn count_target(&mut self, target_secs: Option<u64>, waited_secs: u64) {
+        if let Some(target) = target_secs {
+            self.targeted += 1;
+            self.within_target += u32::from(waited_secs <= target);
+        }
     }
 
     fn count_outcome(&mut self, outcome: Outcome) {
@@ -155,6 +171,16 @@ pub struct ReportBuilder {
     groups: BTreeMap<(String, String), Acc>,
     days_seen: std::collections::BTreeSet<String>,
     past_range: bool,
+    /// `target_wait_minutes` of each department that has one, seconds.
+    targets: HashMap<String, u64>,
+    /// The service day the log is in (from `ServiceDayStarted`).
+    log_day: Option<String>,
+    /// Time of the last event read.
+    last_event_ms: i64,
+    /// Each counter's current status interval: (status, since, officer).
+    status_now: BTreeMap<u16, (&'static str, i64, String)>,
+    /// Seconds per (by, key) and status: open, paused, closed.
+    status_secs: BTreeMap<(&'static str, String), [u64; 3]>,
 }
 
 impl ReportBuilder {
@@ -169,6 +195,35 @@ impl ReportBuilder {
             groups: BTreeMap::new(),
             days_seen: Default::default(),
             past_range: false,
+            targets: config
+                .departments
+                .iter()
+                .filter_map(|d| Some((d.id.as_str().to_owned(), d.target_wait?.as_secs())))
+                .collect(),
+            log_day: None,
+            last_event_ms: 0,
+            status_now: BTreeMap::new(),
+            status_secs: BTreeMap::new(),
+        }
+    }
+
+    /// Closes every counter's status interval at `at_ms`, crediting it to
+    /// the counter and its officer when the log's day is in the range.
+    fn close_status_intervals(&mut self, at_ms: i64) {
+        let in_range = self.log_day.as_deref().is_some_and(|d| self.in_range(d));
+        for (counter, (status, since, officer)) in &mut self.status_now {
+            if in_range {
+                let secs = secs(*since, at_ms);
+                let index = match *status {
+                    "open" => 0,
+                    "paused" => 1,
+                    _ => 2,
+                };
+                for key in [("counter", counter.to_string()), ("staff", officer.clone())] {
+                    self.status_secs.entry(key).or_default()[index] += secs;
+                }
+            }
+            *since = at_ms;
         }
     }
 
@@ -192,6 +247,24 @@ impl ReportBuilder {
     /// One event of the log.
     pub fn add_event(&mut self, event: &Event) {
         let at = event.at_ms;
+        self.last_event_ms = self.last_event_ms.max(at);
+        match &event.kind {
+            EventKind::ServiceDayStarted { service_day, .. } => {
+                self.close_status_intervals(at);
+                self.log_day = Some(service_day.clone());
+            }
+            EventKind::CounterStatusChanged {
+                counter,
+                status,
+                actor,
+                ..
+            } => {
+                self.close_status_intervals(at);
+                self.status_now
+                    .insert(*counter, (status.name(), at, staff_name(actor)));
+            }
+            _ => {}
+        }
         match &event.kind {
             EventKind::ServiceDayStarted { service_day, .. }
                 if service_day.as_str() > self.to.as_str() =>
@@ -247,6 +320,30 @@ impl ReportBuilder {
                     }
                 }
             }
+            EventKind::CalledChosen {
+                ticket,
+                counter,
+                actor,
+                ..
+            } => {
+                if let Some(life) = self.open.get_mut(ticket) {
+                    life.first_call_ms.get_or_insert(at);
+                    life.stays.push(Stay {
+                        counter: *counter,
+                        staff: staff_name(actor),
+                        called_at_ms: at,
+                        started_at_ms: None,
+                        outcome: Outcome::Open,
+                        service_secs: None,
+                    });
+                }
+            }
+            EventKind::BroughtBack { ticket, .. } => {
+                // It waits again: a later call is a new stay.
+                if let Some(life) = self.open.get_mut(ticket) {
+                    life.outcome = Outcome::Open;
+                }
+            }
             EventKind::ServingStarted { ticket, .. } => {
                 if let Some(stay) = self.open_stay(*ticket) {
                     stay.started_at_ms.get_or_insert(at);
@@ -264,7 +361,11 @@ impl ReportBuilder {
                 if let Some(stay) = self.open_stay(*ticket) {
                     stay.outcome = Outcome::NoShow;
                 }
-                self.close(*ticket, Outcome::NoShow);
+                // Kept open: the citizen may be brought back the same day;
+                // the day's end (or `finish`) folds it as a no-show.
+                if let Some(life) = self.open.get_mut(ticket) {
+                    life.outcome = Outcome::NoShow;
+                }
             }
             EventKind::Transferred { ticket, .. } => {
                 if let Some(stay) = self.open_stay(*ticket) {
@@ -353,6 +454,7 @@ impl ReportBuilder {
     /// Adds a closed (or, at the end, still open) ticket to its groups.
     fn fold(&mut self, life: &TicketLife) {
         let by = self.request.by;
+        let target = self.targets.get(&life.department).copied();
         match by {
             GroupBy::Department | GroupBy::Hour => {
                 let key = match by {
@@ -371,6 +473,9 @@ impl ReportBuilder {
                 }
                 if let Some(call) = life.first_call_ms {
                     acc.waiting.push(secs(life.issued_at_ms, call));
+                    if life.outcome == Outcome::Served {
+                        acc.count_target(target, secs(life.issued_at_ms, call));
+                    }
                 }
                 for stay in &life.stays {
                     if let Some(s) = stay.service_secs {
@@ -399,6 +504,10 @@ impl ReportBuilder {
                     if index == 0 {
                         acc.waiting.push(secs(life.issued_at_ms, stay.called_at_ms));
                     }
+                    if outcome == Outcome::Served {
+                        let call = life.first_call_ms.unwrap_or(stay.called_at_ms);
+                        acc.count_target(target, secs(life.issued_at_ms, call));
+                    }
                     if let Some(s) = stay.service_secs {
                         acc.service.push(s);
                     }
@@ -410,6 +519,7 @@ impl ReportBuilder {
     /// The report, given the kept summaries (any days; those in the range
     /// and not in the log are used).
     pub fn finish(mut self, config: &CenterConfig, summaries: &[DaySummary]) -> Report {
+        self.close_status_intervals(self.last_event_ms);
         let open: Vec<TicketLife> = self.open.drain().map(|(_, life)| life).collect();
         for life in &open {
             self.fold(life);
@@ -479,6 +589,31 @@ impl ReportBuilder {
                 ),
             });
         }
+        let mut status_time: Vec<StatusTime> = self
+            .status_secs
+            .iter()
+            .map(|((by, key), [open, paused, closed])| StatusTime {
+                by: (*by).to_owned(),
+                key: key.clone(),
+                name: match *by {
+                    "counter" => key
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|n| config.counter(n))
+                        .map_or_else(|| format!("Quầy {key}"), |c| c.name.clone()),
+                    _ => key.clone(),
+                },
+                open_secs: *open,
+                paused_secs: *paused,
+                closed_secs: *closed,
+            })
+            .collect();
+        status_time.sort_by_key(|s| {
+            (
+                s.by != "counter",
+                order_key(config, GroupBy::Counter, &s.key),
+            )
+        });
         Report {
             center: config.center.name.clone(),
             from: self.from,
@@ -490,6 +625,7 @@ impl ReportBuilder {
             daily,
             summary_days,
             notes,
+            status_time,
         }
     }
 }
@@ -569,6 +705,9 @@ fn row(config: &CenterConfig, by: GroupBy, day: Option<&str>, key: &str, acc: &A
         service: acc.service.stats(),
         busiest_hour,
         summary_days: acc.summary_days,
+        within_target_pct: (acc.targeted > 0).then(|| {
+            (f64::from(acc.within_target) * 1000.0 / f64::from(acc.targeted)).round() / 10.0
+        }),
     }
 }
 
