@@ -138,6 +138,7 @@ async fn counter_work_over_http_is_one_event_per_action() {
     let mine = lan.get("/api/v1/me/counters").await.json();
     assert_eq!(mine["counters"][0]["status"]["type"], "paused");
     assert_eq!(mine["counters"][0]["officer"], "Nguyễn Thị Lan");
+    assert_eq!(mine["display_name"], "Nguyễn Thị Lan");
     let reply = lan.post("/api/v1/counters/1/open", json!({})).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
 

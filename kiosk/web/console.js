@@ -92,6 +92,7 @@
         return;
       }
     }
+    view.displayName = mine.display_name || null;
     openCounter(chosen, counters);
   }
 
@@ -136,6 +137,7 @@
     setStatus(counter.status || { type: 'open' }, counter.officer || null);
     setCurrent(counter.current || null);
     loadLists();
+    takeOver();
     view.live = Kiosk.live(onLive, onLink);
     setInterval(renderCurrent, 15000);
   }
@@ -157,6 +159,21 @@
   }
 
   // ---- counter status and the lists of tickets -------------------------------
+
+  /**
+   * An officer with a display name who opens the console of an open
+   * counter showing someone else's name takes it over, so the counter
+   * display and the hall board show who serves there.
+   */
+  async function takeOver() {
+    if (!view.displayName || view.status.type !== 'open' || view.officer === view.displayName) return;
+    try {
+      const answer = await api('POST', '/api/v1/counters/' + view.counter.counter + '/open', {});
+      setStatus(answer.status, view.displayName);
+    } catch (e) {
+      // Not worth a message: the console works the same without the name.
+    }
+  }
 
   const STATUS_TEXT = { open: 'Đang mở', paused: 'Tạm dừng', closed: 'Đã đóng' };
 

@@ -146,6 +146,7 @@ pub async fn my_counters(
     Json(json!({
         "name": principal.name,
         "role": principal.role,
+        "display_name": state.accounts().display_name(&principal.name),
         "counters": counters,
     }))
 }
