@@ -712,6 +712,35 @@ mod tests {
     }
 
     #[test]
+    fn display_names_are_checked_normalised_and_kept() {
+        let (dir, accounts) = open_temp();
+        accounts
+            .add_user("lan", Role::Staff, "mật khẩu của Lan", &[1])
+            .unwrap();
+        assert_eq!(accounts.display_name("lan"), None);
+        // Typed decomposed (e + combining marks): stored in NFC.
+        let decomposed = "Nguye\u{302}\u{303}n Thi\u{323} Lan";
+        accounts.set_display_name("lan", Some(decomposed)).unwrap();
+        let again = Accounts::open(&Accounts::path_in(dir.path())).unwrap();
+        assert_eq!(again.display_name("lan").as_deref(), Some("Nguyễn Thị Lan"));
+        assert!(matches!(
+            again.set_display_name("lan", Some(&"x".repeat(41))),
+            Err(AccountsError::InvalidDisplayName(_))
+        ));
+        assert!(matches!(
+            again.set_display_name("lan", Some("Lan\nHai")),
+            Err(AccountsError::InvalidDisplayName(_))
+        ));
+        assert!(matches!(
+            again.set_display_name("ai-do", Some("Ai đó")),
+            Err(AccountsError::UnknownUser(_))
+        ));
+        // Blank clears it.
+        again.set_display_name("lan", Some("  ")).unwrap();
+        assert_eq!(again.display_name("lan"), None);
+    }
+
+    #[test]
     fn users_persist_and_authenticate() {
         let (dir, accounts) = open_temp();
         accounts
