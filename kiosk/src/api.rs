@@ -44,7 +44,7 @@
 //! | POST | `/api/v1/counters/{n}/start` | staff (own), admin | service begins |
 //! | POST | `/api/v1/counters/{n}/finish` | staff (own), admin, keypad (own) | service ends |
 //! | POST | `/api/v1/counters/{n}/transfer` | staff (own), admin | `{department}` or `{counter}` |
-//! | GET | `/api/v1/counters/{n}/tickets` | staff (own), admin | waiting tickets it may call (with `over_target`), its parked tickets, today's no-shows it may bring back, the reason lists |
+//! | GET | `/api/v1/counters/{n}/tickets` | staff (own), admin | waiting tickets it may call (with `over_target`), its parked tickets, the reason lists; `?no_shows=true` adds today's no-shows it may bring back |
 //! | POST | `/api/v1/counters/{n}/pause` | staff (own), admin, keypad (own) | `{reason}` from `[counter_work] pause_reasons` (a keypad: the first); refused while a ticket is called or served |
 //! | POST | `/api/v1/counters/{n}/open` | staff (own), admin, keypad (own) | open or resume; an officer with a display name takes the counter over |
 //! | POST | `/api/v1/counters/{n}/close` | staff (own), admin | closed until opened again |

@@ -263,6 +263,14 @@ async fn counter_work_over_http_is_one_event_per_action() {
         .as_u64()
         .unwrap();
     let lists = lan.get("/api/v1/counters/1/tickets").await.json();
+    assert!(
+        lists.get("no_shows").is_none(),
+        "read from disk only on request"
+    );
+    let lists = lan
+        .get("/api/v1/counters/1/tickets?no_shows=true")
+        .await
+        .json();
     assert_eq!(lists["no_shows"][0]["id"], gone);
     let reply = lan
         .post("/api/v1/counters/1/bring-back", json!({"ticket": second}))

@@ -136,7 +136,7 @@
     buildChooseDialog();
     setStatus(counter.status || { type: 'open' }, counter.officer || null);
     setCurrent(counter.current || null);
-    loadLists();
+    loadLists(true);
     takeOver();
     view.live = Kiosk.live(onLive, onLink);
     setInterval(renderCurrent, 15000);
@@ -155,7 +155,9 @@
     const mine = state.status[view.counter.counter];
     if (mine) setStatus(mine.status, mine.officer);
     renderWaiting(state.departments);
-    if (why && why.type !== 'printed' && why.type !== 'print_failed') loadLists();
+    if (!why || why.type === 'printed' || why.type === 'print_failed') return;
+    // Today's no-shows are read from the kiosk's disk: only when they change.
+    loadLists(['snapshot', 'no_show', 'brought_back', 'service_day_started'].includes(why.type));
   }
 
   // ---- counter status and the lists of tickets -------------------------------
@@ -187,13 +189,22 @@
     renderCurrent();
   }
 
-  /** Re-reads what the counter may act on (debounced). */
-  function loadLists() {
+  /**
+   * Re-reads what the counter may act on (debounced); with `noShows`, also
+   * today's no-shows (otherwise the last ones read are kept).
+   */
+  function loadLists(noShows) {
+    view.listsNoShows = view.listsNoShows || !!noShows;
     if (view.listsTimer) return;
     view.listsTimer = setTimeout(async function () {
       view.listsTimer = null;
+      const withNoShows = view.listsNoShows;
+      view.listsNoShows = false;
       try {
-        view.lists = await api('GET', '/api/v1/counters/' + view.counter.counter + '/tickets');
+        const lists = await api('GET', '/api/v1/counters/' + view.counter.counter + '/tickets' +
+          (withNoShows ? '?no_shows=true' : ''));
+        if (!withNoShows) lists.no_shows = view.lists.no_shows || [];
+        view.lists = lists;
         renderLists();
       } catch (e) {
         // The live state is still right; the lists come back with the next event.
@@ -437,7 +448,7 @@
         loadLists();
         return;
       }
-      loadLists();
+      loadLists(action === 'no-show' || action === 'bring-back');
       if (action === 'transfer') {
         setFeedback('ok', 'Đã chuyển số ' + t.label + ' sang ' +
           (extra.counter ? 'quầy ' + extra.counter : departmentName(extra.department)) + '.');

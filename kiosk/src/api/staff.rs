@@ -422,11 +422,19 @@ pub fn over_target(ticket: &Ticket, config: &kiosk_config::CenterConfig, now_ms:
 
 /// `GET /api/v1/counters/{n}/tickets`: what the counter may act on besides
 /// "next": the waiting tickets it may call (oldest first), its parked
-/// tickets, today's no-shows it may bring back, and the reason lists.
+/// tickets and the reason lists; with `?no_shows=true` also today's
+/// no-shows it may bring back (read from disk, so the console asks for
+/// them only when they can have changed).
 pub async fn tickets(
     State(state): State<ApiState>,
     ApiPath(counter): ApiPath<u16>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<Json<Value>, ApiError> {
+    let with_no_shows = query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .any(|pair| pair == "no_shows=true" || pair == "no_shows=1");
     let config = state.app().config();
     let serves: Vec<String> = config
         .counter(counter)
@@ -439,8 +447,8 @@ pub async fn tickets(
     let (open, day) = blocking(move || {
         let open = store.open_tickets();
         let day = match store.service_day() {
-            Some(day) => store.day_tickets(day),
-            None => Ok(Vec::new()),
+            Some(day) if with_no_shows => store.day_tickets(day),
+            _ => Ok(Vec::new()),
         };
         (open, day)
     })
@@ -467,12 +475,15 @@ pub async fn tickets(
         .filter(|t| serves.contains(&t.department) || t.counter == Some(counter))
         .map(|t| listed(t, &config, now_ms))
         .collect();
-    Ok(Json(json!({
+    let mut answer = json!({
         "counter": counter,
         "waiting": waiting.iter().map(|t| listed(t, &config, now_ms)).collect::<Vec<_>>(),
         "parked": parked,
-        "no_shows": no_shows,
         "pause_reasons": config.counter_work.pause_reasons,
         "call_reasons": config.counter_work.call_reasons,
-    })))
+    });
+    if with_no_shows {
+        answer["no_shows"] = json!(no_shows);
+    }
+    Ok(Json(answer))
 }
