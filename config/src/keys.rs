@@ -77,6 +77,7 @@ pub const CENTER_FILE: &[Section] = &[
             key("priority", ""),
             key("button", "`{ pin, active = \"low\" }`"),
             key("priority_button", ""),
+            key("target_wait_minutes", "service-level target, minutes"),
         ],
     },
     Section {
@@ -86,6 +87,15 @@ pub const CENTER_FILE: &[Section] = &[
             key("number", ""),
             key("name", ""),
             key("serves", "`[\"ho-tich\", …]`, most preferred first"),
+        ],
+    },
+    Section {
+        header: "[counter_work]",
+        about: "Optional: what counter staff choose from when pausing, calling out of order or bringing back a no-show.",
+        keys: &[
+            key("pause_reasons", "`[\"Nghỉ giải lao\", \"Họp\", …]`"),
+            key("call_reasons", "`[\"Bổ sung hồ sơ\", …]`"),
+            key("bring_back", "`front`/`issue_order`"),
         ],
     },
     Section {

@@ -22,8 +22,9 @@
 //! |---|---|
 //! | `[center]` | `name`, `short_name`, `address`, `timezone` (IANA, default `Asia/Ho_Chi_Minh`), `day_starts_at` (`"HH:MM"`, default `"00:00"`), `closed_weekdays` (`["sunday"]`), `closed_dates` (`["2025-09-02"]`), `ticket_header`, `ticket_footer`, `status_url` |
 //! | `[[center.sessions]]` | `name`, `start` (`"HH:MM"`), `end` (`"HH:MM"`; default Sáng 07:30–11:30 and Chiều 13:30–17:00) |
-//! | `[[departments]]` | `id` (`ho-tich`), `name`, `block` (`{ first, last, prefix, digits, on_exhausted = "refuse" \| "wrap" }`), `daily_cap`, `sessions` (override), `priority`, `button` (`{ pin, active = "low" }`), `priority_button` |
+//! | `[[departments]]` | `id` (`ho-tich`), `name`, `block` (`{ first, last, prefix, digits, on_exhausted = "refuse" \| "wrap" }`), `daily_cap`, `sessions` (override), `priority`, `button` (`{ pin, active = "low" }`), `priority_button`, `target_wait_minutes` (service-level target, minutes) |
 //! | `[[counters]]` | `number`, `name`, `serves` (`["ho-tich", …]`, most preferred first) |
+//! | `[counter_work]` | `pause_reasons` (`["Nghỉ giải lao", "Họp", …]`), `call_reasons` (`["Bổ sung hồ sơ", …]`), `bring_back` (`front`/`issue_order`) |
 //! | `[kiosk]` | `data_dir` (`/var/lib/kiosk`), `listen` (`0.0.0.0:8080`), `press_interval_ms` (1500), `store_cache_mib` (8), `retention_days` (90) |
 //! | `[kiosk.tls]` | `cert` (PEM certificate chain, the kiosk's first), `key` (PEM private key of that certificate) |
 //! | `[kiosk.public]` | `base_url` (`http://192.168.50.10:8081`, how phones reach `listen`), `listen` (`0.0.0.0:8081`) |

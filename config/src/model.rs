@@ -25,6 +25,8 @@ pub struct CenterConfig {
     pub kiosk: KioskSettings,
     /// How citizens rate the service at the counter (`[ratings]`).
     pub ratings: RatingSettings,
+    /// Pause reasons, reasons for calling out of order, bring-back policy.
+    pub counter_work: CounterWork,
 }
 
 /// Rating levels and the attach window (`[ratings]`).
@@ -80,6 +82,28 @@ impl Default for RatingSettings {
             attach_window: Duration::from_secs(180),
         }
     }
+}
+
+/// `[counter_work]`: the short lists counter staff choose from and where a
+/// no-show that is brought back goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterWork {
+    /// Reasons a counter may be paused for ("Nghỉ giải lao"), shown as
+    /// buttons in the console; never empty.
+    pub pause_reasons: Vec<String>,
+    /// Reasons for calling a chosen ticket out of order; never empty.
+    pub call_reasons: Vec<String>,
+    /// Where a no-show brought back the same day waits.
+    pub bring_back: BringBack,
+}
+
+/// Where a no-show brought back the same day waits again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BringBack {
+    /// At the front of its department's queue (the citizen already waited).
+    Front,
+    /// At its place by original issue time.
+    IssueOrder,
 }
 
 /// Who the center is and when it works.
@@ -151,6 +175,9 @@ pub struct Department {
     pub button: Option<ButtonPin>,
     /// The button for a priority ticket, when there is one.
     pub priority_button: Option<ButtonPin>,
+    /// Service-level target: a ticket waiting longer than this is "over
+    /// target" (admin live view, console, metrics, report).
+    pub target_wait: Option<Duration>,
 }
 
 /// The numbers of a department, e.g. 1001–1999 or A001–A999.

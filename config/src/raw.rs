@@ -17,6 +17,7 @@ pub(crate) struct RawCenterFile {
     pub counters: Option<Vec<RawCounter>>,
     pub kiosk: Option<RawKiosk>,
     pub ratings: Option<RawRatings>,
+    pub counter_work: Option<RawCounterWork>,
 }
 
 /// `[center]`.
@@ -57,6 +58,16 @@ pub(crate) struct RawDepartment {
     pub priority: Option<bool>,
     pub button: Option<RawPin>,
     pub priority_button: Option<RawPin>,
+    pub target_wait_minutes: Option<i64>,
+}
+
+/// `[counter_work]`: what counter staff may choose from.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCounterWork {
+    pub pause_reasons: Option<Vec<String>>,
+    pub call_reasons: Option<Vec<String>>,
+    pub bring_back: Option<String>,
 }
 
 /// `departments[i].block`.

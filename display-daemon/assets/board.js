@@ -222,11 +222,13 @@
     var shown = counters.slice(tilePage * plan.per, (tilePage + 1) * plan.per);
     var made = shown.map(function (c) {
       var tile = el("div", "tile" + (c.label ? "" : " idle") +
-        (latest && latest.counter === c.counter && latest.label === c.label ? " latest-tile" : ""));
+        (latest && latest.counter === c.counter && latest.label === c.label ? " latest-tile" : "") +
+        (c.status && c.status !== "open" ? " " + c.status : ""));
       tile.dataset.counter = c.counter;
-      var name = el("div", "name", "QUẦY " + c.counter);
+      tile.dataset.status = c.status || "open";
+      var name = el("div", "name", "QUẦY " + c.counter + (c.officer ? " · " + c.officer : ""));
       var number = el("div", "number", c.label || "—");
-      var dept = el("div", "dept", c.department || "");
+      var dept = el("div", "dept", statusLine(c) || c.department || "");
       name.style.height = nameH + "px";
       dept.style.height = deptH + "px";
       tile.style.padding = (num * TILE_PAD / 2) + "px 0";
@@ -241,6 +243,12 @@
       fit(t.number, num, num * 0.5);
       fit(t.dept, Math.min(deptH * 0.46, num * 0.3), 6);
     });
+  }
+
+  // "Quầy 3 tạm dừng" / "Quầy 3 đã đóng" for a counter not open; "" otherwise.
+  function statusLine(c) {
+    if (!c || !c.status || c.status === "open") return "";
+    return "Quầy " + c.counter + (c.status === "paused" ? " tạm dừng" : " đã đóng");
   }
 
   // ---- waiting list ------------------------------------------------------
@@ -388,13 +396,17 @@
     var n = params.get("n") ? Number(params.get("n")) : v.focus_counter;
     var c = null;
     v.counters.forEach(function (x) { if (x.counter === n) c = x; });
-    $("counter-title").textContent = n ? "QUẦY " + n : "QUẦY";
+    $("counter-title").textContent = (n ? "QUẦY " + n : "QUẦY") + (c && c.officer ? " — " + c.officer : "");
+    document.body.dataset.status = (c && c.status) || "open";
     document.title = n ? "Quầy " + n : "Quầy";
     var label = c && c.label ? c.label : "—";
     var numEl = $("counter-number");
     numEl.textContent = label;
-    $("counter-caption").textContent = c && c.label ? (c.serving ? "Đang phục vụ số" : "Mời số") : "Chưa có số";
-    $("counter-department").textContent = c && c.department ? c.department : "";
+    var stopped = statusLine(c);
+    $("counter-caption").textContent = stopped ? stopped
+      : c && c.label ? (c.serving ? "Đang phục vụ số" : "Mời số") : "Chưa có số";
+    $("counter-department").textContent = stopped ? (c.pause_reason || "")
+      : c && c.department ? c.department : "";
     if (lastCounterLabel !== undefined && (label !== lastCounterLabel ||
         (isNew && v.latest && v.latest.counter === n))) {
       flash(numEl);

@@ -258,6 +258,13 @@ async fn keypad_actions(
             ));
             continue;
         }
+        let action = match action {
+            KeypadAction::PauseResume if shared.state().counter_info(counter).status.is_open() => {
+                KeypadAction::Pause
+            }
+            KeypadAction::PauseResume => KeypadAction::Resume,
+            other => other,
+        };
         let result = keypad::send_action(&client, &token, counter, action).await;
         let ok = result.is_ok();
         let message = match result {
@@ -391,10 +398,27 @@ fn start_keypad(
         (KeypadAction::NoShow, keypad.no_show),
         (KeypadAction::Finish, keypad.finish),
     ];
+    // Holding the finish key (or "next" without one) pauses or resumes.
+    let long_on = if keypad.finish.is_some() {
+        KeypadAction::Finish
+    } else {
+        KeypadAction::Next
+    };
     for (action, pin) in keys {
         if let Some(pin) = pin {
             let role = format!("keypad {} button", action.path_segment());
-            reader.add_key(action, gpio.button(pin, &role)?, pin.active);
+            let input = gpio.button(pin, &role)?;
+            if action == long_on {
+                reader.add_key_with_long_press(
+                    action,
+                    KeypadAction::PauseResume,
+                    crate::keypad::LONG_PRESS,
+                    input,
+                    pin.active,
+                );
+            } else {
+                reader.add_key(action, input, pin.active);
+            }
         }
     }
     for (level, pin) in &keypad.ratings {

@@ -15,7 +15,12 @@
 //!   contact bounce is ignored;
 //! - an action fires on the press (released → pressed), never while held;
 //! - at most one action per key per [`KeyRule::min_interval`], so a hammered
-//!   button does not call three citizens.
+//!   button does not call three citizens;
+//! - a key with a long-press action ([`KeypadReader::add_key_with_long_press`],
+//!   the finish key — or "next" when there is none — holding pause/resume
+//!   for [`LONG_PRESS`]) fires its own action on release instead, when it
+//!   was let go before the long press; held that long it fires the long
+//!   action once, and its release fires nothing.
 //!
 //! The kiosk's answer is confirmed by a short blink of the LED (accepted),
 //! of the refusal LED (refused), and by the counter page and the terminal
@@ -45,6 +50,8 @@ use crate::http::{Client, HttpError};
 
 /// How often the keys are sampled.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(5);
+/// How long a key is held for its long-press action (pause or resume).
+pub const LONG_PRESS: Duration = Duration::from_secs(2);
 /// How long the confirmation LED stays lit.
 pub const CONFIRM_BLINK: Duration = Duration::from_millis(400);
 
@@ -103,6 +110,13 @@ pub enum KeypadAction {
     Finish,
     /// The citizen rated the service.
     Rate(RatingKey),
+    /// Pause the counter when it is open, open it again otherwise (the
+    /// daemon decides from the counter's status on the stream).
+    PauseResume,
+    /// Pause the counter (for the center's first pause reason).
+    Pause,
+    /// Open the counter again.
+    Resume,
 }
 
 impl KeypadAction {
@@ -114,6 +128,9 @@ impl KeypadAction {
             Self::NoShow => "no-show",
             Self::Finish => "finish",
             Self::Rate(_) => "rate",
+            Self::PauseResume => "pause-resume",
+            Self::Pause => "pause",
+            Self::Resume => "open",
         }
     }
 
@@ -125,6 +142,8 @@ impl KeypadAction {
             Self::NoShow => "Đã bỏ qua số vắng mặt",
             Self::Finish => "Đã hoàn thành",
             Self::Rate(_) => "Cảm ơn ông/bà đã đánh giá",
+            Self::PauseResume | Self::Pause => "Quầy đã tạm dừng",
+            Self::Resume => "Quầy đã mở lại",
         }
     }
 }
@@ -182,6 +201,12 @@ struct Key<P> {
     candidate_since: Option<Instant>,
     /// When the key last fired.
     last_fired: Option<Instant>,
+    /// The action of a long press, and how long that is.
+    long: Option<(KeypadAction, Duration)>,
+    /// When the current (debounced) press began.
+    pressed_since: Option<Instant>,
+    /// Whether the current press already fired its long action.
+    long_fired: bool,
 }
 
 /// Reads a set of keys; see the module docs for the rule.
@@ -212,7 +237,26 @@ impl<P: InputPin> KeypadReader<P> {
             candidate: false,
             candidate_since: None,
             last_fired: None,
+            long: None,
+            pressed_since: None,
+            long_fired: false,
         });
+    }
+
+    /// Adds a key that fires `long_action` when held for `long_press`, and
+    /// `action` when released sooner (see the module docs).
+    pub fn add_key_with_long_press(
+        &mut self,
+        action: KeypadAction,
+        long_action: KeypadAction,
+        long_press: Duration,
+        pin: P,
+        active: ActiveLevel,
+    ) {
+        self.add_key(action, pin, active);
+        if let Some(key) = self.keys.last_mut() {
+            key.long = Some((long_action, long_press));
+        }
     }
 
     /// Samples every key at `now`; returns the actions fired.
@@ -234,15 +278,40 @@ impl<P: InputPin> KeypadReader<P> {
             let held = key
                 .candidate_since
                 .map_or(Duration::ZERO, |since| now.saturating_duration_since(since));
+            let rested = match key.last_fired {
+                Some(last) => now.saturating_duration_since(last) >= self.rule.min_interval,
+                None => true,
+            };
             if key.candidate != key.stable && held >= self.rule.debounce {
                 key.stable = key.candidate;
-                let rested = match key.last_fired {
-                    Some(last) => now.saturating_duration_since(last) >= self.rule.min_interval,
-                    None => true,
-                };
-                if key.stable && rested {
+                match (key.long, key.stable) {
+                    (None, true) if rested => {
+                        key.last_fired = Some(now);
+                        fired.push(key.action);
+                    }
+                    (None, _) => {}
+                    (Some(_), true) => {
+                        key.pressed_since = Some(now);
+                        key.long_fired = false;
+                    }
+                    (Some(_), false) => {
+                        // Released before the long press: the short action.
+                        if !key.long_fired && key.pressed_since.is_some() && rested {
+                            key.last_fired = Some(now);
+                            fired.push(key.action);
+                        }
+                        key.pressed_since = None;
+                    }
+                }
+            }
+            if let (Some((long_action, long_press)), Some(since)) = (key.long, key.pressed_since) {
+                if key.stable
+                    && !key.long_fired
+                    && now.saturating_duration_since(since) >= long_press
+                {
+                    key.long_fired = true;
                     key.last_fired = Some(now);
-                    fired.push(key.action);
+                    fired.push(long_action);
                 }
             }
         }

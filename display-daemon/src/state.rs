@@ -25,6 +25,11 @@
 //!   restarting) loses no announcement. Nothing in a snapshot is announced.
 //! - **Recall.** A recall (`Called` with `recall: true`) is announced again,
 //!   moves to the top of the last calls and is highlighted again.
+//! - **Counter work.** A counter's status (open, paused with a reason,
+//!   closed) and its officer's display name come from the snapshot and from
+//!   `CounterStatusChanged`; a call out of order (`CalledChosen`) is shown
+//!   and announced like any first call; a parked ticket leaves its counter
+//!   and comes back as a recall; a no-show brought back waits again.
 //! - **Convergence.** Waiting counts are kept from events (issued +1, first
 //!   call −1, transfer and cancel as the ticket's place says) and may drift
 //!   if the kiosk's rules change; every snapshot (after each gap in the log,
@@ -32,7 +37,9 @@
 
 use std::collections::BTreeMap;
 
-use queue_protocol::{CallInfo, CurrentTicket, Event, EventKind, Snapshot, TicketId};
+use queue_protocol::{
+    CallInfo, CounterStatus, CurrentTicket, Event, EventKind, Snapshot, TicketId,
+};
 use serde::Serialize;
 
 /// How many recent calls are kept (newest first).
@@ -150,6 +157,18 @@ pub struct BoardState {
     pub keypad: Option<KeypadFeedback>,
     /// The center's rating levels, from the snapshot (empty until one came).
     pub rating_levels: Vec<queue_protocol::RatingLevelInfo>,
+    /// Each counter's status and officer, for counters not plainly open
+    /// or with a known officer.
+    pub counter_info: BTreeMap<u16, CounterInfo>,
+}
+
+/// A counter's status and the officer shown on its tile.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CounterInfo {
+    /// Open, paused (with its reason) or closed.
+    pub status: CounterStatus,
+    /// The officer's display name, when known.
+    pub officer: Option<String>,
 }
 
 impl Default for BoardState {
@@ -174,7 +193,13 @@ impl BoardState {
             gaps: 0,
             keypad: None,
             rating_levels: Vec::new(),
+            counter_info: BTreeMap::new(),
         }
+    }
+
+    /// The status and officer of `counter` (open, none when unknown).
+    pub fn counter_info(&self, counter: u16) -> CounterInfo {
+        self.counter_info.get(&counter).cloned().unwrap_or_default()
     }
 
     /// The Vietnamese name of a department, or its id when unknown.
@@ -208,6 +233,17 @@ impl BoardState {
         self.center = snapshot.center;
         self.time_zone = snapshot.time_zone;
         self.service_day = snapshot.service_day;
+        self.counter_info = snapshot
+            .counters
+            .iter()
+            .map(|c| {
+                let info = CounterInfo {
+                    status: c.status.clone(),
+                    officer: c.officer.clone(),
+                };
+                (c.counter, info)
+            })
+            .collect();
         self.counters = snapshot
             .counters
             .into_iter()
@@ -291,52 +327,53 @@ impl BoardState {
                 recall,
                 ..
             } => {
-                let was_at_counter = self.take_ticket(*ticket, &mut effects, Some(*counter));
-                if !recall && was_at_counter.is_none() {
-                    let d = self.department(department);
-                    d.waiting = d.waiting.saturating_sub(1);
-                }
-                let slot = self.counters.entry(*counter).or_default();
-                let called_at_ms = match (&was_at_counter, &*slot) {
-                    (Some(_), Some(current)) if current.ticket == *ticket => current.called_at_ms,
-                    _ => event.at_ms,
-                };
-                let changed = slot.as_ref().map(|c| c.label.as_str()) != Some(label.as_str());
-                let serving = matches!(&*slot, Some(c) if c.ticket == *ticket && c.serving);
-                *slot = Some(CurrentTicket {
+                let call = CallInfo {
                     ticket: *ticket,
                     label: label.clone(),
+                    counter: *counter,
                     department: department.clone(),
-                    serving,
-                    called_at_ms,
-                });
-                if changed {
-                    effects.push(Effect::CounterChanged {
-                        counter: *counter,
-                        label: Some(label.clone()),
-                    });
-                }
-                self.last_calls
-                    .retain(|c| !(c.ticket == *ticket && c.counter == *counter));
-                self.last_calls.insert(
-                    0,
-                    CallInfo {
-                        ticket: *ticket,
-                        label: label.clone(),
-                        counter: *counter,
-                        department: department.clone(),
-                        at_ms: event.at_ms,
-                        recall: *recall,
+                    at_ms: event.at_ms,
+                    recall: *recall,
+                };
+                self.call(call, event.seq, delivery, &mut effects);
+            }
+            EventKind::CalledChosen {
+                ticket,
+                label,
+                counter,
+                department,
+                ..
+            } => {
+                let call = CallInfo {
+                    ticket: *ticket,
+                    label: label.clone(),
+                    counter: *counter,
+                    department: department.clone(),
+                    at_ms: event.at_ms,
+                    recall: false,
+                };
+                self.call(call, event.seq, delivery, &mut effects);
+            }
+            EventKind::CounterStatusChanged {
+                counter,
+                status,
+                officer,
+                ..
+            } => {
+                self.counters.entry(*counter).or_default();
+                self.counter_info.insert(
+                    *counter,
+                    CounterInfo {
+                        status: status.clone(),
+                        officer: officer.clone(),
                     },
                 );
-                self.last_calls.truncate(LAST_CALLS);
-                self.latest_call_seq = event.seq;
-                if delivery == Delivery::Live {
-                    effects.push(Effect::Announce {
-                        label: label.clone(),
-                        counter: *counter,
-                    });
-                }
+            }
+            EventKind::Parked { ticket, .. } => {
+                self.take_ticket(*ticket, &mut effects, None);
+            }
+            EventKind::BroughtBack { department, .. } => {
+                self.department(department).waiting += 1;
             }
             EventKind::ServingStarted {
                 ticket,
@@ -396,6 +433,46 @@ impl BoardState {
             | EventKind::Rated { .. } => {}
         }
         effects
+    }
+
+    /// A call (first, repeated or out of order) shown at its counter, put
+    /// on top of the last calls and announced when live.
+    fn call(&mut self, call: CallInfo, seq: u64, delivery: Delivery, effects: &mut Vec<Effect>) {
+        let (ticket, counter) = (call.ticket, call.counter);
+        let was_at_counter = self.take_ticket(ticket, effects, Some(counter));
+        if !call.recall && was_at_counter.is_none() {
+            let d = self.department(&call.department);
+            d.waiting = d.waiting.saturating_sub(1);
+        }
+        let slot = self.counters.entry(counter).or_default();
+        let called_at_ms = match (&was_at_counter, &*slot) {
+            (Some(_), Some(current)) if current.ticket == ticket => current.called_at_ms,
+            _ => call.at_ms,
+        };
+        let changed = slot.as_ref().map(|c| c.label.as_str()) != Some(call.label.as_str());
+        let serving = matches!(&*slot, Some(c) if c.ticket == ticket && c.serving);
+        *slot = Some(CurrentTicket {
+            ticket,
+            label: call.label.clone(),
+            department: call.department.clone(),
+            serving,
+            called_at_ms,
+        });
+        if changed {
+            effects.push(Effect::CounterChanged {
+                counter,
+                label: Some(call.label.clone()),
+            });
+        }
+        self.last_calls
+            .retain(|c| !(c.ticket == ticket && c.counter == counter));
+        let label = call.label.clone();
+        self.last_calls.insert(0, call);
+        self.last_calls.truncate(LAST_CALLS);
+        self.latest_call_seq = seq;
+        if delivery == Delivery::Live {
+            effects.push(Effect::Announce { label, counter });
+        }
     }
 
     /// Records that the link is receiving the kiosk's stream.

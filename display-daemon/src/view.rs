@@ -7,7 +7,7 @@
 //! chime), not the state itself.
 
 use kiosk_config::{DisplayConfig, DisplayMode};
-use queue_protocol::CallInfo;
+use queue_protocol::{CallInfo, CounterStatus};
 use serde::Serialize;
 
 use crate::state::{BoardState, DepartmentWaiting, KeypadFeedback, LinkStatus};
@@ -67,6 +67,25 @@ pub struct CounterView {
     pub department: Option<String>,
     /// Whether service started.
     pub serving: bool,
+    /// `open`, `paused` or `closed`.
+    pub status: &'static str,
+    /// Why it is paused ("Họp").
+    pub pause_reason: Option<String>,
+    /// The officer's display name, when known.
+    pub officer: Option<String>,
+}
+
+impl CounterView {
+    fn with_info(mut self, state: &BoardState) -> Self {
+        let info = state.counter_info(self.counter);
+        self.status = info.status.name();
+        self.pause_reason = match info.status {
+            CounterStatus::Paused { reason } => Some(reason),
+            _ => None,
+        };
+        self.officer = info.officer;
+        self
+    }
 }
 
 /// The newest call, highlighted.
@@ -133,16 +152,26 @@ impl BoardView {
                     .as_ref()
                     .map(|c| state.department_name(&c.department).to_owned()),
                 serving: current.as_ref().is_some_and(|c| c.serving),
+                status: "open",
+                pause_reason: None,
+                officer: None,
             })
+            .map(|c| c.with_info(state))
             .collect();
         for n in &options.counters {
             if !state.counters.contains_key(n) {
-                counters.push(CounterView {
-                    counter: *n,
-                    label: None,
-                    department: None,
-                    serving: false,
-                });
+                counters.push(
+                    CounterView {
+                        counter: *n,
+                        label: None,
+                        department: None,
+                        serving: false,
+                        status: "open",
+                        pause_reason: None,
+                        officer: None,
+                    }
+                    .with_info(state),
+                );
             }
         }
         counters.sort_by_key(|c| c.counter);

@@ -194,3 +194,68 @@ async fn a_kiosk_that_stalls_in_the_body_does_not_hold_the_keypad() {
     let _ = release_tx.send(());
     stalled.await.unwrap();
 }
+
+/// Reads `levels` (one per 5 ms poll) from an active-low finish key whose
+/// long press (100 ms here) pauses or resumes; returns (poll, action).
+fn long_press_times(levels: &[State]) -> Vec<(usize, KeypadAction)> {
+    let expectations: Vec<Transaction> = levels.iter().map(|s| Transaction::get(*s)).collect();
+    let pin = Mock::new(&expectations);
+    let mut reader = KeypadReader::new(KeyRule::default());
+    reader.add_key_with_long_press(
+        KeypadAction::Finish,
+        KeypadAction::PauseResume,
+        100 * MS,
+        pin,
+        ActiveLevel::Low,
+    );
+    let start = Instant::now();
+    let mut fired = Vec::new();
+    for i in 0..levels.len() {
+        for action in reader.poll(start + 5 * MS * i as u32).unwrap() {
+            fired.push((i, action));
+        }
+    }
+    for mut pin in reader.into_pins() {
+        pin.done();
+    }
+    fired
+}
+
+#[test]
+fn a_short_press_of_a_long_press_key_fires_on_release() {
+    let mut levels = vec![Up; 2];
+    levels.extend([Down; 10]); // 50 ms: shorter than the long press
+    levels.extend([Up; 10]);
+    // Pressed from poll 2 (stable at 6), released from poll 12 (stable at 16).
+    assert_eq!(long_press_times(&levels), vec![(16, KeypadAction::Finish)]);
+}
+
+#[test]
+fn holding_the_key_pauses_once_and_its_release_does_nothing() {
+    let mut levels = vec![Up; 2];
+    levels.extend([Down; 60]); // 300 ms: three times the long press
+    levels.extend([Up; 10]);
+    // Stable press at poll 6; 100 ms later (20 polls) the long action, once.
+    assert_eq!(
+        long_press_times(&levels),
+        vec![(26, KeypadAction::PauseResume)]
+    );
+}
+
+#[test]
+fn a_bouncing_long_press_still_fires_once() {
+    let mut levels = vec![Up, Down, Up, Down];
+    levels.extend([Down; 40]);
+    levels.extend([Up, Down, Up]);
+    levels.extend([Up; 10]);
+    let fired = long_press_times(&levels);
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0].1, KeypadAction::PauseResume);
+}
+
+#[test]
+fn pause_and_resume_paths_and_texts() {
+    assert_eq!(KeypadAction::Pause.path_segment(), "pause");
+    assert_eq!(KeypadAction::Resume.path_segment(), "open");
+    assert_eq!(KeypadAction::Pause.done_text(), "Quầy đã tạm dừng");
+}

@@ -6,8 +6,8 @@ use display_daemon::state::{
 };
 use display_daemon::view::{BoardView, ViewOptions};
 use queue_protocol::{
-    Actor, CallInfo, CounterNow, CurrentTicket, DepartmentQueue, Event, EventKind, Snapshot,
-    TicketId,
+    Actor, CallInfo, CounterNow, CounterStatus, CurrentTicket, DepartmentQueue, Event, EventKind,
+    Snapshot, TicketId,
 };
 
 const T0: i64 = 1_760_000_000_000;
@@ -84,6 +84,11 @@ fn snapshot(last_seq: u64) -> Snapshot {
                 counter: 1,
                 name: "Quầy 1".into(),
                 current: None,
+                status: CounterStatus::Paused {
+                    reason: "Họp".into(),
+                },
+                officer: Some("Nguyễn Thị Lan".into()),
+                parked: Vec::new(),
             },
             CounterNow {
                 counter: 3,
@@ -95,6 +100,9 @@ fn snapshot(last_seq: u64) -> Snapshot {
                     serving: true,
                     called_at_ms: T0,
                 }),
+                status: CounterStatus::Open,
+                officer: None,
+                parked: Vec::new(),
             },
         ],
         departments: vec![
@@ -454,4 +462,104 @@ fn citizens_see_names_not_ids() {
     assert_eq!(view.center, "Trung tâm Hành chính công quận Phú Xuân");
     let counter3 = view.counters.iter().find(|c| c.counter == 3).unwrap();
     assert_eq!(counter3.department.as_deref(), Some("Hộ tịch"));
+}
+
+#[test]
+fn counter_work_events_apply_exactly_once() {
+    let mut state = BoardState::new();
+    state.apply_snapshot(snapshot(10));
+    // The snapshot's paused counter and its officer reach the view.
+    let options = ViewOptions {
+        mode: "hall-board",
+        counters: Vec::new(),
+        focus_counter: Some(1),
+        chime: true,
+        announcement: None,
+    };
+    let view = BoardView::new(&state, &options, 1);
+    let tile = view.counters.iter().find(|c| c.counter == 1).unwrap();
+    assert_eq!(tile.status, "paused");
+    assert_eq!(tile.pause_reason.as_deref(), Some("Họp"));
+    assert_eq!(tile.officer.as_deref(), Some("Nguyễn Thị Lan"));
+
+    let opened = ev(
+        11,
+        EventKind::CounterStatusChanged {
+            counter: 1,
+            status: CounterStatus::Open,
+            officer: Some("Lê Văn Hùng".into()),
+            actor: Actor::Staff {
+                name: "hung".into(),
+            },
+        },
+    );
+    let chosen = ev(
+        12,
+        EventKind::CalledChosen {
+            ticket: TicketId(8),
+            label: "1008".into(),
+            counter: 1,
+            department: "ho-tich".into(),
+            reason: "Hẹn trước".into(),
+            actor: Actor::Staff {
+                name: "hung".into(),
+            },
+        },
+    );
+    let parked = ev(
+        13,
+        EventKind::Parked {
+            ticket: TicketId(8),
+            label: "1008".into(),
+            counter: 1,
+            department: "ho-tich".into(),
+            actor: Actor::Staff {
+                name: "hung".into(),
+            },
+        },
+    );
+    let back = ev(
+        16,
+        EventKind::BroughtBack {
+            ticket: TicketId(2),
+            label: "1002".into(),
+            department: "ho-tich".into(),
+            front: true,
+            counter: 1,
+            actor: Actor::Staff {
+                name: "hung".into(),
+            },
+        },
+    );
+    assert!(state.apply(&opened, Delivery::Live).is_empty());
+    assert_eq!(state.counter_info(1).status, CounterStatus::Open);
+    assert_eq!(
+        state.counter_info(1).officer.as_deref(),
+        Some("Lê Văn Hùng")
+    );
+    // A chosen call is shown and announced like a first call.
+    let effects = state.apply(&chosen, Delivery::Live);
+    assert_eq!(announces(&effects), vec![("1008".to_owned(), 1)]);
+    assert_eq!(state.current_label(1), Some("1008"));
+    assert_eq!(waiting(&state, "ho-tich"), 3);
+    // Parking clears the counter; the waiting count does not change.
+    let effects = state.apply(&parked, Delivery::Live);
+    assert!(effects.contains(&Effect::CounterChanged {
+        counter: 1,
+        label: None
+    }));
+    assert_eq!(state.current_label(1), None);
+    assert_eq!(waiting(&state, "ho-tich"), 3);
+    // Recalled from the parked list: shown and announced again.
+    let effects = state.apply(&called(15, 8, 1, true), Delivery::Live);
+    assert_eq!(announces(&effects), vec![("1008".to_owned(), 1)]);
+    assert_eq!(waiting(&state, "ho-tich"), 3);
+    state.apply(&back, Delivery::Live);
+    assert_eq!(waiting(&state, "ho-tich"), 4);
+    // Replayed again: nothing changes, nothing is said.
+    let after_once = state.clone();
+    for e in [&opened, &chosen, &parked, &back, &called(15, 8, 1, true)] {
+        assert!(state.apply(e, Delivery::Live).is_empty());
+    }
+    assert_eq!(state, after_once);
 }

@@ -87,6 +87,9 @@ pub enum AccountsError {
     /// The new password is refused.
     #[error(transparent)]
     Password(#[from] PasswordError),
+    /// The display name is too long or holds control characters.
+    #[error("invalid display name {0:?}: use at most 40 characters, no line breaks")]
+    InvalidDisplayName(String),
     /// Disabling this account would leave no admin able to log in.
     #[error("{0:?} is the last enabled admin; add another admin before disabling it")]
     LastAdmin(String),
@@ -112,6 +115,10 @@ pub struct UserAccount {
     /// the person out of the running daemon too. Absent in older files.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub sessions_after_ms: i64,
+    /// The name citizens see on the counter display and the hall board
+    /// ("Nguyễn Thị Lan"); optional. Absent in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
 fn is_zero(n: &i64) -> bool {
@@ -146,6 +153,9 @@ pub struct UserInfo {
     pub disabled: bool,
     /// When it was created, Unix ms.
     pub created_ms: i64,
+    /// The name shown on counter displays, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
 /// A device token as shown to admins (no digest).
@@ -391,6 +401,7 @@ impl Accounts {
                 counters: u.counters.clone(),
                 disabled: u.disabled,
                 created_ms: u.created_ms,
+                display_name: u.display_name.clone(),
             })
             .collect();
         users.sort_by(|a, b| a.name.cmp(&b.name));
@@ -449,6 +460,7 @@ impl Accounts {
                 disabled: false,
                 created_ms: now_ms(),
                 sessions_after_ms: 0,
+                display_name: None,
             });
             Ok(())
         })
@@ -490,6 +502,44 @@ impl Accounts {
             user.disabled = disabled;
             Ok(())
         })
+    }
+
+    /// The longest display name, in characters (it must fit a counter
+    /// display's line).
+    pub const MAX_DISPLAY_NAME_CHARS: usize = 40;
+
+    /// Sets or clears (`None` or blank) the name shown on counter displays.
+    pub fn set_display_name(&self, name: &str, display: Option<&str>) -> Result<(), AccountsError> {
+        let display = display.map(str::trim).filter(|d| !d.is_empty());
+        if let Some(d) = display {
+            if d.chars().count() > Self::MAX_DISPLAY_NAME_CHARS || d.chars().any(char::is_control) {
+                return Err(AccountsError::InvalidDisplayName(d.to_owned()));
+            }
+        }
+        // Typed on any keyboard: one normal form, as the printer's text.
+        let display: Option<String> =
+            display.map(|d| unicode_normalization::UnicodeNormalization::nfc(d).collect());
+        self.lock().update(|file| {
+            let user = file
+                .users
+                .iter_mut()
+                .find(|u| u.name == name)
+                .ok_or_else(|| AccountsError::UnknownUser(name.to_owned()))?;
+            user.display_name = display;
+            Ok(())
+        })
+    }
+
+    /// The display name of account `name`, if it has one.
+    pub fn display_name(&self, name: &str) -> Option<String> {
+        let mut cache = self.lock();
+        cache.refresh_for_read();
+        cache
+            .file
+            .users
+            .iter()
+            .find(|u| u.name == name)
+            .and_then(|u| u.display_name.clone())
     }
 
     /// Replaces a staff member's counters.
@@ -659,6 +709,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let accounts = Accounts::open(&Accounts::path_in(dir.path())).unwrap();
         (dir, accounts)
+    }
+
+    #[test]
+    fn display_names_are_checked_normalised_and_kept() {
+        let (dir, accounts) = open_temp();
+        accounts
+            .add_user("lan", Role::Staff, "mật khẩu của Lan", &[1])
+            .unwrap();
+        assert_eq!(accounts.display_name("lan"), None);
+        // Typed decomposed (e + combining marks): stored in NFC.
+        let decomposed = "Nguye\u{302}\u{303}n Thi\u{323} Lan";
+        accounts.set_display_name("lan", Some(decomposed)).unwrap();
+        let again = Accounts::open(&Accounts::path_in(dir.path())).unwrap();
+        assert_eq!(again.display_name("lan").as_deref(), Some("Nguyễn Thị Lan"));
+        assert!(matches!(
+            again.set_display_name("lan", Some(&"x".repeat(41))),
+            Err(AccountsError::InvalidDisplayName(_))
+        ));
+        assert!(matches!(
+            again.set_display_name("lan", Some("Lan\nHai")),
+            Err(AccountsError::InvalidDisplayName(_))
+        ));
+        assert!(matches!(
+            again.set_display_name("ai-do", Some("Ai đó")),
+            Err(AccountsError::UnknownUser(_))
+        ));
+        // Blank clears it.
+        again.set_display_name("lan", Some("  ")).unwrap();
+        assert_eq!(again.display_name("lan"), None);
     }
 
     #[test]

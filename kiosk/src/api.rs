@@ -49,11 +49,20 @@
 //! | POST | `/api/v1/counters/{n}/finish` | staff (own), admin, keypad (own) | service ends |
 //! | POST | `/api/v1/counters/{n}/transfer` | staff (own), admin | `{department}` or `{counter}` |
 //! | POST | `/api/v1/counters/{n}/rate` | keypad (own) | a citizen's rating `{level, source, ticket?, key?}` (see [`rating`]) |
+//! | GET | `/api/v1/counters/{n}/tickets` | staff (own), admin | waiting tickets it may call (with `over_target`), its parked tickets, the reason lists; `?no_shows=true` adds today's no-shows it may bring back |
+//! | POST | `/api/v1/counters/{n}/pause` | staff (own), admin, keypad (own) | `{reason}` from `[counter_work] pause_reasons` (a keypad: the first); refused while a ticket is called or served |
+//! | POST | `/api/v1/counters/{n}/open` | staff (own), admin, keypad (own) | open or resume; an officer with a display name takes the counter over |
+//! | POST | `/api/v1/counters/{n}/close` | staff (own), admin | closed until opened again |
+//! | POST | `/api/v1/counters/{n}/call` | staff (own), admin | `{ticket, reason}`: a chosen waiting ticket out of order, reason from `call_reasons` |
+//! | POST | `/api/v1/counters/{n}/park` | staff (own), admin | parks the ticket being served |
+//! | POST | `/api/v1/counters/{n}/unpark` | staff (own), admin | `{ticket}`: calls a parked ticket back |
+//! | POST | `/api/v1/counters/{n}/bring-back` | staff (own), admin | `{ticket}`: a no-show of today waits again (front or issue order, `[counter_work] bring_back`) |
 //! | GET/POST | `/api/v1/admin/users` | admin | list; `{name, role, password, counters}` adds |
 //! | POST | `/api/v1/admin/users/{name}/disable` | admin | disables (the last admin cannot be) |
 //! | POST | `/api/v1/admin/users/{name}/enable` | admin | enables again |
 //! | POST | `/api/v1/admin/users/{name}/password` | admin | `{password}` |
 //! | POST | `/api/v1/admin/users/{name}/counters` | admin | `{counters: [..]}` |
+//! | POST | `/api/v1/admin/users/{name}/display-name` | admin | `{display_name}` shown on counter displays (`null` clears) |
 //! | GET/POST | `/api/v1/admin/tokens` | admin | list; `{name, role, counter}` → `{token}` shown once |
 //! | DELETE | `/api/v1/admin/tokens/{name}` | admin | revokes |
 //! | GET | `/api/v1/admin/status` | admin | printer, store, stream clients, logged-in staff |
@@ -246,12 +255,21 @@ pub const ROUTES: &[Route] = &[
     route!(Post "/api/v1/counters/{n}/finish", Access::Counter(AT_COUNTER), staff::finish),
     route!(Post "/api/v1/counters/{n}/transfer", Access::Counter(PEOPLE), staff::transfer),
     route!(Post "/api/v1/counters/{n}/rate", Access::Counter(COUNTER_DEVICE), rating::rate),
+    route!(Get "/api/v1/counters/{n}/tickets", Access::Counter(PEOPLE), staff::tickets),
+    route!(Post "/api/v1/counters/{n}/pause", Access::Counter(AT_COUNTER), staff::pause),
+    route!(Post "/api/v1/counters/{n}/open", Access::Counter(AT_COUNTER), staff::open),
+    route!(Post "/api/v1/counters/{n}/close", Access::Counter(PEOPLE), staff::close),
+    route!(Post "/api/v1/counters/{n}/call", Access::Counter(PEOPLE), staff::call_chosen),
+    route!(Post "/api/v1/counters/{n}/park", Access::Counter(PEOPLE), staff::park),
+    route!(Post "/api/v1/counters/{n}/unpark", Access::Counter(PEOPLE), staff::unpark),
+    route!(Post "/api/v1/counters/{n}/bring-back", Access::Counter(PEOPLE), staff::bring_back),
     route!(Get "/api/v1/admin/users", Access::Roles(ADMIN), admin::users),
     route!(Post "/api/v1/admin/users", Access::Roles(ADMIN), admin::add_user),
     route!(Post "/api/v1/admin/users/{name}/disable", Access::Roles(ADMIN), admin::disable_user),
     route!(Post "/api/v1/admin/users/{name}/enable", Access::Roles(ADMIN), admin::enable_user),
     route!(Post "/api/v1/admin/users/{name}/password", Access::Roles(ADMIN), admin::set_password),
     route!(Post "/api/v1/admin/users/{name}/counters", Access::Roles(ADMIN), admin::set_counters),
+    route!(Post "/api/v1/admin/users/{name}/display-name", Access::Roles(ADMIN), admin::set_display_name),
     route!(Get "/api/v1/admin/tokens", Access::Roles(ADMIN), admin::tokens),
     route!(Post "/api/v1/admin/tokens", Access::Roles(ADMIN), admin::add_token),
     route!(Delete "/api/v1/admin/tokens/{name}", Access::Roles(ADMIN), admin::revoke_token),
@@ -294,6 +312,9 @@ struct Shared {
     config_path: Option<PathBuf>,
     /// Open event streams (for the status page).
     stream_clients: Arc<AtomicUsize>,
+    /// Open event streams of display devices, by token name (for the
+    /// "display lost its stream" alert).
+    display_streams: stream::DisplayStreams,
     /// Flipped to `true` to end every event stream (shutdown).
     closing: watch::Sender<bool>,
     /// Stream tuning.
@@ -379,6 +400,7 @@ impl ApiState {
                 credentials_changed: watch::channel(0).0,
                 config_path: options.config_path,
                 stream_clients: Arc::new(AtomicUsize::new(0)),
+                display_streams: stream::DisplayStreams::default(),
                 closing,
                 stream: options.stream,
             }),
@@ -426,6 +448,18 @@ impl ApiState {
     /// How many event streams are open now.
     pub fn stream_clients(&self) -> usize {
         self.shared.stream_clients.load(Ordering::Relaxed)
+    }
+
+    /// Open event streams per display device: every display token, with 0
+    /// for one that holds no stream now.
+    pub fn display_streams(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut all = self.shared.display_streams.counts();
+        for token in self.accounts().tokens() {
+            if token.role == Role::Display {
+                all.entry(token.name).or_insert(0);
+            }
+        }
+        all
     }
 
     /// Ends every event stream (call it when shutting down: a graceful HTTP

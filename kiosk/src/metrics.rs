@@ -24,6 +24,11 @@
 //! | `kiosk_printer_ready` | gauge | | 1 when a ticket can be printed |
 //! | `kiosk_printer_paper` | gauge | `state` (`present`, `near_end`, `out`, `unknown`) | 1 for the paper state now |
 //! | `kiosk_stream_clients` | gauge | | open event streams (displays, staff pages) |
+//! | `kiosk_display_stream_clients` | gauge | `display` | open event streams of each display device token (0 when that display is not following) |
+//! | `kiosk_oldest_waiting_seconds` | gauge | `department` | how long the oldest waiting ticket has waited (0 when nobody waits) |
+//! | `kiosk_over_target_tickets` | gauge | `department` | tickets waiting longer than `target_wait_minutes` |
+//! | `kiosk_target_wait_seconds` | gauge | `department` | the department's target (only departments with one) |
+//! | `kiosk_counter_status` | gauge | `counter`, `status` (`open`, `paused`, `closed`) | 1 for the counter's status now |
 //! | `kiosk_store_disk_bytes` | gauge | | bytes the queue store uses on disk |
 //! | `kiosk_event_last_seq` | gauge | | sequence number of the last event |
 //! | `kiosk_ratings_total` | counter | `department`, `level` | citizens' ratings recorded since start (retries of one rating count once) |
@@ -202,6 +207,39 @@ pub struct KioskNow {
     pub stream_clients: usize,
     /// Bytes on disk; `None` when measuring failed.
     pub disk_bytes: Option<u64>,
+    /// Tickets waiting now (for the oldest wait and the targets).
+    pub waiting: Vec<Ticket>,
+    /// Open event streams per display device (every display token).
+    pub display_streams: BTreeMap<String, usize>,
+    /// The scrape time, Unix ms.
+    pub now_ms: i64,
+}
+
+/// Per department: seconds the oldest of `waiting` has waited at `now_ms`
+/// (0 when nobody waits) and how many wait longer than the department's
+/// target. Every configured department is present.
+pub fn department_waits(
+    config: &CenterConfig,
+    waiting: &[Ticket],
+    now_ms: i64,
+) -> BTreeMap<String, (u64, u32)> {
+    let mut out: BTreeMap<String, (u64, u32)> = config
+        .departments
+        .iter()
+        .map(|d| (d.id.as_str().to_owned(), (0, 0)))
+        .collect();
+    for t in waiting {
+        let waited_ms = u64::try_from(now_ms - t.issued_at_ms).unwrap_or(0);
+        let target = config
+            .department(&kiosk_config::DepartmentId(t.department.clone()))
+            .and_then(|d| d.target_wait);
+        let entry = out.entry(t.department.clone()).or_default();
+        entry.0 = entry.0.max(waited_ms / 1000);
+        if target.is_some_and(|target| u128::from(waited_ms) > target.as_millis()) {
+            entry.1 += 1;
+        }
+    }
+    out
 }
 
 /// Every state `kiosk_printer_state` can have (`PrinterHealth::label`).
@@ -369,6 +407,66 @@ pub fn render(metrics: &Metrics, config: &CenterConfig, now: &KioskNow) -> Strin
         |q| q.issued_today,
     );
 
+    let waits = department_waits(config, &now.waiting, now.now_ms);
+    header(
+        &mut out,
+        "kiosk_oldest_waiting_seconds",
+        "gauge",
+        "Seconds the oldest waiting ticket has waited (0 when nobody waits).",
+    );
+    for (d, (oldest, _)) in &waits {
+        let _ = writeln!(
+            out,
+            "kiosk_oldest_waiting_seconds{{department=\"{}\"}} {oldest}",
+            label(d)
+        );
+    }
+    header(
+        &mut out,
+        "kiosk_over_target_tickets",
+        "gauge",
+        "Tickets waiting longer than their department's target_wait_minutes.",
+    );
+    for (d, (_, over)) in &waits {
+        let _ = writeln!(
+            out,
+            "kiosk_over_target_tickets{{department=\"{}\"}} {over}",
+            label(d)
+        );
+    }
+    header(
+        &mut out,
+        "kiosk_target_wait_seconds",
+        "gauge",
+        "The department's target_wait_minutes, seconds (departments with a target only).",
+    );
+    for d in &config.departments {
+        if let Some(target) = d.target_wait {
+            let _ = writeln!(
+                out,
+                "kiosk_target_wait_seconds{{department=\"{}\"}} {}",
+                label(d.id.as_str()),
+                target.as_secs()
+            );
+        }
+    }
+    header(
+        &mut out,
+        "kiosk_counter_status",
+        "gauge",
+        "1 for the counter's status now (open, paused, closed), 0 for the others.",
+    );
+    for c in &now.snapshot.counters {
+        for status in ["open", "paused", "closed"] {
+            let _ = writeln!(
+                out,
+                "kiosk_counter_status{{counter=\"{}\",status=\"{status}\"}} {}",
+                c.counter,
+                u8::from(c.status.name() == status)
+            );
+        }
+    }
+
     header(
         &mut out,
         "kiosk_printer_state",
@@ -419,6 +517,19 @@ pub fn render(metrics: &Metrics, config: &CenterConfig, now: &KioskNow) -> Strin
         "Open event streams (displays, staff pages).",
     );
     let _ = writeln!(out, "kiosk_stream_clients {}", now.stream_clients);
+    header(
+        &mut out,
+        "kiosk_display_stream_clients",
+        "gauge",
+        "Open event streams per display device token (0: that display is not following).",
+    );
+    for (name, n) in &now.display_streams {
+        let _ = writeln!(
+            out,
+            "kiosk_display_stream_clients{{display=\"{}\"}} {n}",
+            label(name)
+        );
+    }
     if let Some(bytes) = now.disk_bytes {
         header(
             &mut out,

@@ -119,8 +119,11 @@
     } else if (kind.type === 'printed') {
       delete view.failed[kind.ticket];
       renderFailed();
-    } else if (kind.type === 'called') {
-      view.recent.unshift({ label: kind.label, ticket: kind.ticket, counter: kind.counter, at_ms: Date.now(), recall: kind.recall });
+    } else if (kind.type === 'called' || kind.type === 'called_chosen') {
+      view.recent.unshift({
+        label: kind.label, ticket: kind.ticket, counter: kind.counter, at_ms: Date.now(), recall: kind.recall,
+        reason: kind.reason || null,
+      });
       view.recent = view.recent.slice(0, 20);
       renderRecent();
     } else if (kind.type === 'fault' || kind.type === 'fault_cleared') {
@@ -171,8 +174,13 @@
     for (const c of view.counters) {
       const now = state.counters[c.counter];
       const staff = staffAt(c.counter);
-      tiles.append(el('div', { class: 'tile', 'data-counter': c.counter, 'data-busy': now ? 'true' : 'false' },
+      const st = (state.status && state.status[c.counter]) || { status: { type: 'open' } };
+      const statusText = st.status.type === 'paused' ? 'Tạm dừng — ' + st.status.reason
+        : st.status.type === 'closed' ? 'Đã đóng' : '';
+      tiles.append(el('div', { class: 'tile', 'data-counter': c.counter, 'data-busy': now ? 'true' : 'false', 'data-status': st.status.type },
         el('div', { class: 'name' }, c.name || 'Quầy ' + c.counter),
+        statusText ? el('div', { class: 'tag warn counter-status' }, statusText) : null,
+        st.officer ? el('div', { class: 'officer' }, st.officer) : null,
         el('div', { class: 'number' + (now ? '' : ' empty') }, now ? now.label : '—'),
         el('div', { class: 'muted' }, now ? (now.serving ? 'Đang phục vụ' : 'Đang gọi') + ' · ' + departmentName(now.department) : 'Trống'),
         el('div', { class: 'staff' }, staff.length ? 'Nhân viên: ' + staff.join(', ') : 'Chưa có nhân viên đăng nhập')));
@@ -183,12 +191,17 @@
     for (const id of Object.keys(view.departments)) {
       const q = state.departments[id] || { waiting: 0, priority_waiting: 0, issued_today: 0, estimated_wait_secs: 0 };
       total += q.waiting;
-      rows.append(el('tr', { 'data-department': id },
+      const w = (view.status && view.status.waits && view.status.waits[id]) || null;
+      const over = w && w.over_target ? w.over_target : 0;
+      rows.append(el('tr', { 'data-department': id, class: over ? 'over-target' : '' },
         el('td', null, departmentName(id)),
         el('td', { class: 'waiting' }, String(q.waiting)),
         el('td', null, String(q.priority_waiting || 0)),
         el('td', null, String(q.issued_today || 0)),
-        el('td', null, q.waiting ? duration((q.estimated_wait_secs || 0) * 1000) : '—')));
+        el('td', null, q.waiting ? duration((q.estimated_wait_secs || 0) * 1000) : '—'),
+        el('td', { class: 'oldest' }, w && w.oldest_waiting_secs ? duration(w.oldest_waiting_secs * 1000) : '—'),
+        el('td', { class: 'over' + (over ? ' over-target-mark' : '') }, w && w.target_wait_secs
+          ? String(over) + ' / mục tiêu ' + duration(w.target_wait_secs * 1000) : '—')));
     }
     $('waiting-all').textContent = String(total);
   }
@@ -206,7 +219,8 @@
     const rows = $('recent-rows');
     rows.textContent = '';
     for (const c of view.recent) {
-      rows.append(el('tr', null, el('td', null, c.label + (c.recall ? ' (gọi lại)' : '')), el('td', null, String(c.ticket)),
+      const how = c.recall ? ' (gọi lại)' : c.reason ? ' (gọi ngoài thứ tự: ' + c.reason + ')' : '';
+      rows.append(el('tr', { 'data-ticket': c.ticket }, el('td', null, c.label + how), el('td', null, String(c.ticket)),
         el('td', null, String(c.counter)), el('td', null, clock(c.at_ms))));
     }
   }

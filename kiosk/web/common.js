@@ -172,7 +172,8 @@ const Kiosk = (function () {
 
   /**
    * The center as the event stream tells it: `counters` (number →
-   * current ticket or null), `departments` (id → {waiting,
+   * current ticket or null), `status` (number → {status, officer}),
+   * `departments` (id → {waiting,
    * priority_waiting}), `lastSeq`. Calls `onChange(state, why)` after the
    * snapshot and after every event; `onLink(connected)` when the stream
    * opens or drops. Waiting counts are re-read from /api/v1/queue after
@@ -180,14 +181,18 @@ const Kiosk = (function () {
    * were priority ones).
    */
   function live(onChange, onLink) {
-    const state = { counters: {}, departments: {}, lastSeq: 0, queueSeq: -1, started: false };
+    const state = { counters: {}, status: {}, departments: {}, lastSeq: 0, queueSeq: -1, started: false };
     let source = null;
     let queueTimer = null;
     let retryTimer = null;
 
     function applySnapshot(snap) {
       state.counters = {};
-      for (const c of snap.counters || []) state.counters[c.counter] = c.current || null;
+      state.status = {};
+      for (const c of snap.counters || []) {
+        state.counters[c.counter] = c.current || null;
+        state.status[c.counter] = { status: c.status || { type: 'open' }, officer: c.officer || null };
+      }
       applyQueue(snap.departments || [], snap.last_seq);
       state.lastSeq = snap.last_seq;
       state.started = true;
@@ -232,7 +237,8 @@ const Kiosk = (function () {
       state.lastSeq = event.seq;
       const k = event.kind;
       switch (k.type) {
-        case 'called': {
+        case 'called':
+        case 'called_chosen': {
           const before = state.counters[k.counter];
           state.counters[k.counter] = {
             ticket: k.ticket,
@@ -250,7 +256,11 @@ const Kiosk = (function () {
         }
         case 'finished':
         case 'no_show':
+        case 'parked':
           clearTicket(k.counter, k.ticket);
+          break;
+        case 'counter_status_changed':
+          state.status[k.counter] = { status: k.status, officer: k.officer || null };
           break;
         case 'transferred':
           if (k.from_counter !== null && k.from_counter !== undefined) clearTicket(k.from_counter, k.ticket);
@@ -261,7 +271,8 @@ const Kiosk = (function () {
         default:
           break;
       }
-      if (['ticket_issued', 'called', 'transferred', 'cancelled', 'no_show', 'service_day_started'].includes(k.type)) {
+      if (['ticket_issued', 'called', 'called_chosen', 'transferred', 'cancelled', 'no_show', 'brought_back',
+        'service_day_started'].includes(k.type)) {
         refreshQueue();
       }
       onChange(state, k);
@@ -291,7 +302,8 @@ const Kiosk = (function () {
       });
       const types = ['service_day_started', 'ticket_issued', 'called', 'no_show', 'serving_started',
         'finished', 'transferred', 'cancelled', 'printed', 'print_failed', 'clock_went_backwards',
-        'fault', 'fault_cleared', 'admin_action', 'pruned'];
+        'fault', 'fault_cleared', 'admin_action', 'pruned', 'counter_status_changed', 'called_chosen', 'parked',
+        'brought_back'];
       for (const t of types) {
         source.addEventListener(t, function (m) {
           applyEvent(JSON.parse(m.data));

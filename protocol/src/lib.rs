@@ -238,6 +238,69 @@ pub enum EventKind {
         /// Who sent it (the counter's keypad token for counter devices).
         actor: Actor,
     },
+    /// A counter opened, paused (with a reason from the center's list) or
+    /// closed. A paused or closed counter calls nobody and receives no
+    /// transfers; displays show "Quầy 3 tạm dừng".
+    CounterStatusChanged {
+        /// The counter.
+        counter: u16,
+        /// Its new status.
+        status: CounterStatus,
+        /// Display name of the officer now at the counter (from the staff
+        /// account), for the counter display and the hall board tile; none
+        /// when the account has none or the counter closed.
+        #[serde(default)]
+        officer: Option<String>,
+        /// Who changed it.
+        actor: Actor,
+    },
+    /// A chosen ticket was called out of order (not the one "next" would
+    /// call), for a reason from the center's list. Displays treat it as a
+    /// first call.
+    CalledChosen {
+        /// The ticket called.
+        ticket: TicketId,
+        /// Its label.
+        label: String,
+        /// The counter the citizen should go to.
+        counter: u16,
+        /// The ticket's department.
+        department: String,
+        /// Why it was called out of order (Vietnamese, from the list).
+        reason: String,
+        /// Who called it.
+        actor: Actor,
+    },
+    /// The ticket being served was parked: the citizen stepped away (to
+    /// fetch a paper); it waits in the counter's parked list and comes back
+    /// with one action (a `Called` with `recall = true`).
+    Parked {
+        /// The ticket.
+        ticket: TicketId,
+        /// Its label.
+        label: String,
+        /// The counter that parked it.
+        counter: u16,
+        /// Its department.
+        department: String,
+        /// Who parked it.
+        actor: Actor,
+    },
+    /// A no-show came back the same day and waits again.
+    BroughtBack {
+        /// The ticket.
+        ticket: TicketId,
+        /// Its label.
+        label: String,
+        /// The department it waits in.
+        department: String,
+        /// `true`: at the front of the queue; `false`: in issue order.
+        front: bool,
+        /// The counter whose staff brought it back.
+        counter: u16,
+        /// Who brought it back.
+        actor: Actor,
+    },
     /// Retention ran: service days older than the retention were removed
     /// (their summaries stay) and/or events older than the kiosk's event
     /// window (the last two service days) left the log.
@@ -271,14 +334,53 @@ pub enum TicketState {
     NoShow,
     /// Cancelled before being served.
     Cancelled,
+    /// Parked by a counter while the citizen stepped away; the counter is
+    /// free for others meanwhile.
+    Parked {
+        /// The counter that parked it and will recall it.
+        counter: u16,
+    },
+}
+
+/// Whether a counter takes citizens.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CounterStatus {
+    /// Working: calls and receives transfers.
+    #[default]
+    Open,
+    /// Temporarily not calling, for a reason from the center's list.
+    Paused {
+        /// The reason, Vietnamese ("Nghỉ giải lao").
+        reason: String,
+    },
+    /// Closed for the rest of the day (or until opened again).
+    Closed,
+}
+
+impl CounterStatus {
+    /// Whether the counter may call tickets and receive transfers.
+    pub fn is_open(&self) -> bool {
+        matches!(self, Self::Open)
+    }
+
+    /// Short English name for logs, metrics and reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Paused { .. } => "paused",
+            Self::Closed => "closed",
+        }
+    }
 }
 
 impl TicketState {
-    /// Whether the ticket can still change (waiting, called or serving).
+    /// Whether the ticket can still change (waiting, called, serving or
+    /// parked).
     pub fn is_open(self) -> bool {
         matches!(
             self,
-            Self::Waiting | Self::Called { .. } | Self::Serving { .. }
+            Self::Waiting | Self::Called { .. } | Self::Serving { .. } | Self::Parked { .. }
         )
     }
 
@@ -440,6 +542,17 @@ pub struct CounterNow {
     pub name: String,
     /// The ticket called or being served there, if any.
     pub current: Option<CurrentTicket>,
+    /// Open, paused (with its reason) or closed; open from an older kiosk.
+    /// Left out of the JSON while open, like the two below when empty, so
+    /// a snapshot without counter work reads as before.
+    #[serde(default, skip_serializing_if = "CounterStatus::is_open")]
+    pub status: CounterStatus,
+    /// Display name of the officer at the counter, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub officer: Option<String>,
+    /// Tickets parked by this counter, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parked: Vec<CurrentTicket>,
 }
 
 /// The ticket at a counter.
@@ -589,9 +702,13 @@ pub enum TicketPageStatus {
     Called,
     /// Being served at a counter.
     Serving,
+    /// Parked by its counter while the citizen stepped away; the counter
+    /// calls it back.
+    Parked,
     /// Served.
     Done,
-    /// Called and did not come.
+    /// Called and did not come (the counter may still bring it back the
+    /// same day, so this is not final).
     NoShow,
     /// Cancelled by staff.
     Cancelled,
@@ -604,7 +721,7 @@ impl TicketPageStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            Self::Done | Self::NoShow | Self::Cancelled | Self::DayEnded
+            Self::Done | Self::Cancelled | Self::DayEnded
         )
     }
 }

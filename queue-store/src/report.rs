@@ -35,6 +35,11 @@
 //! - `busiest_hour`: the local hour (center time zone) with the most tickets
 //!   issued (department, hour) or called (counter, staff).
 //!
+//! - `within_target_pct` ("share served within target"): of the served
+//!   tickets whose issuing department has `target_wait_minutes`, the share
+//!   whose waiting was at most that target; absent when no department with
+//!   a target served anyone.
+//!
 //! Tickets count in their **issuing** department and service day, as the
 //! kept [`DaySummary`]s do.
 //!
@@ -52,6 +57,14 @@
 //! `served` counts the issuing one). Hour rows have no ratings; days known
 //! only from summaries have none either. `kiosk report --ratings` prints
 //! the per-officer table of these figures.
+//!
+//! **Time in each counter status** ([`Report::status_time`], from the event
+//! log only): for each counter, and for each officer (the user who set the
+//! status), seconds open, paused and closed within the range. A counter is
+//! counted from its first status change on; an interval runs until the next
+//! change, a new service day, or the last event read (for today: the last
+//! thing that happened), so a counter whose status nobody ever set does not
+//! appear.
 //!
 //! # Where the figures come from
 //!
@@ -82,5 +95,5 @@ mod model;
 pub use build::{from_store, ReportBuilder};
 pub use model::{
     BusyHour, Durations, GroupBy, LevelCount, RatingFigures, Report, ReportError, ReportLevel,
-    ReportRequest, Row,
+    ReportRequest, Row, StatusTime,
 };

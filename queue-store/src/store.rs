@@ -90,7 +90,9 @@ use arc_swap::ArcSwap;
 use jiff::civil::Date;
 use jiff::ToSpan;
 use kiosk_config::{CenterConfig, DepartmentId, KioskSettings};
-use queue_protocol::{Actor, DaySummary, Event, EventKind, Snapshot, Ticket, TicketId};
+use queue_protocol::{
+    Actor, CounterStatus, DaySummary, Event, EventKind, Snapshot, Ticket, TicketId,
+};
 use tokio::sync::broadcast;
 
 use crate::clock::Clock;
@@ -746,6 +748,83 @@ impl Store {
         actor: Actor,
     ) -> Result<Ticket, ActionError> {
         self.run(|q, c, now| q.cancel(c, ticket, reason, actor, now))
+    }
+
+    /// Open, pause or close a counter; `officer` is the acting account's
+    /// display name, shown on the counter's displays.
+    pub fn set_counter_status(
+        &self,
+        counter: u16,
+        status: CounterStatus,
+        officer: Option<String>,
+        actor: Actor,
+    ) -> Result<CounterStatus, ActionError> {
+        self.run(|q, c, now| q.set_counter_status(c, counter, status, officer, actor, now))
+    }
+
+    /// Call a chosen waiting ticket out of order, for a listed reason.
+    pub fn call_chosen(
+        &self,
+        counter: u16,
+        ticket: TicketId,
+        reason: &str,
+        actor: Actor,
+    ) -> Result<Ticket, ActionError> {
+        self.run(|q, c, now| q.call_chosen(c, counter, ticket, reason, actor, now))
+    }
+
+    /// Park the ticket being served at `counter`.
+    pub fn park(
+        &self,
+        counter: u16,
+        ticket: Option<TicketId>,
+        actor: Actor,
+    ) -> Result<Ticket, ActionError> {
+        self.run(|q, c, now| q.park(c, counter, ticket, actor, now))
+    }
+
+    /// Call a parked ticket of `counter` back.
+    pub fn recall_parked(
+        &self,
+        counter: u16,
+        ticket: TicketId,
+        actor: Actor,
+    ) -> Result<Ticket, ActionError> {
+        self.run(|q, c, now| q.recall_parked(c, counter, ticket, actor, now))
+    }
+
+    /// Bring a no-show of today back into its department's queue.
+    pub fn bring_back(
+        &self,
+        counter: u16,
+        ticket: TicketId,
+        actor: Actor,
+    ) -> Result<Ticket, ActionError> {
+        let mut inner = self.lock();
+        let found = match inner.queue.open_ticket(ticket) {
+            Some(t) => t.clone(),
+            None => match disk::get_ticket(&inner.db, ticket.0)? {
+                Some(t) => t,
+                None if inner.packed_ticket(ticket)?.is_some() => {
+                    return Err(ActionError::TicketClosed { ticket })
+                }
+                None => return Err(ActionError::UnknownTicket { ticket }),
+            },
+        };
+        let config = self.shared.config.load();
+        self.run_locked(&mut inner, &config, |q, c, now| {
+            q.bring_back(c, counter, found, actor, now)
+        })
+    }
+
+    /// "Now" as the store's clock tells it (the time its events get).
+    pub fn now(&self) -> jiff::Timestamp {
+        self.shared.clock.now()
+    }
+
+    /// Open tickets of today (waiting, called, serving, parked), by id.
+    pub fn open_tickets(&self) -> Vec<Ticket> {
+        self.lock().queue.open_tickets().cloned().collect()
     }
 
     fn print_outcome(

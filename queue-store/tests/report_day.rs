@@ -270,6 +270,7 @@ fn row(
             tickets: busiest.1,
         }),
         summary_days: 0,
+        within_target_pct: None,
         ratings: no_ratings(served),
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use jiff::{SignedDuration, Timestamp};
 use kiosk_config::{CenterConfig, Exhaustion};
 use proptest::prelude::*;
-use queue_protocol::{Actor, Event, EventKind, Ticket, TicketId, TicketState};
+use queue_protocol::{Actor, CounterStatus, Event, EventKind, Ticket, TicketId, TicketState};
 use queue_store::store::queue::QueueState;
 use queue_store::store::ActionError;
 use store_support::{center, morning};
@@ -251,6 +251,13 @@ enum Action {
     Cancel(u64),
     Printed(u64),
     Advance(i64),
+    Pause(u16, usize),
+    Open(u16),
+    Close(u16),
+    CallChosen(u16, u64, usize),
+    Park(u16),
+    RecallParked(u16, u64),
+    BringBack(u16, u64),
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -266,6 +273,13 @@ fn action() -> impl Strategy<Value = Action> {
         1 => (counter.clone(), 1u16..=4).prop_map(|(c, t)| Action::TransferCounter(c, t)),
         1 => (1u64..40).prop_map(Action::Cancel),
         1 => (1u64..40).prop_map(Action::Printed),
+        1 => (counter.clone(), 0usize..5).prop_map(|(c, r)| Action::Pause(c, r)),
+        2 => counter.clone().prop_map(Action::Open),
+        1 => counter.clone().prop_map(Action::Close),
+        2 => (counter.clone(), 1u64..40, 0usize..4).prop_map(|(c, t, r)| Action::CallChosen(c, t, r)),
+        1 => counter.clone().prop_map(Action::Park),
+        1 => (counter.clone(), 1u64..40).prop_map(|(c, t)| Action::RecallParked(c, t)),
+        1 => (counter.clone(), 1u64..40).prop_map(|(c, t)| Action::BringBack(c, t)),
         // Mostly minutes forward, sometimes hours, sometimes a day back.
         2 => prop_oneof![1i64..600, 3_600i64..30_000, Just(-86_400i64)].prop_map(Action::Advance),
     ]
@@ -317,11 +331,33 @@ proptest! {
                     }
                 }
                 Action::Advance(secs) => now += SignedDuration::from_secs(secs),
+                // Reasons past the end of the list are refused.
+                Action::Pause(k, r) => {
+                    let reason = c.counter_work.pause_reasons.get(r).cloned().unwrap_or_else(|| "không có".into());
+                    let _ = q.set_counter_status(&c, k, CounterStatus::Paused { reason }, None, actor, now);
+                }
+                Action::Open(k) => { let _ = q.set_counter_status(&c, k, CounterStatus::Open, None, actor, now); }
+                Action::Close(k) => { let _ = q.set_counter_status(&c, k, CounterStatus::Closed, None, actor, now); }
+                Action::CallChosen(k, id, r) => {
+                    let reason = c.counter_work.call_reasons.get(r).cloned().unwrap_or_default();
+                    let _ = q.call_chosen(&c, k, TicketId(id), &reason, actor, now);
+                }
+                Action::Park(k) => { let _ = q.park(&c, k, None, actor, now); }
+                Action::RecallParked(k, id) => { let _ = q.recall_parked(&c, k, TicketId(id), actor, now); }
+                Action::BringBack(k, id) => {
+                    if let Some(t) = all.get(&TicketId(id)).cloned() {
+                        let _ = q.bring_back(&c, k, t, actor, now);
+                    }
+                }
             }
             let change = q.take_change();
             for e in &change.events {
                 prop_assert_eq!(e.seq, next_seq, "events have no holes");
                 next_seq += 1;
+                // Nobody is called to a counter that is not open.
+                if let EventKind::Called { counter, .. } | EventKind::CalledChosen { counter, .. } = e.kind {
+                    prop_assert!(q.counter_status(counter).is_open(), "call at a {:?} counter {}", q.counter_status(counter), counter);
+                }
             }
             for t in change.tickets {
                 all.insert(t.id, t);

@@ -16,6 +16,10 @@
 //!   do): the board pages through them; every page fits, and every counter
 //!   and department is shown on some page.
 //! - The counter display at 800×480 (the 7-inch Pi screen) and 1366×768.
+//! - A paused counter: its hall board tile and its counter display say
+//!   "Quầy 3 tạm dừng" (the counter display with the reason), tiles show the
+//!   officer's display name, the board still fits, and resuming shows the
+//!   counter open again without reloading.
 //!
 //! Screenshots go to `docs/` when missing or with `UPDATE_SCREENSHOTS=1`.
 //! Skipped with a message when chromedriver is not installed (`.ci/setup`
@@ -558,5 +562,122 @@ async fn the_counter_display_fits_the_pi_screen_and_a_laptop() {
     }
 
     display.shutdown().await;
+    kiosk.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_counter_shows_on_the_hall_board_and_its_counter_display() {
+    if find_chromedriver().is_none() {
+        eprintln!("SKIPPED: chromedriver not installed; run .ci/setup");
+        return;
+    }
+    let kiosk = Kiosk::start(phu_xuan()).await;
+    kiosk.busy_morning(2).await;
+    let lan = Actor::Staff { name: "lan".into() };
+    let store = kiosk.app.store().clone();
+    let by = lan.clone();
+    blocking(move || {
+        // Counter 3 finishes its citizen and pauses for a meeting; counter 2
+        // is taken over by an officer with a display name.
+        store.finish(3, None, by.clone()).unwrap();
+        store
+            .set_counter_status(
+                3,
+                queue_protocol::CounterStatus::Paused {
+                    reason: "Họp".into(),
+                },
+                Some("Nguyễn Thị Lan".into()),
+                by.clone(),
+            )
+            .unwrap();
+        store
+            .set_counter_status(
+                2,
+                queue_protocol::CounterStatus::Open,
+                Some("Lê Văn Hùng".into()),
+                by,
+            )
+            .unwrap();
+    })
+    .await;
+
+    let board = kiosk.display("hall-board", "").await;
+    let browser = browser(1920, 1080).await.unwrap();
+    browser
+        .goto(&format!("http://{}/", board.local_addr()))
+        .await
+        .unwrap();
+    let tile = |n: u16, part: &str| {
+        format!(
+            "var t = document.querySelector('#tiles .tile[data-counter=\"{n}\"] .{part}'); return t ? t.textContent : null;"
+        )
+    };
+    browser
+        .wait_for(&tile(3, "dept"), json!("Quầy 3 tạm dừng"))
+        .await
+        .unwrap();
+    browser
+        .wait_for(&tile(3, "name"), json!("QUẦY 3 · Nguyễn Thị Lan"))
+        .await
+        .unwrap();
+    browser
+        .wait_for(&tile(2, "name"), json!("QUẦY 2 · Lê Văn Hùng"))
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "var t = document.querySelector('#tiles .tile[data-counter=\"3\"]'); return t ? t.dataset.status : null;",
+            json!("paused"),
+        )
+        .await
+        .unwrap();
+    wait_still(&browser).await;
+    assert_geometry(&browser, "hall board with a paused counter").await;
+
+    let counter = kiosk.display("counter", "counters = [3]").await;
+    let desk = self::browser(800, 480).await.unwrap();
+    desk.goto(&format!("http://{}/", counter.local_addr()))
+        .await
+        .unwrap();
+    desk.wait_for(
+        "return document.getElementById('counter-caption').textContent",
+        json!("Quầy 3 tạm dừng"),
+    )
+    .await
+    .unwrap();
+    let shown = desk
+        .execute("return [document.getElementById('counter-title').textContent, document.getElementById('counter-department').textContent, document.getElementById('counter-number').textContent]")
+        .await
+        .unwrap();
+    assert_eq!(shown, json!(["QUẦY 3 — Nguyễn Thị Lan", "Họp", "—"]));
+    wait_still(&desk).await;
+    assert_geometry(&desk, "counter display of a paused counter").await;
+
+    // Resumed: both screens follow the event, no reload.
+    let store = kiosk.app.store().clone();
+    blocking(move || {
+        store
+            .set_counter_status(3, queue_protocol::CounterStatus::Open, None, lan)
+            .unwrap();
+    })
+    .await;
+    browser
+        .wait_for(
+            "var t = document.querySelector('#tiles .tile[data-counter=\"3\"]'); return t ? t.dataset.status : null;",
+            json!("open"),
+        )
+        .await
+        .unwrap();
+    desk.wait_for(
+        "return document.getElementById('counter-caption').textContent",
+        json!("Chưa có số"),
+    )
+    .await
+    .unwrap();
+
+    drop(desk);
+    drop(browser);
+    counter.shutdown().await;
+    board.shutdown().await;
     kiosk.stop().await;
 }

@@ -721,3 +721,238 @@ async fn admin_sees_the_center_and_creates_an_account_that_can_log_in() {
     let _: Value = browser.execute("return 1").await.unwrap();
     center.stop().await;
 }
+
+/// The JS that tells the labels of a console ticket list, in order.
+fn list_labels(list: &str) -> String {
+    format!(
+        "return Array.from(document.querySelectorAll('#{list} li .label')).map(function (e) {{ return e.textContent; }});"
+    )
+}
+
+/// Picks `value` in a `<select>` of the choice dialog.
+async fn choose(browser: &Browser, select: &str, value: &str) {
+    browser
+        .wait_true(&format!(
+            "var s = document.getElementById('{select}'); return !!s && Array.from(s.options).some(function (o) {{ return o.value === {v}; }});",
+            v = json!(value)
+        ))
+        .await
+        .unwrap();
+    browser.fill(&format!("#{select}"), value).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_pause_call_a_chosen_ticket_park_and_bring_back_a_no_show() {
+    let Some(browser) = browser(1280, 900).await else {
+        return;
+    };
+    let center = Center::start().await;
+    for _ in 0..3 {
+        center.press("ho-tich", false).await;
+    }
+    login(&browser, &center, STAFF, "/console").await;
+    browser.wait_true(&visible("console-view")).await.unwrap();
+    browser
+        .wait_for("return document.body.dataset.link", json!("up"))
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            &list_labels("waiting-tickets"),
+            json!(["1001", "1002", "1003"]),
+        )
+        .await
+        .unwrap();
+    let status = |counter: u16| {
+        center
+            .app
+            .store()
+            .snapshot()
+            .counters
+            .into_iter()
+            .find(|c| c.counter == counter)
+            .map(|c| c.status)
+            .unwrap()
+    };
+
+    // P: pause for a reason chosen from the list; "next" is then off.
+    browser.keys("p").await.unwrap();
+    browser
+        .wait_true("return document.getElementById('choose-dialog').open")
+        .await
+        .unwrap();
+    choose(&browser, "choose-reason", "Họp").await;
+    browser.click("#choose-confirm").await.unwrap();
+    browser
+        .wait_for(
+            "return document.getElementById('counter-status').textContent",
+            json!("Tạm dừng — Họp"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        status(1),
+        queue_protocol::CounterStatus::Paused {
+            reason: "Họp".into()
+        }
+    );
+    browser
+        .wait_true("return document.getElementById('btn-next').disabled")
+        .await
+        .unwrap();
+    browser.keys("n").await.unwrap();
+    assert_eq!(
+        center.current_label(1),
+        None,
+        "a paused counter calls nobody"
+    );
+    // M: open again.
+    browser.keys("m").await.unwrap();
+    browser
+        .wait_for(
+            "return document.getElementById('counter-status').dataset.status",
+            json!("open"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status(1), queue_protocol::CounterStatus::Open);
+
+    // Call 1003 out of order from its row, with a reason.
+    browser
+        .click("#waiting-tickets li:nth-child(3) button")
+        .await
+        .unwrap();
+    browser
+        .wait_true("return document.getElementById('choose-dialog').open")
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "var s = document.getElementById('choose-ticket'); return s.options[s.selectedIndex].textContent",
+            json!("1003"),
+        )
+        .await
+        .unwrap();
+    choose(&browser, "choose-reason", "Hẹn trước").await;
+    browser.click("#choose-confirm").await.unwrap();
+    browser
+        .wait_for(
+            "return document.getElementById('current-number').textContent",
+            json!("1003"),
+        )
+        .await
+        .unwrap();
+    let store = center.app.store().clone();
+    let chosen = blocking_events(&store)
+        .into_iter()
+        .find_map(|e| match e.kind {
+            queue_protocol::EventKind::CalledChosen { label, reason, .. } => Some((label, reason)),
+            _ => None,
+        });
+    assert_eq!(chosen, Some(("1003".into(), "Hẹn trước".into())));
+
+    // B starts, G parks: the counter is free and the parked list shows it;
+    // L calls it back with one key.
+    browser.keys("b").await.unwrap();
+    browser
+        .wait_for(
+            "return document.getElementById('current-state').dataset.state",
+            json!("serving"),
+        )
+        .await
+        .unwrap();
+    browser.keys("g").await.unwrap();
+    browser
+        .wait_for(
+            "return document.getElementById('current-number').textContent",
+            json!("—"),
+        )
+        .await
+        .unwrap();
+    browser
+        .wait_for(&list_labels("parked-list"), json!(["1003"]))
+        .await
+        .unwrap();
+    assert_eq!(center.current_label(1), None);
+    browser.keys("l").await.unwrap();
+    browser
+        .wait_for(
+            "return document.getElementById('current-number').textContent",
+            json!("1003"),
+        )
+        .await
+        .unwrap();
+    browser
+        .wait_for(&list_labels("parked-list"), json!([]))
+        .await
+        .unwrap();
+    assert_eq!(center.current_label(1).as_deref(), Some("1003"));
+
+    // H finishes, N calls 1001, V marks it a no-show; Q brings it back to
+    // the front of the queue.
+    browser.keys("h").await.unwrap();
+    browser
+        .wait_for(
+            "return document.getElementById('current-number').textContent",
+            json!("—"),
+        )
+        .await
+        .unwrap();
+    browser.keys("n").await.unwrap();
+    browser
+        .wait_for(
+            "return document.getElementById('current-number').textContent",
+            json!("1001"),
+        )
+        .await
+        .unwrap();
+    browser.keys("v").await.unwrap();
+    browser
+        .wait_for(&list_labels("no-show-list"), json!(["1001"]))
+        .await
+        .unwrap();
+    browser
+        .wait_for(&list_labels("waiting-tickets"), json!(["1002"]))
+        .await
+        .unwrap();
+    browser.keys("q").await.unwrap();
+    browser
+        .wait_true("return document.getElementById('choose-dialog').open")
+        .await
+        .unwrap();
+    browser.click("#choose-confirm").await.unwrap();
+    browser
+        .wait_for(&list_labels("waiting-tickets"), json!(["1001", "1002"]))
+        .await
+        .unwrap();
+    browser
+        .wait_for(&list_labels("no-show-list"), json!([]))
+        .await
+        .unwrap();
+    browser
+        .wait_true(
+            "return document.getElementById('feedback-notice').textContent.indexOf('1001') >= 0",
+        )
+        .await
+        .unwrap();
+    // "Next" takes the brought-back ticket first.
+    browser.keys("n").await.unwrap();
+    browser
+        .wait_for(
+            "return document.getElementById('current-number').textContent",
+            json!("1001"),
+        )
+        .await
+        .unwrap();
+
+    drop(browser);
+    center.stop().await;
+}
+
+/// Every event of the store's log (a short test day).
+fn blocking_events(store: &queue_store::store::Store) -> Vec<queue_protocol::Event> {
+    match store.events_since(0, 10_000).unwrap() {
+        queue_store::store::EventsSince::Events(events) => events,
+        other => panic!("unexpected {other:?}"),
+    }
+}

@@ -1,10 +1,12 @@
 //! The rules of a center's file, one module per section: [`hours`]
-//! (`[center]`), [`departments`], [`counters`], [`kiosk`] and [`ratings`].
+//! (`[center]`), [`departments`], [`counters`], [`kiosk`], [`ratings`] and
+//! [`counter_work`].
 //!
 //! Builds [`CenterConfig`] from [`RawCenterFile`]. Every rule reports through
 //! the `Checker` and carries on, so one run finds every problem. Defaults are
 //! filled in here and only here.
 
+mod counter_work;
 mod counters;
 mod departments;
 mod hours;
@@ -56,6 +58,7 @@ pub(crate) fn validate_center(raw: &RawCenterFile, c: &mut Checker<'_>) -> Optio
     let counters = counters(raw, c);
     let kiosk = kiosk(raw, departments.as_deref(), c);
     let ratings = ratings(raw.ratings.as_ref(), &root.key("ratings"), c);
+    let counter_work = counter_work::counter_work(raw.counter_work.as_ref(), c);
     if let (Some(departments), Some(counters)) = (&departments, &counters) {
         for (i, d) in departments.iter().enumerate() {
             if !counters.iter().any(|k| k.serves.contains(&d.id)) {
@@ -76,6 +79,7 @@ pub(crate) fn validate_center(raw: &RawCenterFile, c: &mut Checker<'_>) -> Optio
         counters: counters?,
         kiosk: kiosk?,
         ratings: ratings?,
+        counter_work: counter_work?,
     };
     c.errors.is_empty().then_some(config)
 }

@@ -156,6 +156,34 @@ pub async fn set_counters(
     Ok(Json(json!({ "name": name, "counters": body.counters })))
 }
 
+/// Body of `POST /api/v1/admin/users/{name}/display-name`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDisplayName {
+    /// The name shown on counter displays; `null` or blank clears it.
+    display_name: Option<String>,
+}
+
+/// `POST /api/v1/admin/users/{name}/display-name`.
+pub async fn set_display_name(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<NewDisplayName>,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .accounts()
+        .set_display_name(&name, body.display_name.as_deref())?;
+    let shown = state.accounts().display_name(&name);
+    record(
+        &state,
+        &principal,
+        format!("set the display name of {name} to {shown:?}"),
+    )
+    .await;
+    Ok(Json(json!({ "name": name, "display_name": shown })))
+}
+
 /// `GET /api/v1/admin/tokens`.
 pub async fn tokens(State(state): State<ApiState>) -> Json<Value> {
     Json(json!({ "tokens": state.accounts().tokens() }))
@@ -224,8 +252,39 @@ pub async fn revoke_token(
 pub async fn status(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let health = state.app().printer().health();
     let store = state.app().store().clone();
-    let (last_seq, service_day, disk_bytes) =
-        blocking(move || (store.last_seq(), store.service_day(), store.disk_bytes())).await;
+    let (last_seq, service_day, disk_bytes, open, now) = blocking(move || {
+        (
+            store.last_seq(),
+            store.service_day(),
+            store.disk_bytes(),
+            store.open_tickets(),
+            store.now(),
+        )
+    })
+    .await;
+    let config = state.app().config();
+    let waiting: Vec<_> = open
+        .into_iter()
+        .filter(|t| t.state == queue_protocol::TicketState::Waiting)
+        .collect();
+    let waits: serde_json::Map<String, Value> =
+        crate::metrics::department_waits(&config, &waiting, now.as_millisecond())
+            .into_iter()
+            .map(|(department, (oldest, over))| {
+                let target = config
+                    .department(&kiosk_config::DepartmentId(department.clone()))
+                    .and_then(|d| d.target_wait)
+                    .map(|t| t.as_secs());
+                (
+                    department,
+                    json!({
+                        "oldest_waiting_secs": oldest,
+                        "over_target": over,
+                        "target_wait_secs": target,
+                    }),
+                )
+            })
+            .collect();
     let logged_in: Vec<Value> = state
         .sessions()
         .logged_in(Instant::now())
@@ -247,6 +306,7 @@ pub async fn status(State(state): State<ApiState>) -> Result<Json<Value>, ApiErr
         },
         "stream_clients": state.stream_clients(),
         "logged_in": logged_in,
+        "waits": waits,
     })))
 }
 

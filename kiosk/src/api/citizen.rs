@@ -608,6 +608,7 @@ fn status_name(status: TicketPageStatus) -> &'static str {
         TicketPageStatus::Waiting => "waiting",
         TicketPageStatus::Called => "called",
         TicketPageStatus::Serving => "serving",
+        TicketPageStatus::Parked => "parked",
         TicketPageStatus::Done => "done",
         TicketPageStatus::NoShow => "no_show",
         TicketPageStatus::Cancelled => "cancelled",
@@ -638,6 +639,9 @@ impl PageText {
             },
             TicketPageStatus::Called => format!("Mời số {} đến quầy {counter}", page.label),
             TicketPageStatus::Serving => format!("Bạn đang được phục vụ tại quầy {counter}"),
+            TicketPageStatus::Parked => format!(
+                "Quầy {counter} đang giữ số của bạn. Khi bạn sẵn sàng, xin quay lại quầy {counter}."
+            ),
             TicketPageStatus::Done => "Đã phục vụ xong. Cảm ơn bạn!".to_owned(),
             TicketPageStatus::NoShow => {
                 "Số của bạn đã được gọi nhưng bạn không có mặt. Xin lấy số mới hoặc hỏi cán bộ hướng dẫn."

@@ -148,6 +148,42 @@ impl From<ActionError> for ApiError {
                 StatusCode::CONFLICT,
                 "không thực hiện được với phiếu ở trạng thái này".to_string(),
             ),
+            ActionError::CounterNotOpen { counter, status } => (
+                StatusCode::CONFLICT,
+                match *status {
+                    "paused" => format!("quầy {counter} đang tạm dừng; hãy mở lại quầy trước"),
+                    _ => format!("quầy {counter} đã đóng; hãy mở lại quầy trước"),
+                },
+            ),
+            ActionError::AlreadyInStatus { .. } => {
+                (StatusCode::CONFLICT, "quầy đã ở trạng thái này".to_string())
+            }
+            ActionError::CounterBusy { label, .. } => (
+                StatusCode::CONFLICT,
+                format!(
+                    "quầy đang phục vụ số {label}; hãy kết thúc, tạm gác hoặc chuyển số này trước"
+                ),
+            ),
+            ActionError::UnknownReason { allowed, .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("hãy chọn một lý do trong danh sách: {allowed}"),
+            ),
+            ActionError::NotServedHere { department, .. } => (
+                StatusCode::CONFLICT,
+                format!("quầy này không phục vụ lĩnh vực {department}"),
+            ),
+            ActionError::AlreadyParked { .. } => (
+                StatusCode::CONFLICT,
+                "phiếu này đã được tạm gác".to_string(),
+            ),
+            ActionError::NotToday { .. } => (
+                StatusCode::CONFLICT,
+                "chỉ gọi lại được số vắng mặt trong ngày hôm nay".to_string(),
+            ),
+            ActionError::NumberReissued { .. } => (
+                StatusCode::CONFLICT,
+                "số này đã được cấp cho người khác; hãy lấy số mới".to_string(),
+            ),
             ActionError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, detail.clone()),
         };
         ApiError::new(status, message).with_detail(detail)
@@ -166,6 +202,7 @@ impl From<AccountsError> for ApiError {
             AccountsError::UnknownUser(_) | AccountsError::UnknownToken(_) => StatusCode::NOT_FOUND,
             AccountsError::NameTaken(_) | AccountsError::LastAdmin(_) => StatusCode::CONFLICT,
             AccountsError::InvalidName(_)
+            | AccountsError::InvalidDisplayName(_)
             | AccountsError::WrongRole(_)
             | AccountsError::Counters(_)
             | AccountsError::Password(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -15,12 +15,17 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<ApiState>) -> Response {
     let store = state.app().store().clone();
-    let (snapshot, disk_bytes) = blocking(move || {
+    let (snapshot, disk_bytes, waiting) = blocking(move || {
         let disk = store.disk_bytes();
         if let Err(err) = &disk {
             tracing::warn!(error = %err, "cannot measure the store's disk use for /metrics");
         }
-        (store.snapshot(), disk.ok())
+        let waiting = store
+            .open_tickets()
+            .into_iter()
+            .filter(|t| t.state == queue_protocol::TicketState::Waiting)
+            .collect();
+        (store.snapshot(), disk.ok(), waiting)
     })
     .await;
     let now = KioskNow {
@@ -28,6 +33,9 @@ pub async fn metrics(State(state): State<ApiState>) -> Response {
         printer: state.app().printer().health(),
         stream_clients: state.stream_clients(),
         disk_bytes,
+        waiting,
+        display_streams: state.display_streams(),
+        now_ms: state.app().store().now().as_millisecond(),
     };
     let text = render(global(), &state.app().config(), &now);
     let mut response = text.into_response();

@@ -92,6 +92,10 @@ pub fn event_type(kind: &EventKind) -> &'static str {
         EventKind::AdminAction { .. } => "admin_action",
         EventKind::Pruned { .. } => "pruned",
         EventKind::Rated { .. } => "rated",
+        EventKind::CounterStatusChanged { .. } => "counter_status_changed",
+        EventKind::CalledChosen { .. } => "called_chosen",
+        EventKind::Parked { .. } => "parked",
+        EventKind::BroughtBack { .. } => "brought_back",
     }
 }
 
@@ -143,6 +147,45 @@ impl Drop for ClientGuard {
     }
 }
 
+/// Open streams per display device name, shared by every stream.
+#[derive(Debug, Clone, Default)]
+pub struct DisplayStreams(Arc<std::sync::Mutex<std::collections::BTreeMap<String, usize>>>);
+
+impl DisplayStreams {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, usize>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Streams open now, by device name (devices with none are absent).
+    pub fn counts(&self) -> std::collections::BTreeMap<String, usize> {
+        self.lock().clone()
+    }
+}
+
+/// Counts one display's stream while it is open.
+struct DisplayGuard(DisplayStreams, String);
+
+impl DisplayGuard {
+    fn new(streams: &DisplayStreams, name: &str) -> DisplayGuard {
+        *streams.lock().entry(name.to_owned()).or_default() += 1;
+        DisplayGuard(streams.clone(), name.to_owned())
+    }
+}
+
+impl Drop for DisplayGuard {
+    fn drop(&mut self) {
+        let mut map = self.0.lock();
+        if let Some(n) = map.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.1);
+            }
+        }
+    }
+}
+
 /// One client's position in the stream.
 struct Feed {
     /// Where missed events are read back from.
@@ -169,6 +212,8 @@ struct Feed {
     checked: Instant,
     /// Keeps the client counted.
     _client: ClientGuard,
+    /// Keeps a display device's stream counted under its name.
+    _display: Option<DisplayGuard>,
     /// Keeps the client's address holding one of its stream slots.
     _slot: Option<lan_server::Slot>,
     /// Staff and displays never see ratings: their `Rated` events are sent
@@ -410,6 +455,8 @@ pub async fn events(
         checked: Instant::now(),
         state: state.clone(),
         _client: ClientGuard::new(&state.shared.stream_clients),
+        _display: (principal.role == crate::auth::Role::Display)
+            .then(|| DisplayGuard::new(&state.shared.display_streams, &principal.name)),
         _slot: slot,
         hide_ratings: matches!(
             principal.role,

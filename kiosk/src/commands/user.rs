@@ -112,6 +112,16 @@ pub enum UserCommand {
         #[command(flatten)]
         data: DataDirArgs,
     },
+    /// Set the name shown on the counter displays and the hall board for
+    /// this account ("Nguyễn Thị Lan"); without one, clear it.
+    DisplayName {
+        /// Login name.
+        name: String,
+        /// The display name, at most 40 characters.
+        display_name: Option<String>,
+        #[command(flatten)]
+        data: DataDirArgs,
+    },
 }
 
 /// Runs a `kiosk user` command.
@@ -157,6 +167,20 @@ pub fn run(command: UserCommand) -> anyhow::Result<ExitCode> {
                 .set_disabled(&name, false)
                 .with_context(|| format!("enabling {name}"))?;
             writeln!(out, "{name} enabled")?;
+        }
+        UserCommand::DisplayName {
+            name,
+            display_name,
+            data,
+        } => {
+            let accounts = data.open()?;
+            accounts
+                .set_display_name(&name, display_name.as_deref())
+                .with_context(|| format!("setting the display name of {name}"))?;
+            match accounts.display_name(&name) {
+                Some(shown) => writeln!(out, "{name} is shown as {shown:?}")?,
+                None => writeln!(out, "{name} has no display name")?,
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -11,7 +11,7 @@ use queue_protocol::{
 
 use super::model::{
     BusyHour, Durations, GroupBy, LevelCount, RatingFigures, Report, ReportError, ReportLevel,
-    ReportRequest, Row,
+    ReportRequest, Row, StatusTime,
 };
 use crate::store::retention::percentile;
 use crate::store::{EventsSince, Store};
@@ -63,6 +63,10 @@ struct Acc {
     hours: [u32; 24],
     summary_days: u32,
     ratings: BTreeMap<String, u32>,
+    /// Served tickets of departments with a target.
+    targeted: u32,
+    /// Of which first called within the target.
+    within_target: u32,
 }
 
 /// Raw samples plus per-day summaries that cannot be split into samples.
@@ -137,6 +141,16 @@ impl Acc {
         for (level, n) in &other.ratings {
             *self.ratings.entry(level.clone()).or_default() += n;
         }
+        self.targeted += other.targeted;
+        self.within_target += other.within_target;
+    }
+
+    /// Counts a served ticket against its department's target.
+    fn count_target(&mut self, target_secs: Option<u64>, waited_secs: u64) {
+        if let Some(target) = target_secs {
+            self.targeted += 1;
+            self.within_target += u32::from(waited_secs <= target);
+        }
     }
 
     fn count_outcome(&mut self, outcome: Outcome) {
@@ -165,6 +179,16 @@ pub struct ReportBuilder {
     /// Service day of every in-range ticket seen in the log (a rating may
     /// come after its ticket was folded).
     ticket_days: HashMap<TicketId, String>,
+    /// `target_wait_minutes` of each department that has one, seconds.
+    targets: HashMap<String, u64>,
+    /// The service day the log is in (from `ServiceDayStarted`).
+    log_day: Option<String>,
+    /// Time of the last event read.
+    last_event_ms: i64,
+    /// Each counter's current status interval: (status, since, officer).
+    status_now: BTreeMap<u16, (&'static str, i64, String)>,
+    /// Seconds per (by, key) and status: open, paused, closed.
+    status_secs: BTreeMap<(&'static str, String), [u64; 3]>,
 }
 
 impl ReportBuilder {
@@ -180,6 +204,35 @@ impl ReportBuilder {
             days_seen: Default::default(),
             past_range: false,
             ticket_days: HashMap::new(),
+            targets: config
+                .departments
+                .iter()
+                .filter_map(|d| Some((d.id.as_str().to_owned(), d.target_wait?.as_secs())))
+                .collect(),
+            log_day: None,
+            last_event_ms: 0,
+            status_now: BTreeMap::new(),
+            status_secs: BTreeMap::new(),
+        }
+    }
+
+    /// Closes every counter's status interval at `at_ms`, crediting it to
+    /// the counter and its officer when the log's day is in the range.
+    fn close_status_intervals(&mut self, at_ms: i64) {
+        let in_range = self.log_day.as_deref().is_some_and(|d| self.in_range(d));
+        for (counter, (status, since, officer)) in &mut self.status_now {
+            if in_range {
+                let secs = secs(*since, at_ms);
+                let index = match *status {
+                    "open" => 0,
+                    "paused" => 1,
+                    _ => 2,
+                };
+                for key in [("counter", counter.to_string()), ("staff", officer.clone())] {
+                    self.status_secs.entry(key).or_default()[index] += secs;
+                }
+            }
+            *since = at_ms;
         }
     }
 
@@ -203,6 +256,24 @@ impl ReportBuilder {
     /// One event of the log.
     pub fn add_event(&mut self, event: &Event) {
         let at = event.at_ms;
+        self.last_event_ms = self.last_event_ms.max(at);
+        match &event.kind {
+            EventKind::ServiceDayStarted { service_day, .. } => {
+                self.close_status_intervals(at);
+                self.log_day = Some(service_day.clone());
+            }
+            EventKind::CounterStatusChanged {
+                counter,
+                status,
+                actor,
+                ..
+            } => {
+                self.close_status_intervals(at);
+                self.status_now
+                    .insert(*counter, (status.name(), at, staff_name(actor)));
+            }
+            _ => {}
+        }
         match &event.kind {
             EventKind::ServiceDayStarted { service_day, .. }
                 if service_day.as_str() > self.to.as_str() =>
@@ -259,6 +330,30 @@ impl ReportBuilder {
                     }
                 }
             }
+            EventKind::CalledChosen {
+                ticket,
+                counter,
+                actor,
+                ..
+            } => {
+                if let Some(life) = self.open.get_mut(ticket) {
+                    life.first_call_ms.get_or_insert(at);
+                    life.stays.push(Stay {
+                        counter: *counter,
+                        staff: staff_name(actor),
+                        called_at_ms: at,
+                        started_at_ms: None,
+                        outcome: Outcome::Open,
+                        service_secs: None,
+                    });
+                }
+            }
+            EventKind::BroughtBack { ticket, .. } => {
+                // It waits again: a later call is a new stay.
+                if let Some(life) = self.open.get_mut(ticket) {
+                    life.outcome = Outcome::Open;
+                }
+            }
             EventKind::ServingStarted { ticket, .. } => {
                 if let Some(stay) = self.open_stay(*ticket) {
                     stay.started_at_ms.get_or_insert(at);
@@ -276,7 +371,11 @@ impl ReportBuilder {
                 if let Some(stay) = self.open_stay(*ticket) {
                     stay.outcome = Outcome::NoShow;
                 }
-                self.close(*ticket, Outcome::NoShow);
+                // Kept open: the citizen may be brought back the same day;
+                // the day's end (or `finish`) folds it as a no-show.
+                if let Some(life) = self.open.get_mut(ticket) {
+                    life.outcome = Outcome::NoShow;
+                }
             }
             EventKind::Transferred { ticket, .. } => {
                 if let Some(stay) = self.open_stay(*ticket) {
@@ -397,6 +496,7 @@ impl ReportBuilder {
     /// Adds a closed (or, at the end, still open) ticket to its groups.
     fn fold(&mut self, life: &TicketLife) {
         let by = self.request.by;
+        let target = self.targets.get(&life.department).copied();
         match by {
             GroupBy::Department | GroupBy::Hour => {
                 let key = match by {
@@ -415,6 +515,9 @@ impl ReportBuilder {
                 }
                 if let Some(call) = life.first_call_ms {
                     acc.waiting.push(secs(life.issued_at_ms, call));
+                    if life.outcome == Outcome::Served {
+                        acc.count_target(target, secs(life.issued_at_ms, call));
+                    }
                 }
                 for stay in &life.stays {
                     if let Some(s) = stay.service_secs {
@@ -443,6 +546,10 @@ impl ReportBuilder {
                     if index == 0 {
                         acc.waiting.push(secs(life.issued_at_ms, stay.called_at_ms));
                     }
+                    if outcome == Outcome::Served {
+                        let call = life.first_call_ms.unwrap_or(stay.called_at_ms);
+                        acc.count_target(target, secs(life.issued_at_ms, call));
+                    }
                     if let Some(s) = stay.service_secs {
                         acc.service.push(s);
                     }
@@ -454,6 +561,7 @@ impl ReportBuilder {
     /// The report, given the kept summaries (any days; those in the range
     /// and not in the log are used).
     pub fn finish(mut self, config: &CenterConfig, summaries: &[DaySummary]) -> Report {
+        self.close_status_intervals(self.last_event_ms);
         let open: Vec<TicketLife> = self.open.drain().map(|(_, life)| life).collect();
         for life in &open {
             self.fold(life);
@@ -533,6 +641,31 @@ impl ReportBuilder {
                 satisfied: config.ratings.is_satisfied(&l.id),
             })
             .collect();
+        let mut status_time: Vec<StatusTime> = self
+            .status_secs
+            .iter()
+            .map(|((by, key), [open, paused, closed])| StatusTime {
+                by: (*by).to_owned(),
+                key: key.clone(),
+                name: match *by {
+                    "counter" => key
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|n| config.counter(n))
+                        .map_or_else(|| format!("Quầy {key}"), |c| c.name.clone()),
+                    _ => key.clone(),
+                },
+                open_secs: *open,
+                paused_secs: *paused,
+                closed_secs: *closed,
+            })
+            .collect();
+        status_time.sort_by_key(|s| {
+            (
+                s.by != "counter",
+                order_key(config, GroupBy::Counter, &s.key),
+            )
+        });
         Report {
             levels,
             center: config.center.name.clone(),
@@ -545,6 +678,7 @@ impl ReportBuilder {
             daily,
             summary_days,
             notes,
+            status_time,
         }
     }
 }
@@ -624,6 +758,9 @@ fn row(config: &CenterConfig, by: GroupBy, day: Option<&str>, key: &str, acc: &A
         service: acc.service.stats(),
         busiest_hour,
         summary_days: acc.summary_days,
+        within_target_pct: (acc.targeted > 0).then(|| {
+            (f64::from(acc.within_target) * 1000.0 / f64::from(acc.targeted)).round() / 10.0
+        }),
         // Ratings are not grouped by hour (see the module docs).
         ratings: if by == GroupBy::Hour {
             RatingFigures::default()

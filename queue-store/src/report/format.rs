@@ -111,6 +111,18 @@ fn level_count(row: &Row, level: &str) -> u32 {
         .map_or(0, |l| l.count)
 }
 
+/// Whether any row of `report` has a share within target: only then do
+/// the table and the CSV get that column (a center without targets keeps
+/// the columns it always had).
+fn has_targets(report: &Report) -> bool {
+    report
+        .rows
+        .iter()
+        .chain(&report.daily)
+        .chain(std::iter::once(&report.total))
+        .any(|r| r.within_target_pct.is_some())
+}
+
 fn opt<T: ToString>(value: Option<T>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
@@ -130,7 +142,11 @@ pub fn write_csv(report: &Report, bom: bool, out: &mut impl Write) -> io::Result
     if bom {
         out.write_all("\u{feff}".as_bytes())?;
     }
+    let targets = has_targets(report);
     out.write_all(csv_header(report).join(",").as_bytes())?;
+    if targets {
+        out.write_all(b",within_target_pct")?;
+    }
     out.write_all(b"\r\n")?;
     let range = format!("{}..{}", report.from, report.to);
     let rows = if report.daily.is_empty() {
@@ -173,7 +189,10 @@ pub fn write_csv(report: &Report, bom: bool, out: &mut impl Write) -> io::Result
         );
         fields.push(opt(row.ratings.satisfied_share_pct));
         fields.push(opt(row.ratings.per_served));
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        let mut line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        if targets {
+            line.push(opt(row.within_target_pct));
+        }
         out.write_all(line.join(",").as_bytes())?;
         out.write_all(b"\r\n")?;
     }
@@ -190,7 +209,7 @@ pub fn human_secs(secs: Option<u64>) -> String {
     }
 }
 
-fn table_cells(report: &Report, row: &Row, daily: bool) -> Vec<String> {
+fn table_cells(report: &Report, row: &Row, daily: bool, targets: bool) -> Vec<String> {
     let Durations {
         p50_secs,
         p90_secs,
@@ -237,6 +256,12 @@ fn table_cells(report: &Report, row: &Row, daily: bool) -> Vec<String> {
             .per_served
             .map_or_else(|| "-".into(), |p| format!("{p:.2}")),
     );
+    if targets {
+        cells.push(
+            row.within_target_pct
+                .map_or_else(|| "-".into(), |p| format!("{p:.1}%")),
+        );
+    }
     cells
 }
 
@@ -253,7 +278,8 @@ pub fn write_table(report: &Report, out: &mut impl Write) -> io::Result<()> {
         report.timezone
     )?;
     writeln!(out)?;
-    let header = [
+    let targets = has_targets(report);
+    let header = vec![
         group_title(report.by),
         "issued",
         "called",
@@ -270,24 +296,48 @@ pub fn write_table(report: &Report, out: &mut impl Write) -> io::Result<()> {
         "busiest hour",
         "rated",
     ];
-    let header: Vec<String> = header
+    let mut header: Vec<String> = header
         .iter()
         .map(|h| (*h).to_owned())
         .chain(report.levels.iter().map(|l| l.label.clone()))
         .chain(["satisfied".to_owned(), "rated/served".to_owned()])
         .collect();
+    if targets {
+        header.push("in target".to_owned());
+    }
     let mut lines: Vec<Vec<String>> = vec![header.clone()];
-    lines.extend(report.rows.iter().map(|r| table_cells(report, r, false)));
+    lines.extend(
+        report
+            .rows
+            .iter()
+            .map(|r| table_cells(report, r, false, targets)),
+    );
     let total_at = lines.len();
-    lines.push(table_cells(report, &report.total, false));
+    lines.push(table_cells(report, &report.total, false, targets));
     write_aligned(&lines, &[1, total_at], out)?;
     if !report.daily.is_empty() {
         writeln!(out)?;
         let mut daily: Vec<Vec<String>> = vec![std::iter::once("day".to_owned())
             .chain(header.iter().cloned())
             .collect()];
-        daily.extend(report.daily.iter().map(|r| table_cells(report, r, true)));
+        daily.extend(report.daily.iter().map(|r| table_cells(report, r, true, targets)));
         write_aligned(&daily, &[1], out)?;
+    }
+    if !report.status_time.is_empty() {
+        writeln!(out)?;
+        let mut status: Vec<Vec<String>> = vec![["time in status", "open", "paused", "closed"]
+            .iter()
+            .map(|h| (*h).to_owned())
+            .collect()];
+        status.extend(report.status_time.iter().map(|t| {
+            vec![
+                t.name.clone(),
+                human_secs(Some(t.open_secs)),
+                human_secs(Some(t.paused_secs)),
+                human_secs(Some(t.closed_secs)),
+            ]
+        }));
+        write_aligned(&status, &[1], out)?;
     }
     if !report.summary_days.is_empty() {
         writeln!(out)?;

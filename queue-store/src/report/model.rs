@@ -175,6 +175,11 @@ pub struct Row {
     pub busiest_hour: Option<BusyHour>,
     /// Service days of this row known only from their kept summaries.
     pub summary_days: u32,
+    /// Of the tickets served whose department has `target_wait_minutes`,
+    /// the percentage first called within the target, one decimal; `None`
+    /// when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_target_pct: Option<f64>,
     /// Citizens' ratings of this group's services.
     #[serde(default)]
     pub ratings: RatingFigures,
@@ -216,6 +221,24 @@ pub struct ReportLevel {
     pub satisfied: bool,
 }
 
+/// Time a counter (or an officer's counters) spent in each status, from
+/// the first status change in the range; see the module docs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusTime {
+    /// `counter` or `staff`.
+    pub by: String,
+    /// Counter number, or the user name who set the status.
+    pub key: String,
+    /// Counter name, or the user name.
+    pub name: String,
+    /// Seconds open.
+    pub open_secs: u64,
+    /// Seconds paused.
+    pub paused_secs: u64,
+    /// Seconds closed.
+    pub closed_secs: u64,
+}
+
 /// A finished report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -245,4 +268,8 @@ pub struct Report {
     /// rating figures.
     #[serde(default)]
     pub levels: Vec<ReportLevel>,
+    /// Time in each counter status, per counter then per officer (empty
+    /// when no counter status changed in the range).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status_time: Vec<StatusTime>,
 }

@@ -23,7 +23,9 @@ use std::time::Duration;
 
 use jiff::civil::Date;
 use kiosk_config::{CenterConfig, DepartmentId};
-use queue_protocol::{Ticket, TicketId, TicketPage, TicketPageStatus, TicketState};
+use queue_protocol::{
+    CounterStatus, Ticket, TicketId, TicketPage, TicketPageStatus, TicketState,
+};
 
 use super::queue::QueueState;
 use crate::wait::{estimate_wait, ServiceSample};
@@ -208,6 +210,9 @@ pub struct WaitingOrder {
     by_department: BTreeMap<String, Vec<(bool, i64, TicketId)>>,
     /// Per counter: issue time and id of tickets transferred to it, sorted.
     by_counter: BTreeMap<u16, Vec<(i64, TicketId)>>,
+    /// Counters paused or closed now: they call nobody, so the wait
+    /// estimate leaves them out.
+    not_open: BTreeSet<u16>,
 }
 
 impl WaitingOrder {
@@ -236,9 +241,16 @@ impl WaitingOrder {
         for v in by_counter.values_mut() {
             v.sort_unstable();
         }
+        let not_open = queue
+            .counters
+            .keys()
+            .copied()
+            .filter(|&c| queue.counter_status(c) != CounterStatus::Open)
+            .collect();
         WaitingOrder {
             by_department,
             by_counter,
+            not_open,
         }
     }
 
@@ -289,10 +301,11 @@ pub fn page_of(
     match ticket.state {
         TicketState::Waiting => {
             let ahead = order.ahead(ticket);
-            let counters = match ticket.for_counter {
+            let mut counters = match ticket.for_counter {
                 Some(c) => BTreeSet::from([c]),
                 None => counters_serving(config, &ticket.department),
             };
+            counters.retain(|c| !order.not_open.contains(c));
             page.ahead = Some(ahead);
             page.wait = Some(estimate_wait(index.services(), &counters, ahead));
         }
@@ -302,6 +315,10 @@ pub fn page_of(
         }
         TicketState::Serving { counter } => {
             page.status = TicketPageStatus::Serving;
+            page.counter = Some(counter);
+        }
+        TicketState::Parked { counter } => {
+            page.status = TicketPageStatus::Parked;
             page.counter = Some(counter);
         }
         TicketState::Done => page.status = TicketPageStatus::Done,

@@ -242,15 +242,25 @@ pub fn load(tree: &sled::Tree) -> Result<QueueState, StoreError> {
         let (k, v) = item.map_err(io("reading recent events"))?;
         let event = decode_event(&k, &v)?;
         last_seq.get_or_insert(event.seq);
-        if let EventKind::Called {
-            ticket,
-            label,
-            counter,
-            department,
-            recall,
-            ..
-        } = event.kind
-        {
+        let call = match event.kind {
+            EventKind::Called {
+                ticket,
+                label,
+                counter,
+                department,
+                recall,
+                ..
+            } => Some((ticket, label, counter, department, recall)),
+            EventKind::CalledChosen {
+                ticket,
+                label,
+                counter,
+                department,
+                ..
+            } => Some((ticket, label, counter, department, false)),
+            _ => None,
+        };
+        if let Some((ticket, label, counter, department, recall)) = call {
             last_calls.push_back(CallInfo {
                 ticket,
                 label,

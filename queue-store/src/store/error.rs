@@ -200,6 +200,76 @@ pub enum ActionError {
         /// The ticket's state.
         state: &'static str,
     },
+    /// The counter is paused or closed.
+    #[error("counter {counter} is {status}; open it again first")]
+    CounterNotOpen {
+        /// The counter.
+        counter: u16,
+        /// Its status ("paused", "closed").
+        status: &'static str,
+    },
+    /// The counter already has this status.
+    #[error("counter {counter} is already {status}")]
+    AlreadyInStatus {
+        /// The counter.
+        counter: u16,
+        /// Its status.
+        status: &'static str,
+    },
+    /// The action needs a free counter but a ticket is called or served there.
+    #[error("counter {counter} cannot {action} while ticket {label} is called or served there; finish, park or transfer it first")]
+    CounterBusy {
+        /// The counter.
+        counter: u16,
+        /// The action refused ("paused", "call a chosen ticket", …).
+        action: &'static str,
+        /// The ticket at the counter.
+        ticket: TicketId,
+        /// Its label.
+        label: String,
+    },
+    /// The reason is not on the center's list.
+    #[error("reason {reason:?} is not on the list; choose one of: {allowed}")]
+    UnknownReason {
+        /// The reason given.
+        reason: String,
+        /// The allowed reasons, comma-separated.
+        allowed: String,
+    },
+    /// The counter does not call tickets of that department.
+    #[error("counter {counter} does not serve department {department} of ticket {ticket}; transfer it instead")]
+    NotServedHere {
+        /// The ticket.
+        ticket: TicketId,
+        /// Its department.
+        department: String,
+        /// The counter.
+        counter: u16,
+    },
+    /// The ticket is already parked.
+    #[error("ticket {ticket} is already parked at counter {counter}")]
+    AlreadyParked {
+        /// The ticket.
+        ticket: TicketId,
+        /// The counter holding it parked.
+        counter: u16,
+    },
+    /// A no-show of an earlier service day cannot come back.
+    #[error("ticket {ticket} is of service day {service_day}; only today's no-shows can be brought back (issue a new ticket)")]
+    NotToday {
+        /// The ticket.
+        ticket: TicketId,
+        /// Its service day.
+        service_day: String,
+    },
+    /// Its number was given to another waiting ticket (the block wrapped).
+    #[error("ticket {ticket} cannot come back: its number is held by ticket {holder} now; issue a new ticket")]
+    NumberReissued {
+        /// The ticket.
+        ticket: TicketId,
+        /// The open ticket holding the same number.
+        holder: TicketId,
+    },
     /// The store failed; nothing changed.
     #[error(transparent)]
     Store(#[from] StoreError),

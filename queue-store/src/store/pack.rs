@@ -49,7 +49,8 @@ pub struct PackedTicket(
     pub Option<u32>,
     /// Issue time minus the pack's `base_ms`.
     pub i64,
-    /// State: 0 waiting, 1 called, 2 serving, 3 done, 4 no-show, 5 cancelled.
+    /// State: 0 waiting, 1 called, 2 serving, 3 done, 4 no-show, 5 cancelled,
+    /// 6 parked.
     pub u8,
     /// Counter of a called or serving state.
     pub Option<u16>,
@@ -122,6 +123,7 @@ fn state_code(state: TicketState) -> (u8, Option<u16>) {
         TicketState::Done => (3, None),
         TicketState::NoShow => (4, None),
         TicketState::Cancelled => (5, None),
+        TicketState::Parked { counter } => (6, Some(counter)),
     }
 }
 
@@ -137,6 +139,9 @@ fn state_of(code: u8, counter: Option<u16>) -> Result<TicketState, UnpackError> 
         3 => TicketState::Done,
         4 => TicketState::NoShow,
         5 => TicketState::Cancelled,
+        6 => TicketState::Parked {
+            counter: counter.unwrap_or_default(),
+        },
         code => {
             return Err(UnpackError::Code {
                 what: "state",

@@ -17,6 +17,17 @@
 //!   that has someone waiting. Pressing "next" while a ticket is called or
 //!   served at the counter finishes that ticket first (a keypad may only have
 //!   a "next" button).
+//! - **Counter status**: a paused or closed counter calls nobody and receives
+//!   no transfer; it cannot be paused or closed while it holds a called or
+//!   served ticket (its parked tickets stay parked).
+//! - **Out of order**: a chosen waiting ticket may be called with a reason
+//!   from `[counter_work] call_reasons` by a free, open counter that serves
+//!   its department.
+//! - **Parking**: only a ticket being served is parked; it leaves the
+//!   counter free and comes back as a repeat call of that counter.
+//! - **Bring back**: a no-show of the current service day waits again, at
+//!   the front of its department (called before anything else there, in the
+//!   order brought back) or in issue order.
 //! - **Order** in a department is by original issue time, then ticket id, so
 //!   a transferred ticket keeps its place.
 //! - **Day rollover** cancels the tickets still open from the previous day
@@ -30,15 +41,17 @@ use std::time::Duration;
 
 use jiff::civil::Date;
 use jiff::Timestamp;
-use kiosk_config::{CenterConfig, Department, DepartmentId, Exhaustion};
+use kiosk_config::{BringBack, CenterConfig, Department, DepartmentId, Exhaustion};
 use queue_protocol::{
-    Actor, CallInfo, CounterNow, CurrentTicket, DepartmentQueue, Event, EventKind, PrintStatus,
-    RatingLevelInfo, Snapshot, Ticket, TicketId, TicketRating, TicketState, RATING_SOURCES,
+    Actor, CallInfo, CounterNow, CounterStatus, CurrentTicket, DepartmentQueue, Event, EventKind,
+    PrintStatus, RatingLevelInfo, Snapshot, Ticket, TicketId, TicketRating, TicketState,
+    RATING_SOURCES,
 };
 use serde::{Deserialize, Serialize};
 
 use super::day::{self, Closure};
 use super::error::{ActionError, IssueError, RatingError};
+use super::record::StoredCounterStatus;
 
 /// Service time assumed per ticket before any ticket was served.
 pub const DEFAULT_SERVICE_TIME: Duration = Duration::from_secs(5 * 60);
@@ -86,6 +99,10 @@ pub struct DepartmentRuntime {
     pub issued: u32,
     /// Recent call-to-finish durations, milliseconds, newest last.
     pub recent_service_ms: VecDeque<u64>,
+    /// No-shows brought back to the front of the queue today, ticket ids,
+    /// called first (in this order) by "next".
+    #[serde(default)]
+    pub front: Vec<u64>,
 }
 
 /// Per-counter runtime record.
@@ -101,6 +118,12 @@ pub struct CounterRuntime {
     /// retry after a lost answer is answered again and not counted twice.
     #[serde(default)]
     pub rating_receipts: VecDeque<RatingReceipt>,
+    /// Open, paused or closed.
+    #[serde(default)]
+    pub status: StoredCounterStatus,
+    /// Display name of the officer at the counter, when known.
+    #[serde(default)]
+    pub officer: Option<String>,
 }
 
 /// How many rating receipts a counter remembers (a device retries only its
@@ -242,6 +265,7 @@ fn state_name(state: TicketState) -> &'static str {
         TicketState::Done => "done",
         TicketState::NoShow => "no-show",
         TicketState::Cancelled => "cancelled",
+        TicketState::Parked { .. } => "parked",
     }
 }
 
@@ -323,6 +347,14 @@ impl QueueState {
 
     /// Store a modified ticket: keep it in memory while open, record it.
     fn put(&mut self, ticket: Ticket) {
+        if ticket.state != TicketState::Waiting {
+            for (id, runtime) in &mut self.departments {
+                if runtime.front.contains(&ticket.id.0) {
+                    runtime.front.retain(|t| *t != ticket.id.0);
+                    self.change.departments.insert(id.clone());
+                }
+            }
+        }
         if ticket.state.is_open() {
             self.open.insert(ticket.id, ticket.clone());
         } else {
@@ -375,6 +407,7 @@ impl QueueState {
                 for (id, runtime) in &mut self.departments {
                     runtime.last_number = None;
                     runtime.issued = 0;
+                    runtime.front.clear();
                     self.change.departments.insert(id.clone());
                 }
                 for (number, runtime) in &mut self.counters {
@@ -767,6 +800,18 @@ impl QueueState {
         let max_in_a_row = config.kiosk.priority.max_in_a_row;
         let streak = self.counters.get(&counter).map_or(0, |c| c.priority_streak);
         for department in serves {
+            let front = self.departments.get(&department.0).and_then(|r| {
+                r.front.iter().map(|id| TicketId(*id)).find(|id| {
+                    self.open.get(id).is_some_and(|t| {
+                        t.state == TicketState::Waiting
+                            && t.department == department.0
+                            && t.for_counter.is_none()
+                    })
+                })
+            });
+            if let Some(id) = front {
+                return Some((id, Pick::Direct));
+            }
             let waiting = self
                 .waiting_in(&department.0)
                 .filter(|t| t.for_counter.is_none());
@@ -804,6 +849,7 @@ impl QueueState {
     ) -> Result<Ticket, ActionError> {
         self.enter_day(config, now);
         Self::check_counter(config, counter)?;
+        self.check_open(counter)?;
         if let Some(current) = self.current_at(counter).cloned() {
             self.close_served(current, counter, actor.clone(), now);
         }
@@ -882,7 +928,8 @@ impl QueueState {
     ) -> Result<Ticket, ActionError> {
         let mut ticket = self.resolve_called(config, counter, ticket, "start serving", now)?;
         ticket.state = TicketState::Serving { counter };
-        ticket.serving_at_ms = Some(ms(now));
+        // A ticket recalled from the parked list keeps its first start.
+        ticket.serving_at_ms.get_or_insert(ms(now));
         mark_handler(&mut ticket, counter, &actor);
         self.put(ticket.clone());
         self.push(
@@ -936,6 +983,7 @@ impl QueueState {
         }
         if let Some(to) = to_counter {
             Self::check_counter(config, to)?;
+            self.check_open(to)?;
         }
         ticket.state = TicketState::Waiting;
         ticket.for_counter = to_counter;
@@ -998,6 +1046,328 @@ impl QueueState {
             actor,
             now,
         )
+    }
+
+    /// The status of `counter` (open when never set).
+    pub fn counter_status(&self, counter: u16) -> CounterStatus {
+        self.counters
+            .get(&counter)
+            .map_or(CounterStatus::Open, |r| r.status.clone().into())
+    }
+
+    fn check_open(&self, counter: u16) -> Result<(), ActionError> {
+        match self.counter_status(counter) {
+            CounterStatus::Open => Ok(()),
+            other => Err(ActionError::CounterNotOpen {
+                counter,
+                status: other.name(),
+            }),
+        }
+    }
+
+    /// Refuse when `counter` has a called or served ticket: the action
+    /// needs the counter free.
+    fn check_free(&self, counter: u16, action: &'static str) -> Result<(), ActionError> {
+        match self.current_at(counter) {
+            None => Ok(()),
+            Some(t) => Err(ActionError::CounterBusy {
+                counter,
+                action,
+                ticket: t.id,
+                label: t.label.clone(),
+            }),
+        }
+    }
+
+    /// Open, pause (for a reason of the center's list) or close `counter`.
+    /// `officer` is the display name of the staff account acting, shown on
+    /// the counter's displays; it is forgotten when the counter closes.
+    /// Opening an open counter is refused, except by an officer whose name
+    /// is not the one shown: they take the counter over.
+    pub fn set_counter_status(
+        &mut self,
+        config: &CenterConfig,
+        counter: u16,
+        status: CounterStatus,
+        officer: Option<String>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<CounterStatus, ActionError> {
+        self.enter_day(config, now);
+        Self::check_counter(config, counter)?;
+        if let CounterStatus::Paused { reason } = &status {
+            check_reason(reason, &config.counter_work.pause_reasons)?;
+        }
+        let current = self.counter_status(counter);
+        // Opening an open counter is how another officer takes it over.
+        let takes_over = status.is_open()
+            && officer.is_some()
+            && self.counters.get(&counter).and_then(|r| r.officer.as_ref()) != officer.as_ref();
+        if std::mem::discriminant(&current) == std::mem::discriminant(&status) && !takes_over {
+            return Err(ActionError::AlreadyInStatus {
+                counter,
+                status: current.name(),
+            });
+        }
+        if !status.is_open() {
+            self.check_free(counter, status.name())?;
+        }
+        let runtime = self.counters.entry(counter).or_default();
+        runtime.status = status.clone().into();
+        runtime.officer = match status {
+            CounterStatus::Closed => None,
+            _ => officer.or_else(|| runtime.officer.take()),
+        };
+        let officer = runtime.officer.clone();
+        self.change.counters.insert(counter);
+        self.push(
+            now,
+            EventKind::CounterStatusChanged {
+                counter,
+                status: status.clone(),
+                officer,
+                actor,
+            },
+        );
+        Ok(status)
+    }
+
+    /// Call a chosen waiting ticket out of order, for a reason of the
+    /// center's list. The counter must be open and free, and serve the
+    /// ticket's department (or be the counter it was transferred to).
+    pub fn call_chosen(
+        &mut self,
+        config: &CenterConfig,
+        counter: u16,
+        ticket: TicketId,
+        reason: &str,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Ticket, ActionError> {
+        self.enter_day(config, now);
+        Self::check_counter(config, counter)?;
+        self.check_open(counter)?;
+        check_reason(reason, &config.counter_work.call_reasons)?;
+        self.check_free(counter, "call a chosen ticket")?;
+        let mut found = self
+            .open
+            .get(&ticket)
+            .cloned()
+            .ok_or_else(|| self.closed_or_unknown(ticket))?;
+        if found.state != TicketState::Waiting {
+            return Err(ActionError::WrongState {
+                ticket,
+                action: "call out of order",
+                state: state_name(found.state),
+            });
+        }
+        let served_here = match found.for_counter {
+            Some(only) => only == counter,
+            None => config
+                .counter(counter)
+                .is_some_and(|c| c.serves.iter().any(|d| d.0 == found.department)),
+        };
+        if !served_here {
+            return Err(ActionError::NotServedHere {
+                ticket,
+                department: found.department.clone(),
+                counter,
+            });
+        }
+        found.state = TicketState::Called { counter };
+        found.for_counter = None;
+        found.called_at_ms = Some(ms(now));
+        mark_handler(&mut found, counter, &actor);
+        self.put(found.clone());
+        self.last_calls.push_front(CallInfo {
+            ticket: found.id,
+            label: found.label.clone(),
+            counter,
+            department: found.department.clone(),
+            at_ms: ms(now),
+            recall: false,
+        });
+        self.last_calls.truncate(LAST_CALLS);
+        self.push(
+            now,
+            EventKind::CalledChosen {
+                ticket: found.id,
+                label: found.label.clone(),
+                counter,
+                department: found.department.clone(),
+                reason: reason.to_owned(),
+                actor,
+            },
+        );
+        Ok(found)
+    }
+
+    /// Park the ticket being served at `counter`: the citizen steps away and
+    /// the counter is free for others until it recalls the ticket.
+    pub fn park(
+        &mut self,
+        config: &CenterConfig,
+        counter: u16,
+        ticket: Option<TicketId>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Ticket, ActionError> {
+        self.enter_day(config, now);
+        if let Some(id) = ticket {
+            if let Some(TicketState::Parked { counter: at }) = self.open.get(&id).map(|t| t.state) {
+                return Err(ActionError::AlreadyParked {
+                    ticket: id,
+                    counter: at,
+                });
+            }
+        }
+        let mut found = self.resolve(config, counter, ticket)?;
+        if !matches!(found.state, TicketState::Serving { .. }) {
+            return Err(ActionError::WrongState {
+                ticket: found.id,
+                action: "park",
+                state: state_name(found.state),
+            });
+        }
+        found.state = TicketState::Parked { counter };
+        mark_handler(&mut found, counter, &actor);
+        self.put(found.clone());
+        self.push(
+            now,
+            EventKind::Parked {
+                ticket: found.id,
+                label: found.label.clone(),
+                counter,
+                department: found.department.clone(),
+                actor,
+            },
+        );
+        Ok(found)
+    }
+
+    /// Call a ticket of the counter's parked list back (a repeat call, so
+    /// displays show and announce it again).
+    pub fn recall_parked(
+        &mut self,
+        config: &CenterConfig,
+        counter: u16,
+        ticket: TicketId,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Ticket, ActionError> {
+        self.enter_day(config, now);
+        Self::check_counter(config, counter)?;
+        self.check_open(counter)?;
+        self.check_free(counter, "recall a parked ticket")?;
+        let mut found = self
+            .open
+            .get(&ticket)
+            .cloned()
+            .ok_or_else(|| self.closed_or_unknown(ticket))?;
+        match found.state {
+            TicketState::Parked { counter: at } if at == counter => {}
+            TicketState::Parked { counter: at } => {
+                return Err(ActionError::BelongsToOtherCounter {
+                    ticket,
+                    counter: at,
+                })
+            }
+            other => {
+                return Err(ActionError::WrongState {
+                    ticket,
+                    action: "recall from the parked list",
+                    state: state_name(other),
+                })
+            }
+        }
+        found.state = TicketState::Called { counter };
+        found.recalls += 1;
+        mark_handler(&mut found, counter, &actor);
+        self.put(found.clone());
+        self.record_call(&found, counter, true, actor, now);
+        Ok(found)
+    }
+
+    /// Bring a no-show of today back into its department's queue (at the
+    /// front or in issue order, as `[counter_work] bring_back` says).
+    /// `ticket` is the closed ticket as read from the store.
+    pub fn bring_back(
+        &mut self,
+        config: &CenterConfig,
+        counter: u16,
+        mut ticket: Ticket,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Ticket, ActionError> {
+        let day = self.enter_day(config, now);
+        Self::check_counter(config, counter)?;
+        if ticket.state != TicketState::NoShow {
+            return Err(ActionError::WrongState {
+                ticket: ticket.id,
+                action: "bring back",
+                state: state_name(ticket.state),
+            });
+        }
+        if ticket.service_day != day.to_string() {
+            return Err(ActionError::NotToday {
+                ticket: ticket.id,
+                service_day: ticket.service_day.clone(),
+            });
+        }
+        let serves = config
+            .counter(counter)
+            .is_some_and(|c| c.serves.iter().any(|d| d.0 == ticket.department));
+        if !serves && ticket.counter != Some(counter) {
+            return Err(ActionError::NotServedHere {
+                ticket: ticket.id,
+                department: ticket.department.clone(),
+                counter,
+            });
+        }
+        if let Some(holder) = self
+            .open
+            .values()
+            .find(|t| t.issued_department == ticket.issued_department && t.number == ticket.number)
+        {
+            return Err(ActionError::NumberReissued {
+                ticket: ticket.id,
+                holder: holder.id,
+            });
+        }
+        let front = config.counter_work.bring_back == BringBack::Front;
+        ticket.state = TicketState::Waiting;
+        ticket.closed_at_ms = None;
+        ticket.called_at_ms = None;
+        ticket.serving_at_ms = None;
+        ticket.for_counter = None;
+        self.put(ticket.clone());
+        if front {
+            self.departments
+                .entry(ticket.department.clone())
+                .or_default()
+                .front
+                .push(ticket.id.0);
+            self.change.departments.insert(ticket.department.clone());
+        }
+        self.push(
+            now,
+            EventKind::BroughtBack {
+                ticket: ticket.id,
+                label: ticket.label.clone(),
+                department: ticket.department.clone(),
+                front,
+                counter,
+                actor,
+            },
+        );
+        Ok(ticket)
+    }
+
+    /// Tickets parked by `counter`, oldest first.
+    pub fn parked_at(&self, counter: u16) -> impl Iterator<Item = &Ticket> + '_ {
+        self.open
+            .values()
+            .filter(move |t| t.state == TicketState::Parked { counter })
     }
 
     /// Cancel an open ticket, wherever it is.
@@ -1257,6 +1627,18 @@ impl QueueState {
                     serving: matches!(t.state, TicketState::Serving { .. }),
                     called_at_ms: t.called_at_ms.unwrap_or(t.issued_at_ms),
                 }),
+                status: self.counter_status(c.number),
+                officer: self.counters.get(&c.number).and_then(|r| r.officer.clone()),
+                parked: self
+                    .parked_at(c.number)
+                    .map(|t| CurrentTicket {
+                        ticket: t.id,
+                        label: t.label.clone(),
+                        department: t.department.clone(),
+                        serving: false,
+                        called_at_ms: t.called_at_ms.unwrap_or(t.issued_at_ms),
+                    })
+                    .collect(),
             })
             .collect();
         let departments = config
@@ -1310,6 +1692,9 @@ impl QueueState {
                 if !at_counter.insert(c) {
                     return Err(format!("counter {c} holds two tickets"));
                 }
+                if !self.counter_status(c).is_open() {
+                    return Err(format!("counter {c} is not open but holds {id}"));
+                }
             }
             if !numbers.insert((t.issued_department.clone(), t.number)) {
                 return Err(format!(
@@ -1325,6 +1710,18 @@ impl QueueState {
             }
         }
         Ok(())
+    }
+}
+
+/// Refuse a reason that is not on the center's list.
+fn check_reason(reason: &str, list: &[String]) -> Result<(), ActionError> {
+    if list.iter().any(|r| r == reason) {
+        Ok(())
+    } else {
+        Err(ActionError::UnknownReason {
+            reason: reason.to_owned(),
+            allowed: list.join(", "),
+        })
     }
 }
 

@@ -21,8 +21,8 @@
 //! refused at open, so an older binary never half-reads it.
 
 use queue_protocol::{
-    Actor, DaySummary, DurationStats, Event, EventKind, PrintStatus, Ticket, TicketId,
-    TicketRating, TicketState,
+    Actor, CounterStatus, DaySummary, DurationStats, Event, EventKind, PrintStatus, Ticket,
+    TicketId, TicketRating, TicketState,
 };
 use serde::{Deserialize, Serialize};
 
@@ -110,6 +110,27 @@ pub enum StoredTicketState {
     NoShow,
     /// Cancelled.
     Cancelled,
+    /// Parked by `counter`.
+    Parked {
+        /// The counter.
+        counter: u16,
+    },
+}
+
+/// A counter's status as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StoredCounterStatus {
+    /// Open.
+    #[default]
+    Open,
+    /// Paused for `reason`.
+    Paused {
+        /// The reason.
+        reason: String,
+    },
+    /// Closed.
+    Closed,
 }
 
 /// Print outcome as stored.
@@ -256,6 +277,36 @@ pub enum StoredEventKind {
         source: String,
         actor: StoredActor,
     },
+    CounterStatusChanged {
+        counter: u16,
+        status: StoredCounterStatus,
+        #[serde(default)]
+        officer: Option<String>,
+        actor: StoredActor,
+    },
+    CalledChosen {
+        ticket: u64,
+        label: String,
+        counter: u16,
+        department: String,
+        reason: String,
+        actor: StoredActor,
+    },
+    Parked {
+        ticket: u64,
+        label: String,
+        counter: u16,
+        department: String,
+        actor: StoredActor,
+    },
+    BroughtBack {
+        ticket: u64,
+        label: String,
+        department: String,
+        front: bool,
+        counter: u16,
+        actor: StoredActor,
+    },
 }
 
 /// Duration statistics as stored, seconds.
@@ -353,6 +404,7 @@ impl From<TicketState> for StoredTicketState {
             TicketState::Done => Self::Done,
             TicketState::NoShow => Self::NoShow,
             TicketState::Cancelled => Self::Cancelled,
+            TicketState::Parked { counter } => Self::Parked { counter },
         }
     }
 }
@@ -366,6 +418,7 @@ impl From<StoredTicketState> for TicketState {
             StoredTicketState::Done => Self::Done,
             StoredTicketState::NoShow => Self::NoShow,
             StoredTicketState::Cancelled => Self::Cancelled,
+            StoredTicketState::Parked { counter } => Self::Parked { counter },
         }
     }
 }
@@ -386,6 +439,26 @@ impl From<StoredPrintStatus> for PrintStatus {
             StoredPrintStatus::Pending => Self::Pending,
             StoredPrintStatus::Printed => Self::Printed,
             StoredPrintStatus::Failed => Self::Failed,
+        }
+    }
+}
+
+impl From<CounterStatus> for StoredCounterStatus {
+    fn from(s: CounterStatus) -> Self {
+        match s {
+            CounterStatus::Open => Self::Open,
+            CounterStatus::Paused { reason } => Self::Paused { reason },
+            CounterStatus::Closed => Self::Closed,
+        }
+    }
+}
+
+impl From<StoredCounterStatus> for CounterStatus {
+    fn from(s: StoredCounterStatus) -> Self {
+        match s {
+            StoredCounterStatus::Open => Self::Open,
+            StoredCounterStatus::Paused { reason } => Self::Paused { reason },
+            StoredCounterStatus::Closed => Self::Closed,
         }
     }
 }
@@ -590,6 +663,60 @@ impl From<&EventKind> for StoredEventKind {
                 source,
                 actor: (&actor).into(),
             },
+            K::CounterStatusChanged {
+                counter,
+                status,
+                officer,
+                actor,
+            } => Self::CounterStatusChanged {
+                counter,
+                status: status.into(),
+                officer,
+                actor: (&actor).into(),
+            },
+            K::CalledChosen {
+                ticket,
+                label,
+                counter,
+                department,
+                reason,
+                actor,
+            } => Self::CalledChosen {
+                ticket: ticket.0,
+                label,
+                counter,
+                department,
+                reason,
+                actor: (&actor).into(),
+            },
+            K::Parked {
+                ticket,
+                label,
+                counter,
+                department,
+                actor,
+            } => Self::Parked {
+                ticket: ticket.0,
+                label,
+                counter,
+                department,
+                actor: (&actor).into(),
+            },
+            K::BroughtBack {
+                ticket,
+                label,
+                department,
+                front,
+                counter,
+                actor,
+            } => Self::BroughtBack {
+                ticket: ticket.0,
+                label,
+                department,
+                front,
+                counter,
+                actor: (&actor).into(),
+            },
         }
     }
 }
@@ -752,6 +879,60 @@ impl From<StoredEventKind> for EventKind {
                 staff,
                 level,
                 source,
+                actor: actor.into(),
+            },
+            S::CounterStatusChanged {
+                counter,
+                status,
+                officer,
+                actor,
+            } => Self::CounterStatusChanged {
+                counter,
+                status: status.into(),
+                officer,
+                actor: actor.into(),
+            },
+            S::CalledChosen {
+                ticket,
+                label,
+                counter,
+                department,
+                reason,
+                actor,
+            } => Self::CalledChosen {
+                ticket: TicketId(ticket),
+                label,
+                counter,
+                department,
+                reason,
+                actor: actor.into(),
+            },
+            S::Parked {
+                ticket,
+                label,
+                counter,
+                department,
+                actor,
+            } => Self::Parked {
+                ticket: TicketId(ticket),
+                label,
+                counter,
+                department,
+                actor: actor.into(),
+            },
+            S::BroughtBack {
+                ticket,
+                label,
+                department,
+                front,
+                counter,
+                actor,
+            } => Self::BroughtBack {
+                ticket: TicketId(ticket),
+                label,
+                department,
+                front,
+                counter,
                 actor: actor.into(),
             },
         }

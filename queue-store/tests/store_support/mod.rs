@@ -31,6 +31,7 @@ pub fn department(id: &str, first: u32, last: u32) -> Department {
         priority: true,
         button: None,
         priority_button: None,
+        target_wait: None,
     }
 }
 
@@ -119,6 +120,7 @@ pub fn center() -> CenterConfig {
             public: None,
         },
         ratings: RatingSettings::default(),
+        counter_work: CounterWork::default(),
     }
 }
 

@@ -45,6 +45,7 @@ pub fn store_center(departments: usize, retention_days: u32) -> CenterConfig {
         priority: true,
         button: None,
         priority_button: None,
+        target_wait: None,
     };
     CenterConfig {
         center: Center {
@@ -100,6 +101,7 @@ pub fn store_center(departments: usize, retention_days: u32) -> CenterConfig {
             public: None,
         },
         ratings: RatingSettings::default(),
+        counter_work: CounterWork::default(),
     }
 }
 

@@ -124,6 +124,18 @@ pub(super) fn departments(raw: &RawCenterFile, c: &mut Checker<'_>) -> Option<Ve
                 "set priority = true, or remove priority_button",
             );
         }
+        let target_wait = match d.target_wait_minutes {
+            None => Some(None),
+            Some(minutes) => c
+                .int_in::<u64>(
+                    Some(minutes),
+                    0,
+                    1..=24 * 60,
+                    &dp.key("target_wait_minutes"),
+                    "the target is a number of minutes, e.g. target_wait_minutes = 30",
+                )
+                .map(|m| Some(std::time::Duration::from_secs(m * 60))),
+        };
         match (
             id,
             name,
@@ -132,6 +144,7 @@ pub(super) fn departments(raw: &RawCenterFile, c: &mut Checker<'_>) -> Option<Ve
             sessions,
             button,
             priority_button,
+            target_wait,
         ) {
             (
                 Some(id),
@@ -141,6 +154,7 @@ pub(super) fn departments(raw: &RawCenterFile, c: &mut Checker<'_>) -> Option<Ve
                 Some(sessions),
                 Some(button),
                 Some(priority_button),
+                Some(target_wait),
             ) => out.push(Department {
                 id: DepartmentId(id),
                 name,
@@ -150,6 +164,7 @@ pub(super) fn departments(raw: &RawCenterFile, c: &mut Checker<'_>) -> Option<Ve
                 priority,
                 button,
                 priority_button,
+                target_wait,
             }),
             _ => ok = false,
         }
