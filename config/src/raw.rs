@@ -56,6 +56,17 @@ pub(crate) struct RawDepartment {
     pub priority: Option<bool>,
     pub button: Option<RawPin>,
     pub priority_button: Option<RawPin>,
+    pub services: Option<Vec<RawService>>,
+}
+
+/// `[[departments.services]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawService {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub priority: Option<bool>,
+    pub note: Option<String>,
 }
 
 /// `departments[i].block`.
@@ -99,6 +110,18 @@ pub(crate) struct RawKiosk {
     pub leds: Option<RawLeds>,
     pub priority: Option<RawPriority>,
     pub tls: Option<RawTls>,
+    pub touch: Option<RawTouch>,
+}
+
+/// `[kiosk.touch]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTouch {
+    pub loopback: Option<bool>,
+    pub self_declared_priority: Option<bool>,
+    pub idle_seconds: Option<i64>,
+    pub cccd_priority_class: Option<String>,
+    pub cccd_min_age: Option<i64>,
 }
 
 /// `[kiosk.tls]`.

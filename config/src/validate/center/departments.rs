@@ -124,6 +124,7 @@ pub(super) fn departments(raw: &RawCenterFile, c: &mut Checker<'_>) -> Option<Ve
                 "set priority = true, or remove priority_button",
             );
         }
+        let services = services(d.services.as_deref(), priority, &dp.key("services"), c);
         match (
             id,
             name,
@@ -132,6 +133,7 @@ pub(super) fn departments(raw: &RawCenterFile, c: &mut Checker<'_>) -> Option<Ve
             sessions,
             button,
             priority_button,
+            services,
         ) {
             (
                 Some(id),
@@ -141,6 +143,7 @@ pub(super) fn departments(raw: &RawCenterFile, c: &mut Checker<'_>) -> Option<Ve
                 Some(sessions),
                 Some(button),
                 Some(priority_button),
+                Some(services),
             ) => out.push(Department {
                 id: DepartmentId(id),
                 name,
@@ -150,6 +153,83 @@ pub(super) fn departments(raw: &RawCenterFile, c: &mut Checker<'_>) -> Option<Ve
                 priority,
                 button,
                 priority_button,
+                services,
+            }),
+            _ => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+/// `departments[i].services`: ids unique within the department, names not
+/// empty, and no service offering priority its department does not.
+fn services(
+    list: Option<&[RawService]>,
+    department_priority: bool,
+    p: &FieldPath,
+    c: &mut Checker<'_>,
+) -> Option<Vec<Service>> {
+    let Some(list) = list else {
+        return Some(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, s) in list.iter().enumerate() {
+        let sp = p.index(i);
+        let id = c
+            .text(&s.id, &sp.key("id"), "give the service an id, e.g. id = \"khai-sinh\"")
+            .and_then(|id| {
+                if !valid_id(&id) {
+                    c.error(
+                        &sp.key("id"),
+                        format!("`{id}` is not a valid id"),
+                        "use lowercase letters without diacritics, digits and single dashes, e.g. \"khai-sinh\"",
+                    );
+                    return None;
+                }
+                if let Some(first) = ids.get(&id) {
+                    c.error(
+                        &sp.key("id"),
+                        format!("service id `{id}` is already used by services[{first}] of this department"),
+                        "every service of a department needs its own id",
+                    );
+                    return None;
+                }
+                ids.insert(id.clone(), i);
+                Some(id)
+            });
+        let name = c.text(
+            &s.name,
+            &sp.key("name"),
+            "write the Vietnamese name, e.g. name = \"Khai sinh\"",
+        );
+        if s.priority == Some(true) && !department_priority {
+            c.error(
+                &sp.key("priority"),
+                "this service offers priority tickets but its department does not",
+                "set priority = true on the department, or remove priority from the service",
+            );
+            ok = false;
+        }
+        let note = match s.note.as_deref().map(str::trim) {
+            None => Some(None),
+            Some("") => {
+                c.error(
+                    &sp.key("note"),
+                    "`note` is empty",
+                    "write a short Vietnamese note, or leave `note` out",
+                );
+                None
+            }
+            Some(text) => Some(Some(text.to_owned())),
+        };
+        match (id, name, note) {
+            (Some(id), Some(name), Some(note)) => out.push(Service {
+                id,
+                name,
+                priority: s.priority,
+                note,
             }),
             _ => ok = false,
         }
