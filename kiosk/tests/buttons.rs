@@ -106,6 +106,7 @@ fn department(id: &str, button: Option<u8>, priority_button: Option<u8>) -> Depa
         priority: priority_button.is_some(),
         button: button.map(pin),
         priority_button: priority_button.map(pin),
+        services: Vec::new(),
     }
 }
 

@@ -56,6 +56,8 @@ pub enum Actor {
     },
     /// A citizen pressing a button on the kiosk.
     Button,
+    /// A citizen on the kiosk's touch screen (`/touch`).
+    Touch,
     /// The kiosk itself (day rollover, retention, faults).
     System,
 }
@@ -89,6 +91,10 @@ pub enum EventKind {
         waiting_ahead: u32,
         /// Who asked for it.
         actor: Actor,
+        /// The department's service (procedure) id picked on the touch
+        /// screen; absent for a button press and from older kiosks.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
     },
     /// A ticket was called to a counter (`recall` when called again).
     Called {
@@ -323,6 +329,10 @@ pub struct Ticket {
     /// account's user name, or `keypad-<counter>` for a counter keypad.
     #[serde(default)]
     pub served_by: Option<String>,
+    /// The department's service (procedure) id picked on the touch screen
+    /// (`khai-sinh`); absent for a button press and from older kiosks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 /// A call shown on displays.

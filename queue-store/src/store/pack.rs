@@ -71,6 +71,10 @@ pub struct PackedTicket(
     pub Option<u16>,
     /// Who handled it last (string index).
     pub Option<u32>,
+    /// Service picked on the touch screen (string index); absent in packs
+    /// written before services existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub Option<u32>,
 );
 
 /// Why a pack could not be turned back into tickets.
@@ -193,6 +197,7 @@ pub fn pack(day: &str, tickets: &[Ticket]) -> Pack {
                 print_code(t.print),
                 t.counter,
                 t.served_by.as_deref().map(|s| strings.get(s)),
+                t.service.as_deref().map(|s| strings.get(s)),
             )
         })
         .collect();
@@ -238,6 +243,7 @@ impl Pack {
             print: print_of(p.15)?,
             counter: p.16,
             served_by: p.17.map(|i| self.string(i)).transpose()?,
+            service: p.18.map(|i| self.string(i)).transpose()?,
         })
     }
 
@@ -288,7 +294,22 @@ mod tests {
             print: PrintStatus::Failed,
             counter: Some(3),
             served_by: Some("lan".into()),
+            service: (id % 3 == 0).then(|| "khai-sinh".into()),
         }
+    }
+
+    #[test]
+    fn a_pack_written_before_services_still_unpacks() {
+        let mut tickets: Vec<Ticket> = (40..43).map(ticket).collect();
+        for t in &mut tickets {
+            t.service = None;
+        }
+        let json = serde_json::to_string(&pack("2026-11-26", &tickets)).unwrap();
+        // Without a service the array has the 18 fields of the first format.
+        let first: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(first["tickets"][0].as_array().unwrap().len(), 18);
+        let back: Pack = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.unpack().unwrap(), tickets);
     }
 
     #[test]

@@ -69,6 +69,9 @@ pub struct StoredTicket {
     /// Who handled it last.
     #[serde(default)]
     pub served_by: Option<String>,
+    /// Service (procedure) id picked on the touch screen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 /// A ticket's state as stored.
@@ -134,6 +137,8 @@ pub enum StoredActor {
     },
     /// A kiosk button.
     Button,
+    /// The kiosk's touch screen.
+    Touch,
     /// The kiosk itself.
     System,
 }
@@ -157,6 +162,8 @@ pub enum StoredEventKind {
         priority: Option<String>,
         waiting_ahead: u32,
         actor: StoredActor,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
     },
     Called {
         ticket: u64,
@@ -277,6 +284,7 @@ impl From<&Ticket> for StoredTicket {
             print: t.print.into(),
             counter: t.counter,
             served_by: t.served_by.clone(),
+            service: t.service.clone(),
         }
     }
 }
@@ -302,6 +310,7 @@ impl From<StoredTicket> for Ticket {
             print: t.print.into(),
             counter: t.counter,
             served_by: t.served_by,
+            service: t.service,
         }
     }
 }
@@ -358,6 +367,7 @@ impl From<&Actor> for StoredActor {
             Actor::Staff { name } => Self::Staff { name: name.clone() },
             Actor::Keypad { counter } => Self::Keypad { counter: *counter },
             Actor::Button => Self::Button,
+            Actor::Touch => Self::Touch,
             Actor::System => Self::System,
         }
     }
@@ -369,6 +379,7 @@ impl From<StoredActor> for Actor {
             StoredActor::Staff { name } => Self::Staff { name },
             StoredActor::Keypad { counter } => Self::Keypad { counter },
             StoredActor::Button => Self::Button,
+            StoredActor::Touch => Self::Touch,
             StoredActor::System => Self::System,
         }
     }
@@ -414,6 +425,7 @@ impl From<&EventKind> for StoredEventKind {
                 priority,
                 waiting_ahead,
                 actor,
+                service,
             } => Self::TicketIssued {
                 ticket: ticket.0,
                 service_day,
@@ -423,6 +435,7 @@ impl From<&EventKind> for StoredEventKind {
                 priority,
                 waiting_ahead,
                 actor: (&actor).into(),
+                service,
             },
             K::Called {
                 ticket,
@@ -557,6 +570,7 @@ impl From<StoredEventKind> for EventKind {
                 priority,
                 waiting_ahead,
                 actor,
+                service,
             } => Self::TicketIssued {
                 ticket: TicketId(ticket),
                 service_day,
@@ -566,6 +580,7 @@ impl From<StoredEventKind> for EventKind {
                 priority,
                 waiting_ahead,
                 actor: actor.into(),
+                service,
             },
             S::Called {
                 ticket,

@@ -45,6 +45,7 @@ pub fn store_center(departments: usize, retention_days: u32) -> CenterConfig {
         priority: true,
         button: None,
         priority_button: None,
+        services: Vec::new(),
     };
     CenterConfig {
         center: Center {
@@ -97,6 +98,7 @@ pub fn store_center(departments: usize, retention_days: u32) -> CenterConfig {
             store_cache_bytes: 4 * 1024 * 1024,
             retention_days,
             tls: None,
+            touch: TouchSettings::default(),
         },
     }
 }

@@ -137,7 +137,10 @@ fn touch(
                 c.error(
                     &p.key("cccd_priority_class"),
                     format!("`{class}` is not a priority class"),
-                    format!("use one of the [[kiosk.priority.classes]] ids: {}", known.join(", ")),
+                    format!(
+                        "use one of the [[kiosk.priority.classes]] ids: {}",
+                        known.join(", ")
+                    ),
                 );
                 None
             }
