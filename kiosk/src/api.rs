@@ -22,6 +22,10 @@
 //! - `?token=TOKEN`, on `/api/v1/events` only (a browser `EventSource`
 //!   cannot set headers).
 //!
+//! "loopback" means a caller on the kiosk's own loopback with no
+//! credentials at all, while `[kiosk.touch] loopback = true`: the Pi's own
+//! touch screen (see [`touch`]).
+//!
 //! No credentials → 401; a role the row does not list, another staff
 //! member's counter or a missing CSRF token → 403.
 //!
@@ -57,6 +61,9 @@
 //! | POST | `/api/v1/admin/tickets/{id}/reprint` | admin | prints a ticket again |
 //! | POST | `/api/v1/admin/config/validate` | admin | body = TOML; 422 with every problem |
 //! | POST | `/api/v1/admin/config/reload` | admin | body = TOML (empty: re-read the file); a bad config → 422 and the old one keeps running |
+//! | GET | `/api/v1/touch/state` | loopback, touch, admin | what the touch page shows: departments, services, open or closed, printer |
+//! | POST | `/api/v1/touch/press` | loopback, touch, admin | `{department, service, priority, cccd}` → the ticket, through the buttons' press pipeline |
+//! | POST | `/api/v1/touch/cccd` | loopback, touch, admin | `{qr}` → the priority a citizen ID card grants; nothing of it is kept |
 //!
 //! The counter actions `recall`, `no-show`, `start`, `finish` and
 //! `transfer` take an optional `"ticket": ID` in their body: when given it
@@ -84,6 +91,7 @@ mod public;
 mod reports;
 mod staff;
 pub mod stream;
+pub mod touch;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -159,6 +167,9 @@ pub enum Access {
     Counter(&'static [Role]),
     /// The event stream: these roles, and the token may come as `?token=`.
     Stream(&'static [Role]),
+    /// The touch page's API: these roles, or no credentials at all from the
+    /// kiosk's own loopback while `[kiosk.touch] loopback = true`.
+    Touch(&'static [Role]),
 }
 
 impl Access {
@@ -166,7 +177,7 @@ impl Access {
     pub fn roles(self) -> &'static [Role] {
         match self {
             Access::Public => &[],
-            Access::Roles(r) | Access::Counter(r) | Access::Stream(r) => r,
+            Access::Roles(r) | Access::Counter(r) | Access::Stream(r) | Access::Touch(r) => r,
         }
     }
 }
@@ -201,6 +212,7 @@ const EVERYONE: &[Role] = &[
     Role::Reader,
 ];
 const CITY_HUB: &[Role] = &[Role::Admin, Role::Reader];
+const TOUCH: &[Role] = &[Role::Admin, Role::Touch];
 
 macro_rules! route {
     ($method:ident $path:literal, $access:expr, $handler:path) => {
@@ -245,6 +257,9 @@ pub const ROUTES: &[Route] = &[
     route!(Post "/api/v1/admin/tickets/{id}/reprint", Access::Roles(ADMIN), admin::reprint),
     route!(Post "/api/v1/admin/config/validate", Access::Roles(ADMIN), admin::validate_config),
     route!(Post "/api/v1/admin/config/reload", Access::Roles(ADMIN), admin::reload_config),
+    route!(Get "/api/v1/touch/state", Access::Touch(TOUCH), touch::state),
+    route!(Post "/api/v1/touch/press", Access::Touch(TOUCH), touch::press),
+    route!(Post "/api/v1/touch/cccd", Access::Touch(TOUCH), touch::cccd),
 ];
 
 /// What the API's handlers share; cheap to clone.
