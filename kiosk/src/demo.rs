@@ -176,9 +176,7 @@ pub async fn run_demo(
              admin `demo`, staff `quay1` (counter 1), both with password {password}\n"
         );
     }
-    println!(
-        "  Touch screen ticket page (Hộ tịch has its procedures):  http://{address}/touch\n"
-    );
+    println!("  Touch screen ticket page (Hộ tịch has its procedures):  http://{address}/touch\n");
     tokio::spawn(print_events(app.clone()));
 
     let (quit_tx, quit_rx) = tokio::sync::oneshot::channel::<()>();
@@ -291,7 +289,9 @@ fn describe(event: &Event, config: &CenterConfig) -> Option<String> {
             let service = service
                 .as_deref()
                 .map(|id| {
-                    let s = d.and_then(|d| d.service(id)).map_or(id, |s| s.name.as_str());
+                    let s = d
+                        .and_then(|d| d.service(id))
+                        .map_or(id, |s| s.name.as_str());
                     format!(" – {s}")
                 })
                 .unwrap_or_default();

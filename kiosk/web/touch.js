@@ -63,6 +63,8 @@
   function reset() {
     chosen = { department: null, service: null };
     forgetCard();
+    if (view) drawStart();
+    show(view && !view.open ? "closed" : "start");
     refresh();
   }
 
@@ -100,10 +102,19 @@
     $("cccd-hint").hidden = !view.cccd;
   }
 
+  // Nothing is open: say why and when, and still list every department.
   function drawClosed() {
     var first = view.departments[0];
-    $("closed-detail").textContent = first ? first.closed_message : "";
+    $("closed-title").textContent = first ? first.closed_message : "Ngoài giờ làm việc";
     $("closed-hours").textContent = first && first.hours ? "Giờ làm việc: " + first.hours : "";
+    var grid = $("closed-departments");
+    grid.textContent = "";
+    view.departments.forEach(function (d) {
+      var t = tile(d.name, null, "closed");
+      t.disabled = true;
+      t.dataset.department = d.id;
+      grid.appendChild(t);
+    });
   }
 
   function drawPrinter() {
@@ -122,6 +133,7 @@
       }
       view = r.body;
       $("center-name").textContent = view.center;
+      $("clock").textContent = view.clock;
       drawPrinter();
       var s = current();
       if (s === "start" || s === "closed") {
@@ -218,7 +230,7 @@
   // State without redrawing the screen the citizen is on.
   function refreshQuietly() {
     api("GET", "/api/v1/touch/state").then(function (r) {
-      if (r.status === 200) { view = r.body; drawPrinter(); }
+      if (r.status === 200) { view = r.body; drawPrinter(); $("clock").textContent = view.clock; }
     });
   }
 
@@ -274,14 +286,7 @@
   // No long-press menu or pinch zoom on a kiosk screen.
   document.addEventListener("contextmenu", function (e) { e.preventDefault(); });
 
-  function tick() {
-    var d = new Date();
-    function two(n) { return (n < 10 ? "0" : "") + n; }
-    $("clock").textContent = two(d.getHours()) + ":" + two(d.getMinutes()) + " · " +
-      two(d.getDate()) + "/" + two(d.getMonth() + 1) + "/" + d.getFullYear();
-  }
-  tick();
-  setInterval(tick, 10000);
+  // The clock is the kiosk's (the center's time zone), from each refresh.
   show("start");
   refresh();
   // Opening hours and the printer change by themselves: look again on the

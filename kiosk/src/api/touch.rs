@@ -84,7 +84,13 @@ pub async fn state(State(state): State<ApiState>) -> Json<Value> {
         .map(|c| json!({ "id": c.id, "name": c.name }))
         .collect();
     let any_open = departments.iter().any(|d| d["open"] == true);
+    let clock = config
+        .center
+        .local(now)
+        .strftime("%H:%M · %d/%m/%Y")
+        .to_string();
     Json(json!({
+        "clock": clock,
         "center": config.center.name,
         "short_name": config.center.short_name,
         "open": any_open,
