@@ -172,7 +172,7 @@ type Allowed = Option<(Principal, Holder)>;
 /// a token or a cookie is checked like anyone else.
 fn own_screen(state: &ApiState, request: &Request) -> bool {
     let headers = request.headers();
-    if headers.contains_key(header::AUTHORIZATION) || headers.contains_key(header::COOKIE) {
+    if headers.contains_key(header::AUTHORIZATION) || cookie(headers, SESSION_COOKIE).is_some() {
         return false;
     }
     let peer = request
