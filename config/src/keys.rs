@@ -81,6 +81,16 @@ pub const CENTER_FILE: &[Section] = &[
         ],
     },
     Section {
+        header: "[[departments.services]]",
+        about: "Optional procedures of a department, picked on the touch screen and printed on the ticket.",
+        keys: &[
+            key("id", "`khai-sinh`, unique in the department"),
+            key("name", "`Khai sinh`"),
+            key("priority", "default: the department's"),
+            key("note", "shown under the name on the touch screen"),
+        ],
+    },
+    Section {
         header: "[[counters]]",
         about: "One per service counter.",
         keys: &[
@@ -187,6 +197,17 @@ pub const CENTER_FILE: &[Section] = &[
             key("color", "`#rrggbb`, the button's colour on the `/rate` page"),
         ],
     },
+    Section {
+        header: "[kiosk.touch]",
+        about: "The touch screen page `/touch` and the citizen ID card (CCCD) QR scanner.",
+        keys: &[
+            key("loopback", "`true`: the Pi's own screen needs no token; else a `touch` token"),
+            key("self_declared_priority", "`true`"),
+            key("idle_seconds", "8"),
+            key("cccd_priority_class", "a priority class id; absent: scans are ignored"),
+            key("cccd_min_age", "75"),
+        ],
+    },
 ];
 
 /// The table of sections and keys as it appears in the crate documentation:
@@ -242,7 +263,13 @@ mod tests {
     #[test]
     fn the_parser_knows_every_listed_key() {
         let unknown_key_errors = |header: &str, name: &str| {
-            let text = format!("{header}\n{name} = 1970-01-01T00:00:00Z\n");
+            // A table array inside `[[departments]]` needs its parent first.
+            let parent = if header.starts_with("[[departments.") {
+                "[[departments]]\n"
+            } else {
+                ""
+            };
+            let text = format!("{parent}{header}\n{name} = 1970-01-01T00:00:00Z\n");
             let errors = crate::parse_center(&text, "t.toml").unwrap_err().errors;
             errors
                 .into_iter()

@@ -23,6 +23,7 @@
 //! | `[center]` | `name`, `short_name`, `address`, `timezone` (IANA, default `Asia/Ho_Chi_Minh`), `day_starts_at` (`"HH:MM"`, default `"00:00"`), `closed_weekdays` (`["sunday"]`), `closed_dates` (`["2025-09-02"]`), `ticket_header`, `ticket_footer`, `status_url` |
 //! | `[[center.sessions]]` | `name`, `start` (`"HH:MM"`), `end` (`"HH:MM"`; default Sáng 07:30–11:30 and Chiều 13:30–17:00) |
 //! | `[[departments]]` | `id` (`ho-tich`), `name`, `block` (`{ first, last, prefix, digits, on_exhausted = "refuse" \| "wrap" }`), `daily_cap`, `sessions` (override), `priority`, `button` (`{ pin, active = "low" }`), `priority_button`, `target_wait_minutes` (service-level target, minutes) |
+//! | `[[departments.services]]` | `id` (`khai-sinh`, unique in the department), `name` (`Khai sinh`), `priority` (default: the department's), `note` (shown under the name on the touch screen) |
 //! | `[[counters]]` | `number`, `name`, `serves` (`["ho-tich", …]`, most preferred first) |
 //! | `[counter_work]` | `pause_reasons` (`["Nghỉ giải lao", "Họp", …]`), `call_reasons` (`["Bổ sung hồ sơ", …]`), `bring_back` (`front`/`issue_order`) |
 //! | `[kiosk]` | `data_dir` (`/var/lib/kiosk`), `listen` (`0.0.0.0:8080`), `press_interval_ms` (1500), `store_cache_mib` (8), `retention_days` (90) |
@@ -34,6 +35,7 @@
 //! | `[[kiosk.priority.classes]]` | `id`, `name` |
 //! | `[ratings]` | `attach_window_secs` (180: a rating attaches to the ticket finished this long ago at most) |
 //! | `[[ratings.levels]]` | `id` (`very_satisfied`, `satisfied`, `neutral` (four levels only), `unsatisfied`, in this order), `label` (Vietnamese, e.g. `Rất hài lòng`), `color` (`#rrggbb`, the button's colour on the `/rate` page) |
+//! | `[kiosk.touch]` | `loopback` (`true`: the Pi's own screen needs no token; else a `touch` token), `self_declared_priority` (`true`), `idle_seconds` (8), `cccd_priority_class` (a priority class id; absent: scans are ignored), `cccd_min_age` (75) |
 //!
 //! Pins are BCM GPIO numbers 2–27 of the 40-pin header; each pin drives one
 //! thing. Number blocks of departments sharing a prefix may not overlap.

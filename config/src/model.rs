@@ -178,6 +178,25 @@ pub struct Department {
     /// Service-level target: a ticket waiting longer than this is "over
     /// target" (admin live view, console, metrics, report).
     pub target_wait: Option<Duration>,
+    /// The procedures a citizen may pick on the touch screen (Hộ tịch →
+    /// Khai sinh, Kết hôn, …); empty for a department picked as a whole.
+    pub services: Vec<Service>,
+}
+
+/// One procedure of a department, picked on the touch screen and printed
+/// on the ticket under the department's name. Its tickets are numbered and
+/// called with the department's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// Unique within its department; stored with the ticket (`khai-sinh`).
+    pub id: String,
+    /// Vietnamese name shown and printed ("Khai sinh").
+    pub name: String,
+    /// Whether priority tickets are offered for this procedure; `None`
+    /// follows the department.
+    pub priority: Option<bool>,
+    /// A short Vietnamese note shown under the name on the touch screen.
+    pub note: Option<String>,
 }
 
 /// The numbers of a department, e.g. 1001–1999 or A001–A999.
@@ -276,6 +295,8 @@ pub struct KioskSettings {
     /// The citizens' phone pages (`[kiosk.public]`); `None` serves none and
     /// the ticket's QR code carries what `status_url` says.
     pub public: Option<PublicSite>,
+    /// The touch screen page (`/touch`) and the citizen ID card's QR.
+    pub touch: TouchSettings,
 }
 
 /// Where the citizens' phone pages are served (`[kiosk.public]`).
@@ -286,6 +307,43 @@ pub struct PublicSite {
     pub base_url: String,
     /// The public listener's address (the guest Wi-Fi's interface).
     pub listen: SocketAddr,
+}
+
+/// The touch screen ticket page (`[kiosk.touch]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TouchSettings {
+    /// Whether the page and its API answer callers on the kiosk's own
+    /// loopback without a token (the Pi's own screen); otherwise a `touch`
+    /// device token is needed.
+    pub loopback: bool,
+    /// Whether citizens may declare a priority class themselves on the
+    /// page (departments that offer priority only).
+    pub self_declared_priority: bool,
+    /// The page goes back to its start after this long without a touch.
+    pub idle_return: Duration,
+    /// Priority granted from the birth date on a scanned citizen ID card;
+    /// `None` ignores scans.
+    pub cccd: Option<CccdPriority>,
+}
+
+/// The priority a citizen ID card (CCCD) grants by age.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CccdPriority {
+    /// The priority class id granted (one of `[[kiosk.priority.classes]]`).
+    pub class: String,
+    /// Granted from this age (whole years, in the center's time zone) on.
+    pub min_age: u8,
+}
+
+impl Default for TouchSettings {
+    fn default() -> Self {
+        TouchSettings {
+            loopback: true,
+            self_declared_priority: true,
+            idle_return: Duration::from_secs(8),
+            cccd: None,
+        }
+    }
 }
 
 /// The PEM files of the kiosk's TLS certificate (`[kiosk.tls]`). The files
@@ -603,6 +661,17 @@ impl Session {
 }
 
 impl Department {
+    /// The service `id` of this department.
+    pub fn service(&self, id: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.id == id)
+    }
+
+    /// Whether a priority ticket may be issued for this department and,
+    /// when given, this service.
+    pub fn offers_priority(&self, service: Option<&Service>) -> bool {
+        service.and_then(|s| s.priority).unwrap_or(self.priority)
+    }
+
     /// How many tickets the department may issue in one service day.
     pub fn daily_limit(&self) -> u32 {
         self.daily_cap

@@ -59,6 +59,7 @@ pub(crate) struct RawDepartment {
     pub button: Option<RawPin>,
     pub priority_button: Option<RawPin>,
     pub target_wait_minutes: Option<i64>,
+    pub services: Option<Vec<RawService>>,
 }
 
 /// `[counter_work]`: what counter staff may choose from.
@@ -68,6 +69,16 @@ pub(crate) struct RawCounterWork {
     pub pause_reasons: Option<Vec<String>>,
     pub call_reasons: Option<Vec<String>>,
     pub bring_back: Option<String>,
+}
+
+/// `[[departments.services]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawService {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub priority: Option<bool>,
+    pub note: Option<String>,
 }
 
 /// `departments[i].block`.
@@ -112,6 +123,7 @@ pub(crate) struct RawKiosk {
     pub priority: Option<RawPriority>,
     pub tls: Option<RawTls>,
     pub public: Option<RawPublic>,
+    pub touch: Option<RawTouch>,
 }
 
 /// `[kiosk.public]`.
@@ -120,6 +132,17 @@ pub(crate) struct RawKiosk {
 pub(crate) struct RawPublic {
     pub base_url: Option<String>,
     pub listen: Option<String>,
+}
+
+/// `[kiosk.touch]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTouch {
+    pub loopback: Option<bool>,
+    pub self_declared_priority: Option<bool>,
+    pub idle_seconds: Option<i64>,
+    pub cccd_priority_class: Option<String>,
+    pub cccd_min_age: Option<i64>,
 }
 
 /// `[kiosk.tls]`.

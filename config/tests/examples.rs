@@ -80,6 +80,16 @@ fn phu_xuan_is_the_center_the_issue_describes() {
     }
     assert_eq!(config.center.timezone_name, "Asia/Ho_Chi_Minh");
     assert!(config.unserved_departments().is_empty());
+    let ho_tich = config.department(&"ho-tich".into()).unwrap();
+    let services: Vec<&str> = ho_tich.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(&services[..3], ["Khai sinh", "Kết hôn", "Khai tử"]);
+    let cccd = config
+        .kiosk
+        .touch
+        .cccd
+        .as_ref()
+        .expect("the CCCD scan grants priority");
+    assert_eq!((cccd.class.as_str(), cccd.min_age), ("nguoi-cao-tuoi", 75));
 }
 
 #[test]

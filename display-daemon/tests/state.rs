@@ -32,6 +32,7 @@ fn issued(seq: u64, ticket: u64, department: &str) -> Event {
             priority: None,
             waiting_ahead: 0,
             actor: Actor::Button,
+            service: None,
         },
     )
 }

@@ -575,8 +575,8 @@ impl Accounts {
                 ))
             }
             (Role::Keypad, Some(_)) => {}
-            (Role::Display | Role::Admin | Role::Reader, None) => {}
-            (Role::Display | Role::Admin | Role::Reader, Some(_)) => {
+            (Role::Display | Role::Admin | Role::Reader | Role::Touch, None) => {}
+            (Role::Display | Role::Admin | Role::Reader | Role::Touch, Some(_)) => {
                 return Err(AccountsError::Counters(format!(
                     "a {} token has no counter; leave out --counter",
                     role.as_str()
@@ -584,7 +584,7 @@ impl Accounts {
             }
             (Role::Staff, _) => {
                 return Err(AccountsError::WrongRole(
-                    "device tokens are display, keypad, reader (the city hub) or admin (for scripts); staff log in with a password".into(),
+                    "device tokens are display, keypad, reader (the city hub), touch (a touch screen) or admin (for scripts); staff log in with a password".into(),
                 ))
             }
         }

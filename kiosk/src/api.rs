@@ -26,6 +26,10 @@
 //! sent as a bare `id:`), and staff answers never include a ticket's
 //! `rating`.
 //!
+//! "loopback" means a caller on the kiosk's own loopback with no
+//! credentials at all, while `[kiosk.touch] loopback = true`: the Pi's own
+//! touch screen (see [`touch`]).
+//!
 //! No credentials → 401; a role the row does not list, another staff
 //! member's counter or a missing CSRF token → 403.
 //!
@@ -71,6 +75,9 @@
 //! | POST | `/api/v1/admin/tickets/{id}/reprint` | admin | prints a ticket again |
 //! | POST | `/api/v1/admin/config/validate` | admin | body = TOML; 422 with every problem |
 //! | POST | `/api/v1/admin/config/reload` | admin | body = TOML (empty: re-read the file); a bad config → 422 and the old one keeps running |
+//! | GET | `/api/v1/touch/state` | loopback, touch, admin | what the touch page shows: departments, services, open or closed, printer |
+//! | POST | `/api/v1/touch/press` | loopback, touch, admin | `{department, service, priority, cccd}` → the ticket, through the buttons' press pipeline |
+//! | POST | `/api/v1/touch/cccd` | loopback, touch, admin | `{qr}` → the priority a citizen ID card grants; nothing of it is kept |
 //!
 //! The counter actions `recall`, `no-show`, `start`, `finish` and
 //! `transfer` take an optional `"ticket": ID` in their body: when given it
@@ -105,6 +112,7 @@ mod rating;
 mod reports;
 mod staff;
 pub mod stream;
+pub mod touch;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -180,6 +188,9 @@ pub enum Access {
     Counter(&'static [Role]),
     /// The event stream: these roles, and the token may come as `?token=`.
     Stream(&'static [Role]),
+    /// The touch page's API: these roles, or no credentials at all from the
+    /// kiosk's own loopback while `[kiosk.touch] loopback = true`.
+    Touch(&'static [Role]),
 }
 
 impl Access {
@@ -187,7 +198,7 @@ impl Access {
     pub fn roles(self) -> &'static [Role] {
         match self {
             Access::Public => &[],
-            Access::Roles(r) | Access::Counter(r) | Access::Stream(r) => r,
+            Access::Roles(r) | Access::Counter(r) | Access::Stream(r) | Access::Touch(r) => r,
         }
     }
 }
@@ -225,6 +236,7 @@ const CITY_HUB: &[Role] = &[Role::Admin, Role::Reader];
 /// Ratings come from the counter's own devices only: never from staff, who
 /// would be rating themselves, nor from admins, who read but never edit.
 const COUNTER_DEVICE: &[Role] = &[Role::Keypad];
+const TOUCH: &[Role] = &[Role::Admin, Role::Touch];
 
 macro_rules! route {
     ($method:ident $path:literal, $access:expr, $handler:path) => {
@@ -279,6 +291,9 @@ pub const ROUTES: &[Route] = &[
     route!(Post "/api/v1/admin/tickets/{id}/reprint", Access::Roles(ADMIN), admin::reprint),
     route!(Post "/api/v1/admin/config/validate", Access::Roles(ADMIN), admin::validate_config),
     route!(Post "/api/v1/admin/config/reload", Access::Roles(ADMIN), admin::reload_config),
+    route!(Get "/api/v1/touch/state", Access::Touch(TOUCH), touch::state),
+    route!(Post "/api/v1/touch/press", Access::Touch(TOUCH), touch::press),
+    route!(Post "/api/v1/touch/cccd", Access::Touch(TOUCH), touch::cccd),
 ];
 
 /// What the API's handlers share; cheap to clone.

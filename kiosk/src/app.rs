@@ -47,6 +47,19 @@ pub enum PressOutcome {
     PrintFailed(IssuedTicket, PrintError),
 }
 
+/// One press: what is asked for and by whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PressRequest {
+    /// The department.
+    pub department: DepartmentId,
+    /// One of its services (touch screen only).
+    pub service: Option<String>,
+    /// A priority class id.
+    pub priority: Option<String>,
+    /// [`Actor::Button`] or [`Actor::Touch`].
+    pub actor: Actor,
+}
+
 /// Why a press issued nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
@@ -67,6 +80,9 @@ impl Refusal {
     /// What the citizen is told, in Vietnamese.
     pub fn citizen_message(&self) -> &'static str {
         match self {
+            Refusal::PrinterNotReady {
+                label: "paper_out", ..
+            } => "Máy in tạm hết giấy, vui lòng báo cán bộ hướng dẫn.",
             Refusal::PrinterNotReady { .. } => {
                 "Máy in tạm thời chưa sẵn sàng. Xin vui lòng chờ trong giây lát hoặc liên hệ cán bộ hướng dẫn."
             }
@@ -171,6 +187,31 @@ impl App {
     /// disk before its bytes are sent. Blocking work runs off the async
     /// threads.
     pub async fn press(&self, department: &DepartmentId, priority: bool) -> PressOutcome {
+        let config = self.config();
+        let class = priority
+            .then(|| config.kiosk.priority.classes.first().map(|c| c.id.clone()))
+            .flatten();
+        self.press_for(PressRequest {
+            department: department.clone(),
+            service: None,
+            priority: class,
+            actor: Actor::Button,
+        })
+        .await
+    }
+
+    /// A press with everything a touch screen can choose: a service of the
+    /// department and a priority class. Buttons and the touch page go
+    /// through here alike, so they share the department's numbers and the
+    /// printer check.
+    pub async fn press_for(&self, request: PressRequest) -> PressOutcome {
+        let PressRequest {
+            department,
+            service,
+            priority: class,
+            actor,
+        } = request;
+        let department = &department;
         let health = self.fresh_health().await;
         if !health.ready() {
             let (_, detail) = health
@@ -182,19 +223,17 @@ impl App {
             });
         }
         let config = self.config();
-        let class = priority
-            .then(|| config.kiosk.priority.classes.first().map(|c| c.id.clone()))
-            .flatten();
         let store = self.shared.store.clone();
         let department_id = department.clone();
         let issue_config = Arc::clone(&config);
         let started = std::time::Instant::now();
         let issued = blocking(move || {
-            store.issue_under(
+            store.issue_service_under(
                 &issue_config,
                 &department_id,
+                service.as_deref(),
                 class.as_deref(),
-                Actor::Button,
+                actor,
             )
         })
         .await;
@@ -342,6 +381,12 @@ pub fn ticket_content(
         header_lines: center.ticket_header.clone(),
         center_name: center.name.clone(),
         department: department.map_or_else(|| ticket.department.clone(), |d| d.name.clone()),
+        service: ticket.service.as_ref().map(|id| {
+            config
+                .department(&DepartmentId(ticket.issued_department.clone()))
+                .and_then(|d| d.service(id))
+                .map_or_else(|| id.clone(), |s| s.name.clone())
+        }),
         number_label: ticket.label.clone(),
         priority_class,
         waiting_ahead,

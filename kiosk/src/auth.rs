@@ -34,6 +34,9 @@ pub enum Role {
     /// The city hub: reads the event stream and exports service days, and
     /// nothing else.
     Reader,
+    /// The touch screen of a ticket machine that is not the kiosk's own Pi:
+    /// the touch page's API only (`/api/v1/touch/…`).
+    Touch,
 }
 
 impl Role {
@@ -45,6 +48,7 @@ impl Role {
             Role::Display => "display",
             Role::Keypad => "keypad",
             Role::Reader => "reader",
+            Role::Touch => "touch",
         }
     }
 }
@@ -59,8 +63,9 @@ impl std::str::FromStr for Role {
             "display" => Ok(Role::Display),
             "keypad" => Ok(Role::Keypad),
             "reader" => Ok(Role::Reader),
+            "touch" => Ok(Role::Touch),
             other => Err(format!(
-                "unknown role {other:?}: use admin, staff, display, keypad or reader"
+                "unknown role {other:?}: use admin, staff, display, keypad, reader or touch"
             )),
         }
     }
@@ -151,7 +156,7 @@ impl Principal {
         match self.role {
             Role::Admin => true,
             Role::Staff | Role::Keypad => self.counters.contains(&counter),
-            Role::Display | Role::Reader => false,
+            Role::Display | Role::Reader | Role::Touch => false,
         }
     }
 }

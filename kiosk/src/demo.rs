@@ -208,6 +208,7 @@ pub async fn run_demo(
              admin `demo`, staff `quay1` (counter 1), both with password {password}\n"
         );
     }
+    println!("  Touch screen ticket page (Hộ tịch has its procedures):  http://{address}/touch\n");
     tokio::spawn(print_events(app.clone()));
 
     let (quit_tx, quit_rx) = tokio::sync::oneshot::channel::<()>();
@@ -327,12 +328,21 @@ fn describe(event: &Event, config: &CenterConfig) -> Option<String> {
             label,
             department,
             waiting_ahead,
+            service,
             ..
         } => {
-            let name = config
-                .department(&DepartmentId(department.clone()))
-                .map_or(department.as_str(), |d| d.name.as_str());
-            format!("  🎫 số {label} ({name}), {waiting_ahead} người chờ trước")
+            let d = config.department(&DepartmentId(department.clone()));
+            let name = d.map_or(department.as_str(), |d| d.name.as_str());
+            let service = service
+                .as_deref()
+                .map(|id| {
+                    let s = d
+                        .and_then(|d| d.service(id))
+                        .map_or(id, |s| s.name.as_str());
+                    format!(" – {s}")
+                })
+                .unwrap_or_default();
+            format!("  🎫 số {label} ({name}{service}), {waiting_ahead} người chờ trước")
         }
         EventKind::Called {
             label,

@@ -8,6 +8,7 @@ pub mod app;
 pub mod atomic_file;
 pub mod auth;
 pub mod buttons;
+pub mod cccd;
 pub mod cli;
 pub mod commands;
 pub mod daemon;

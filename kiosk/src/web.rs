@@ -18,6 +18,7 @@
 //! | `/login` | the login form; sends admins to `/admin` and staff to `/console` (or to `?next=`) |
 //! | `/console` | the staff console (`?counter=N` picks a counter) |
 //! | `/admin` | the technician pages: live view, accounts, device tokens, printer and reprint, configuration, reports |
+//! | `/touch` | the touch screen ticket page (department → service → priority → ticket); its data and presses go through `/api/v1/touch/…`, open to the kiosk's own loopback or a `touch` token (`?token=` on the page) |
 //! | `/assets/{file}` | the pages' CSS and JavaScript |
 //! | `/favicon.ico` | 204 (there is no icon; answered so browsers do not log a 404) |
 //!
@@ -90,6 +91,16 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../web/admin.js"),
     },
+    Asset {
+        name: "touch.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../web/touch.css"),
+    },
+    Asset {
+        name: "touch.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../web/touch.js"),
+    },
 ];
 
 /// The login page.
@@ -98,6 +109,8 @@ const LOGIN_PAGE: &str = include_str!("../web/login.html");
 const CONSOLE_PAGE: &str = include_str!("../web/console.html");
 /// The technician pages.
 const ADMIN_PAGE: &str = include_str!("../web/admin.html");
+/// The touch screen ticket page.
+const TOUCH_PAGE: &str = include_str!("../web/touch.html");
 
 /// Only the kiosk's own scripts, styles and API; images may be inline
 /// (`data:`) for nothing else is ever loaded.
@@ -113,6 +126,7 @@ pub fn router() -> Router {
         .route("/login", get(|| async { page(LOGIN_PAGE) }))
         .route("/console", get(|| async { page(CONSOLE_PAGE) }))
         .route("/admin", get(|| async { page(ADMIN_PAGE) }))
+        .route("/touch", get(|| async { page(TOUCH_PAGE) }))
         .route("/assets/{file}", get(asset))
         // Browsers ask for it on every page; there is none.
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
@@ -172,7 +186,7 @@ mod tests {
 
     #[test]
     fn every_page_links_only_assets_that_exist() {
-        for html in [LOGIN_PAGE, CONSOLE_PAGE, ADMIN_PAGE] {
+        for html in [LOGIN_PAGE, CONSOLE_PAGE, ADMIN_PAGE, TOUCH_PAGE] {
             for part in html.split("/assets/").skip(1) {
                 let name: String = part
                     .chars()

@@ -32,11 +32,18 @@ async fn every_route_checks_credentials_roles_and_counters() {
     let display = format!("Bearer {}", kiosk.display_token);
     let keypad = format!("Bearer {}", kiosk.keypad_token);
     let reader = format!("Bearer {}", kiosk.reader_token);
+    let touch_token = kiosk
+        .state
+        .accounts()
+        .add_token("cua-vao", Role::Touch, None)
+        .unwrap();
+    let touch = format!("Bearer {touch_token}");
     let principals: Vec<(Role, Vec<(&str, &str)>)> = vec![
         (Role::Admin, vec![("authorization", admin.as_str())]),
         (Role::Display, vec![("authorization", display.as_str())]),
         (Role::Keypad, vec![("authorization", keypad.as_str())]),
         (Role::Reader, vec![("authorization", reader.as_str())]),
+        (Role::Touch, vec![("authorization", touch.as_str())]),
         (
             Role::Staff,
             vec![("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())],
@@ -71,12 +78,23 @@ async fn every_route_checks_credentials_roles_and_counters() {
         let json = [("content-type", "application/json")];
 
         let reply = kiosk.call(method, &path, &json, body).await;
-        assert_eq!(
-            reply.status, 401,
-            "{route:?} without credentials: {}",
-            reply.body
-        );
-        assert!(reply.json()["error"].is_string(), "{route:?}: JSON error");
+        if matches!(route.access, Access::Touch(_)) {
+            // The kiosk's own screen: loopback without credentials (the
+            // test client is on loopback); see the test below for the rest.
+            assert!(
+                ![401, 403].contains(&reply.status) && reply.status < 500,
+                "{route:?} from loopback without credentials: {} {}",
+                reply.status,
+                reply.body
+            );
+        } else {
+            assert_eq!(
+                reply.status, 401,
+                "{route:?} without credentials: {}",
+                reply.body
+            );
+            assert!(reply.json()["error"].is_string(), "{route:?}: JSON error");
+        }
 
         let bogus = [("authorization", "Bearer not-a-token")];
         let reply = kiosk.call(method, &path, &bogus, body).await;
@@ -123,6 +141,56 @@ async fn every_route_checks_credentials_roles_and_counters() {
         }
     }
     assert!(walked >= 20, "the table lost routes: {walked}");
+}
+
+/// With `[kiosk.touch] loopback = false` the touch routes need a token like
+/// any other route; a touch token reaches the touch routes only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn touch_routes_need_a_token_once_loopback_is_off() {
+    let kiosk = TestKiosk::start(Setup::default()).await;
+    let mut config = (*kiosk.app.config()).clone();
+    config.kiosk.touch.loopback = false;
+    kiosk
+        .app
+        .reload_config(config, queue_protocol::Actor::System)
+        .unwrap();
+    let touch_routes: Vec<_> = ROUTES
+        .iter()
+        .filter(|r| matches!(r.access, Access::Touch(_)))
+        .collect();
+    assert_eq!(touch_routes.len(), 3, "{touch_routes:?}");
+    let token = kiosk
+        .state
+        .accounts()
+        .add_token("cua-vao", Role::Touch, None)
+        .unwrap();
+    let bearer = format!("Bearer {token}");
+    for route in touch_routes {
+        let body = route.method.is_mutating().then_some("{}");
+        let json = [("content-type", "application/json")];
+        let reply = kiosk
+            .call(route.method.as_str(), route.path, &json, body)
+            .await;
+        assert_eq!(reply.status, 401, "{route:?}: {}", reply.body);
+        let with_token = [json[0], ("authorization", bearer.as_str())];
+        let reply = kiosk
+            .call(route.method.as_str(), route.path, &with_token, body)
+            .await;
+        assert!(
+            ![401, 403].contains(&reply.status),
+            "{route:?}: {}",
+            reply.body
+        );
+    }
+    let touchable: BTreeSet<String> = ROUTES
+        .iter()
+        .filter(|r| r.access.roles().contains(&Role::Touch))
+        .map(|r| r.path.to_string())
+        .collect();
+    assert!(
+        touchable.iter().all(|p| p.starts_with("/api/v1/touch/")),
+        "{touchable:?}"
+    );
 }
 
 /// The city hub's reader token reaches exactly the event stream and the

@@ -107,6 +107,7 @@ fn department(id: &str, button: Option<u8>, priority_button: Option<u8>) -> Depa
         button: button.map(pin),
         priority_button: priority_button.map(pin),
         target_wait: None,
+        services: Vec::new(),
     }
 }
 

@@ -93,7 +93,7 @@ async fn only_admins_and_clear_errors() {
         ("from=2026-11-27&to=2026-11-26", "swap"),
         (
             "from=2026-11-26&to=2026-11-26&by=week",
-            "department, counter, staff or hour",
+            "department, counter, staff, hour or service",
         ),
         ("from=2026-11-26&to=2026-11-26&format=xlsx", "json or csv"),
         ("to=2026-11-26", "from=YYYY-MM-DD"),

@@ -22,6 +22,7 @@
   const view = {
     counter: null, // {counter, name, serves}
     departments: {}, // id → name
+    services: {}, // 'department/service' → name
     counters: [], // [{counter, name}] of the whole center, for transfers
     current: null, // the counter's current ticket (stream form)
     ticket: null, // the whole current ticket (priority, issue time)
@@ -60,7 +61,10 @@
       else if (err.status !== 401) notice('page-error', 'error', err.message);
       return;
     }
-    for (const d of summary.departments || []) view.departments[d.department] = d.name;
+    for (const d of summary.departments || []) {
+      view.departments[d.department] = d.name;
+      for (const s of d.services || []) view.services[d.department + '/' + s.id] = s.name;
+    }
     view.counters = (summary.counters || []).map(function (c) {
       return { counter: c.counter, name: c.name };
     });
@@ -331,7 +335,10 @@
     number.textContent = c ? c.label : '—';
     number.classList.toggle('empty', !c);
     number.dataset.ticket = c ? c.ticket : '';
-    $('current-department').textContent = c ? departmentName(c.department) : '';
+    // The procedure picked on the touch screen, when there was one.
+    const service = t && t.service
+      ? ' – ' + (view.services[t.issued_department + '/' + t.service] || t.service) : '';
+    $('current-department').textContent = c ? departmentName(c.department) + service : '';
     $('current-department').hidden = !c;
     const priority = t && t.priority;
     $('current-priority').hidden = !priority;

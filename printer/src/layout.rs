@@ -26,6 +26,9 @@ pub struct TicketContent {
     pub center_name: String,
     /// The department the ticket is for.
     pub department: String,
+    /// The procedure picked on the touch screen ("Khai sinh"), printed on
+    /// one line under the department; `None` for a button ticket.
+    pub service: Option<String>,
     /// The ticket number as called, e.g. `1023` or `A023`.
     pub number_label: String,
     /// The priority class (e.g. "Người cao tuổi"), if the ticket has one.
@@ -114,6 +117,7 @@ pub fn sample_ticket(center_name: &str, issued_at: DateTime) -> TicketContent {
         ],
         center_name: center_name.to_string(),
         department: "Đất đai, tài sản gắn liền với đất và đăng ký biến động".to_string(),
+        service: Some("Cấp đổi giấy chứng nhận".to_string()),
         number_label: "1023".to_string(),
         priority_class: Some("Người cao tuổi".to_string()),
         waiting_ahead: 7,
@@ -150,6 +154,9 @@ pub fn render(ticket: &TicketContent, width_dots: u16) -> Bitmap {
     page.paragraph("PHIẾU SỐ THỨ TỰ", Weight::Bold, 30.0 * s);
     page.number(&ticket.number_label, 180.0 * page.scale);
     page.paragraph(&ticket.department, Weight::Bold, 27.0 * s);
+    if let Some(service) = &ticket.service {
+        page.paragraph(service, Weight::Regular, 25.0 * s);
+    }
     if let Some(class) = &ticket.priority_class {
         page.gap(4.0 * s);
         page.paragraph(&format!("Ưu tiên: {class}"), Weight::Bold, 24.0 * s);

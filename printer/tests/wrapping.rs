@@ -10,6 +10,7 @@ fn ticket(department: &str, number: &str) -> TicketContent {
         header_lines: vec!["UBND TỈNH BẮC NINH".to_string()],
         center_name: "Trung tâm Phục vụ hành chính công".to_string(),
         department: department.to_string(),
+        service: None,
         number_label: number.to_string(),
         priority_class: None,
         waiting_ahead: 3,

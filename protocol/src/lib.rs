@@ -56,6 +56,8 @@ pub enum Actor {
     },
     /// A citizen pressing a button on the kiosk.
     Button,
+    /// A citizen on the kiosk's touch screen (`/touch`).
+    Touch,
     /// The kiosk itself (day rollover, retention, faults).
     System,
 }
@@ -89,6 +91,10 @@ pub enum EventKind {
         waiting_ahead: u32,
         /// Who asked for it.
         actor: Actor,
+        /// The department's service (procedure) id picked on the touch
+        /// screen; absent for a button press and from older kiosks.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
     },
     /// A ticket was called to a counter (`recall` when called again).
     Called {
@@ -452,6 +458,10 @@ pub struct Ticket {
     /// so reports count it). Staff never see it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<TicketRating>,
+    /// The department's service (procedure) id picked on the touch screen
+    /// (`khai-sinh`); absent for a button press and from older kiosks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 /// A citizen's rating of a ticket's service.

@@ -664,9 +664,22 @@ impl Store {
         priority: Option<&str>,
         actor: Actor,
     ) -> Result<IssuedTicket, IssueError> {
+        self.issue_service_under(config, department, None, priority, actor)
+    }
+
+    /// [`Store::issue_under`] for one of the department's services (the
+    /// touch screen's pick), kept on the ticket and its event.
+    pub fn issue_service_under(
+        &self,
+        config: &CenterConfig,
+        department: &DepartmentId,
+        service: Option<&str>,
+        priority: Option<&str>,
+        actor: Actor,
+    ) -> Result<IssuedTicket, IssueError> {
         let mut inner = self.lock();
         let mut issued = self.run_locked(&mut inner, config, |q, c, now| {
-            q.issue(c, department, priority, actor, now)
+            q.issue_service(c, department, service, priority, actor, now)
         })?;
         issued.key = inner.citizen.key_of(issued.ticket.id);
         Ok(issued)

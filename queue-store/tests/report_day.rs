@@ -44,6 +44,7 @@ fn issued(t: u64, day: &str, dep: &str, n: u32, label: &str, prio: bool) -> Even
         priority: prio.then(|| "nguoi-cao-tuoi".to_string()),
         waiting_ahead: 0,
         actor: Actor::Button,
+        service: None,
     }
 }
 
@@ -650,7 +651,7 @@ fn bad_requests_say_what_to_write() {
     let err = ReportRequest::parse("2026-11-26", "2026-11-26", Some("week"), false).unwrap_err();
     assert!(
         err.to_string()
-            .contains("department, counter, staff or hour"),
+            .contains("department, counter, staff, hour or service"),
         "{err}"
     );
 }

@@ -234,6 +234,47 @@ impl Browser {
         .map(|_| ())
     }
 
+    /// Turns touch emulation on: the page sees a touch screen
+    /// (`maxTouchPoints`, `pointer: coarse`), as on the kiosk's own panel.
+    pub async fn emulate_touch(&self) -> anyhow::Result<()> {
+        self.devtools(
+            "Emulation.setTouchEmulationEnabled",
+            json!({ "enabled": true, "maxTouchPoints": 5 }),
+        )
+        .await
+    }
+
+    /// Taps the element matching `selector` with a finger: a real touch
+    /// start and end at its centre (Chromium turns them into the click a
+    /// touch screen gives), once it is visible and enabled.
+    pub async fn tap(&self, selector: &str) -> anyhow::Result<()> {
+        let sel = json!(selector);
+        self.wait_true(&format!(
+            "var e = document.querySelector({sel}); return !!e && !e.disabled && e.offsetParent !== null;"
+        ))
+        .await?;
+        let rect = self
+            .execute(&format!(
+                "var e = document.querySelector({sel}); e.scrollIntoView({{block: 'center'}});                  var r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2];"
+            ))
+            .await?;
+        let (x, y) = (
+            rect[0].as_f64().unwrap_or(0.0),
+            rect[1].as_f64().unwrap_or(0.0),
+        );
+        let point = json!([{ "x": x, "y": y, "radiusX": 4, "radiusY": 4, "force": 1, "id": 1 }]);
+        self.devtools(
+            "Input.dispatchTouchEvent",
+            json!({ "type": "touchStart", "touchPoints": point }),
+        )
+        .await?;
+        self.devtools(
+            "Input.dispatchTouchEvent",
+            json!({ "type": "touchEnd", "touchPoints": [] }),
+        )
+        .await
+    }
+
     /// Opens `url` (waits for the page's load event).
     pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
         self.call(

@@ -46,6 +46,8 @@ pub const DEFAULT_RETENTION_DAYS: i64 = 90;
 /// Rows per `GS v 0` band: 64 rows of 576 dots is 4.6 KB, below the input
 /// buffer of the cheapest printers.
 pub const DEFAULT_BAND_HEIGHT: i64 = 64;
+/// Age from which a scanned citizen ID card grants its priority class.
+pub const DEFAULT_CCCD_MIN_AGE: i64 = 75;
 /// The footer printed when the file gives none.
 pub const DEFAULT_FOOTER: &str = "Vui lòng giữ phiếu và chờ gọi số";
 

@@ -34,12 +34,18 @@ pub async fn summary(State(state): State<ApiState>) -> Result<Json<Value>, ApiEr
         .departments
         .iter()
         .map(|d| {
-            let name = config
-                .department(&DepartmentId(d.department.clone()))
-                .map_or_else(|| d.department.clone(), |c| c.name.clone());
+            let configured = config.department(&DepartmentId(d.department.clone()));
+            let name = configured.map_or_else(|| d.department.clone(), |c| c.name.clone());
+            let services: Vec<Value> = configured
+                .map(|c| c.services.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .map(|s| json!({ "id": s.id, "name": s.name }))
+                .collect();
             json!({
                 "department": d.department,
                 "name": name,
+                "services": services,
                 "waiting": d.waiting,
                 "priority_waiting": d.priority_waiting,
                 "estimated_wait_secs": d.estimated_wait_secs,

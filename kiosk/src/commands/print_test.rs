@@ -101,6 +101,7 @@ fn sample_for(center: &CenterConfig) -> TicketContent {
     }
     if let Some(department) = center.departments.first() {
         ticket.department = department.name.clone();
+        ticket.service = department.services.first().map(|s| s.name.clone());
     }
     let time = now.time();
     if let Some(session) = center

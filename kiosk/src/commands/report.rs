@@ -41,8 +41,8 @@ pub struct ReportArgs {
     /// Last service day, YYYY-MM-DD (included).
     #[arg(long, value_name = "DATE")]
     pub to: String,
-    /// Rows per department, counter, staff member or hour of the day.
-    #[arg(long, default_value = "department", value_parser = ["department", "counter", "staff", "hour"])]
+    /// Rows per department, service (touch-screen procedure), counter, staff member or hour of the day.
+    #[arg(long, default_value = "department", value_parser = ["department", "service", "counter", "staff", "hour"])]
     pub by: String,
     /// table (terminal), csv (spreadsheet) or json.
     #[arg(long, default_value = "table", value_parser = ["table", "csv", "json"])]

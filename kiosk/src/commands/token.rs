@@ -22,6 +22,8 @@ pub enum DeviceRole {
     Admin,
     /// The city hub: reads the event stream and day exports only.
     Reader,
+    /// A touch screen ticket page on another machine (`/touch`).
+    Touch,
 }
 
 impl From<DeviceRole> for Role {
@@ -31,6 +33,7 @@ impl From<DeviceRole> for Role {
             DeviceRole::Keypad => Role::Keypad,
             DeviceRole::Admin => Role::Admin,
             DeviceRole::Reader => Role::Reader,
+            DeviceRole::Touch => Role::Touch,
         }
     }
 }

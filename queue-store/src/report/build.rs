@@ -21,6 +21,8 @@ use crate::store::{EventsSince, Store};
 struct TicketLife {
     day: String,
     department: String,
+    /// The service picked on the touch screen, if any.
+    service: Option<String>,
     priority: bool,
     issued_at_ms: i64,
     first_call_ms: Option<i64>,
@@ -285,6 +287,7 @@ impl ReportBuilder {
                 service_day,
                 department,
                 priority,
+                service,
                 ..
             } if self.in_range(service_day) => {
                 self.days_seen.insert(service_day.clone());
@@ -294,6 +297,7 @@ impl ReportBuilder {
                     TicketLife {
                         day: service_day.clone(),
                         department: department.clone(),
+                        service: service.clone(),
                         priority: priority.is_some(),
                         issued_at_ms: at,
                         first_call_ms: None,
@@ -414,7 +418,8 @@ impl ReportBuilder {
             GroupBy::Department => department.to_owned(),
             GroupBy::Counter => counter.to_string(),
             GroupBy::Staff => staff.to_owned(),
-            GroupBy::Hour => return,
+            // Ratings are reported by department, counter and officer only.
+            GroupBy::Hour | GroupBy::Service => return,
         };
         *self
             .acc(day, key)
@@ -459,6 +464,7 @@ impl ReportBuilder {
             let life = TicketLife {
                 day: day.to_owned(),
                 department: t.issued_department.clone(),
+                service: t.service.clone(),
                 priority: t.priority.is_some(),
                 issued_at_ms: t.issued_at_ms,
                 first_call_ms: t.called_at_ms,
@@ -498,9 +504,12 @@ impl ReportBuilder {
         let by = self.request.by;
         let target = self.targets.get(&life.department).copied();
         match by {
-            GroupBy::Department | GroupBy::Hour => {
-                let key = match by {
-                    GroupBy::Hour => format!("{:02}", self.hour_of(life.issued_at_ms)),
+            GroupBy::Department | GroupBy::Hour | GroupBy::Service => {
+                let key = match (by, &life.service) {
+                    (GroupBy::Hour, _) => format!("{:02}", self.hour_of(life.issued_at_ms)),
+                    (GroupBy::Service, Some(service)) => {
+                        format!("{}/{service}", life.department)
+                    }
                     _ => life.department.clone(),
                 };
                 let hour = self.hour_of(life.issued_at_ms);
@@ -689,6 +698,7 @@ fn staff_name(actor: &Actor) -> String {
         Actor::Staff { name } => name.clone(),
         Actor::Keypad { counter } => format!("keypad-{counter}"),
         Actor::Button => "button".into(),
+        Actor::Touch => "touch".into(),
         Actor::System => "system".into(),
     }
 }
@@ -708,6 +718,21 @@ fn order_key(config: &CenterConfig, by: GroupBy, key: &str) -> (usize, String) {
             .and_then(|n| config.counters.iter().position(|c| c.number == n)),
         GroupBy::Hour => key.parse::<usize>().ok(),
         GroupBy::Staff => None,
+        GroupBy::Service => {
+            let (department, service) = key.split_once('/').unwrap_or((key, ""));
+            let id = DepartmentId(department.to_owned());
+            config.department_index(&id).map(|d| {
+                // The department's own row (button tickets) first, then its
+                // services in config order.
+                let s = config.department(&id).and_then(|d| {
+                    d.services
+                        .iter()
+                        .position(|s| s.id == service)
+                        .map(|i| i + 1)
+                });
+                d * 1000 + s.unwrap_or(if service.is_empty() { 0 } else { 999 })
+            })
+        }
     };
     (position.unwrap_or(usize::MAX), key.to_owned())
 }
@@ -724,8 +749,18 @@ fn row(config: &CenterConfig, by: GroupBy, day: Option<&str>, key: &str, acc: &A
             .map_or_else(|| format!("Quầy {key}"), |c| c.name.clone()),
         GroupBy::Staff => key.to_owned(),
         GroupBy::Hour => format!("{key}:00–{key}:59"),
+        GroupBy::Service => {
+            let (department, service) = key.split_once('/').unwrap_or((key, ""));
+            let d = config.department(&DepartmentId(department.to_owned()));
+            let d_name = d.map_or_else(|| department.to_owned(), |d| d.name.clone());
+            match (service, d.and_then(|d| d.service(service))) {
+                ("", _) => d_name,
+                (_, Some(s)) => format!("{d_name} – {}", s.name),
+                (id, None) => format!("{d_name} – {id}"),
+            }
+        }
     };
-    let counts_issue = matches!(by, GroupBy::Department | GroupBy::Hour);
+    let counts_issue = matches!(by, GroupBy::Department | GroupBy::Hour | GroupBy::Service);
     let base = if counts_issue { acc.issued } else { acc.called };
     // Priority and hours are unknown for days known only from summaries.
     let detail_known = acc.summary_days == 0;

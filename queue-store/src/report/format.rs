@@ -61,6 +61,7 @@ fn group_title(by: GroupBy) -> &'static str {
         GroupBy::Counter => "counter",
         GroupBy::Staff => "staff",
         GroupBy::Hour => "hour",
+        GroupBy::Service => "service",
     }
 }
 

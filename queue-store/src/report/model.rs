@@ -21,6 +21,10 @@ pub enum GroupBy {
     Staff,
     /// Local hour the ticket was issued in.
     Hour,
+    /// Issuing department and the service picked on the touch screen
+    /// (`ho-tich/khai-sinh`; a button ticket counts under the department's
+    /// own id).
+    Service,
 }
 
 impl GroupBy {
@@ -31,6 +35,7 @@ impl GroupBy {
             GroupBy::Counter => "counter",
             GroupBy::Staff => "staff",
             GroupBy::Hour => "hour",
+            GroupBy::Service => "service",
         }
     }
 }
@@ -44,6 +49,7 @@ impl std::str::FromStr for GroupBy {
             "counter" => Ok(GroupBy::Counter),
             "staff" => Ok(GroupBy::Staff),
             "hour" => Ok(GroupBy::Hour),
+            "service" => Ok(GroupBy::Service),
             other => Err(ReportError::BadGroupBy(other.to_owned())),
         }
     }
@@ -69,7 +75,7 @@ pub enum ReportError {
         to: Date,
     },
     /// Unknown grouping.
-    #[error("cannot group by {0:?}; use department, counter, staff or hour")]
+    #[error("cannot group by {0:?}; use department, counter, staff, hour or service")]
     BadGroupBy(String),
     /// The store failed while reading the log.
     #[error(transparent)]

@@ -67,6 +67,14 @@ pub enum IssueError {
         /// The id asked for.
         department: String,
     },
+    /// The department lists no service with this id.
+    #[error("department {department} has no service {service:?}; check its services in the config (the touch page may be older than a reload)")]
+    UnknownService {
+        /// The department.
+        department: String,
+        /// The service id asked for.
+        service: String,
+    },
     /// No priority class with this id in the config.
     #[error("unknown priority class {class:?}; check [kiosk.priority] classes in the config")]
     UnknownPriorityClass {
@@ -123,6 +131,7 @@ impl IssueError {
     pub fn citizen_message(&self) -> &'static str {
         match self {
             Self::UnknownDepartment { .. }
+            | Self::UnknownService { .. }
             | Self::UnknownPriorityClass { .. }
             | Self::PriorityNotOffered { .. }
             | Self::Store(_) => {

@@ -72,11 +72,30 @@ pub struct PackedTicket(
     pub Option<u16>,
     /// Who handled it last (string index).
     pub Option<u32>,
-    /// The citizen's rating: level (string index), time minus issue time,
-    /// source (string index). Absent in packs written before ratings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub Option<(u32, i64, u32)>,
+    /// Fields added after the first release, by name so that each may be
+    /// absent; the whole element is absent when none is set, so a day
+    /// without them packs to the first release's 18-field array.
+    #[serde(default, skip_serializing_if = "PackedExtra::is_empty")]
+    pub PackedExtra,
 );
+
+/// The later fields of a [`PackedTicket`]: a JSON object with short keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackedExtra {
+    /// The citizen's rating: level (string index), time minus issue time,
+    /// source (string index).
+    #[serde(default, rename = "r", skip_serializing_if = "Option::is_none")]
+    pub rating: Option<(u32, i64, u32)>,
+    /// Service picked on the touch screen (string index).
+    #[serde(default, rename = "s", skip_serializing_if = "Option::is_none")]
+    pub service: Option<u32>,
+}
+
+impl PackedExtra {
+    fn is_empty(&self) -> bool {
+        *self == PackedExtra::default()
+    }
+}
 
 /// Why a pack could not be turned back into tickets.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -202,13 +221,16 @@ pub fn pack(day: &str, tickets: &[Ticket]) -> Pack {
                 print_code(t.print),
                 t.counter,
                 t.served_by.as_deref().map(|s| strings.get(s)),
-                t.rating.as_ref().map(|r| {
-                    (
-                        strings.get(&r.level),
-                        r.at_ms - t.issued_at_ms,
-                        strings.get(&r.source),
-                    )
-                }),
+                PackedExtra {
+                    rating: t.rating.as_ref().map(|r| {
+                        (
+                            strings.get(&r.level),
+                            r.at_ms - t.issued_at_ms,
+                            strings.get(&r.source),
+                        )
+                    }),
+                    service: t.service.as_deref().map(|s| strings.get(s)),
+                },
             )
         })
         .collect();
@@ -256,6 +278,7 @@ impl Pack {
             served_by: p.17.map(|i| self.string(i)).transpose()?,
             rating: p
                 .18
+                .rating
                 .map(|(level, at, source)| {
                     Ok::<_, UnpackError>(TicketRating {
                         level: self.string(level)?,
@@ -264,6 +287,7 @@ impl Pack {
                     })
                 })
                 .transpose()?,
+            service: p.18.service.map(|i| self.string(i)).transpose()?,
         })
     }
 
@@ -319,7 +343,22 @@ mod tests {
                 at_ms: 1_800_000_200_000,
                 source: "counter_button".into(),
             }),
+            service: (id % 3 == 0).then(|| "khai-sinh".into()),
         }
+    }
+
+    #[test]
+    fn a_pack_written_before_services_still_unpacks() {
+        let mut tickets: Vec<Ticket> = (40..43).map(ticket).collect();
+        for t in &mut tickets {
+            t.service = None;
+        }
+        let json = serde_json::to_string(&pack("2026-11-26", &tickets)).unwrap();
+        // Without a service the array has the 18 fields of the first format.
+        let first: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(first["tickets"][0].as_array().unwrap().len(), 18);
+        let back: Pack = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.unpack().unwrap(), tickets);
     }
 
     #[test]

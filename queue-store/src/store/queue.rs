@@ -275,7 +275,7 @@ fn actor_name(actor: &Actor) -> Option<String> {
     match actor {
         Actor::Staff { name } => Some(name.clone()),
         Actor::Keypad { counter } => Some(format!("keypad-{counter}")),
-        Actor::Button | Actor::System => None,
+        Actor::Button | Actor::Touch | Actor::System => None,
     }
 }
 
@@ -473,8 +473,23 @@ impl QueueState {
         actor: Actor,
         now: Timestamp,
     ) -> Result<IssuedTicket, IssueError> {
+        self.issue_service(config, department, None, priority, actor, now)
+    }
+
+    /// [`Queue::issue`] for one of the department's services (picked on
+    /// the touch screen): numbered and queued with the department, the
+    /// service kept on the ticket and its event.
+    pub fn issue_service(
+        &mut self,
+        config: &CenterConfig,
+        department: &DepartmentId,
+        service: Option<&str>,
+        priority: Option<&str>,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<IssuedTicket, IssueError> {
         let day = self.enter_day(config, now);
-        let dept = self.admit(config, department, priority, now)?;
+        let dept = self.admit(config, department, service, priority, now)?;
         let number = self.next_number(dept)?;
         let department = department.as_str();
         let ahead = self
@@ -503,6 +518,7 @@ impl QueueState {
             counter: None,
             served_by: None,
             rating: None,
+            service: service.map(str::to_owned),
         };
         self.core.next_ticket += 1;
         let runtime = self.departments.entry(department.to_owned()).or_default();
@@ -521,6 +537,7 @@ impl QueueState {
                 priority: priority.map(str::to_owned),
                 waiting_ahead: ahead,
                 actor,
+                service: service.map(str::to_owned),
             },
         );
         Ok(IssuedTicket {
@@ -538,6 +555,7 @@ impl QueueState {
         &self,
         config: &'c CenterConfig,
         department: &DepartmentId,
+        service: Option<&str>,
         priority: Option<&str>,
         now: Timestamp,
     ) -> Result<&'c Department, IssueError> {
@@ -545,8 +563,15 @@ impl QueueState {
         let dept = config
             .department(department)
             .ok_or_else(|| IssueError::UnknownDepartment { department: name() })?;
+        let service = match service {
+            None => None,
+            Some(id) => Some(dept.service(id).ok_or_else(|| IssueError::UnknownService {
+                department: name(),
+                service: id.to_owned(),
+            })?),
+        };
         if let Some(class) = priority {
-            if !dept.priority {
+            if !dept.offers_priority(service) {
                 return Err(IssueError::PriorityNotOffered { department: name() });
             }
             if !config.kiosk.priority.classes.iter().any(|c| c.id == class) {

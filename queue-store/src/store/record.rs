@@ -77,6 +77,9 @@ pub struct StoredTicket {
     /// only (see `store::citizen`); absent before keys existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// Service (procedure) id picked on the touch screen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 /// A ticket's rating as stored.
@@ -172,6 +175,8 @@ pub enum StoredActor {
     },
     /// A kiosk button.
     Button,
+    /// The kiosk's touch screen.
+    Touch,
     /// The kiosk itself.
     System,
 }
@@ -195,6 +200,8 @@ pub enum StoredEventKind {
         priority: Option<String>,
         waiting_ahead: u32,
         actor: StoredActor,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
     },
     Called {
         ticket: u64,
@@ -361,6 +368,7 @@ impl From<&Ticket> for StoredTicket {
                 source: r.source.clone(),
             }),
             key: None,
+            service: t.service.clone(),
         }
     }
 }
@@ -391,6 +399,7 @@ impl From<StoredTicket> for Ticket {
                 at_ms: r.at_ms,
                 source: r.source,
             }),
+            service: t.service,
         }
     }
 }
@@ -469,6 +478,7 @@ impl From<&Actor> for StoredActor {
             Actor::Staff { name } => Self::Staff { name: name.clone() },
             Actor::Keypad { counter } => Self::Keypad { counter: *counter },
             Actor::Button => Self::Button,
+            Actor::Touch => Self::Touch,
             Actor::System => Self::System,
         }
     }
@@ -480,6 +490,7 @@ impl From<StoredActor> for Actor {
             StoredActor::Staff { name } => Self::Staff { name },
             StoredActor::Keypad { counter } => Self::Keypad { counter },
             StoredActor::Button => Self::Button,
+            StoredActor::Touch => Self::Touch,
             StoredActor::System => Self::System,
         }
     }
@@ -525,6 +536,7 @@ impl From<&EventKind> for StoredEventKind {
                 priority,
                 waiting_ahead,
                 actor,
+                service,
             } => Self::TicketIssued {
                 ticket: ticket.0,
                 service_day,
@@ -534,6 +546,7 @@ impl From<&EventKind> for StoredEventKind {
                 priority,
                 waiting_ahead,
                 actor: (&actor).into(),
+                service,
             },
             K::Called {
                 ticket,
@@ -741,6 +754,7 @@ impl From<StoredEventKind> for EventKind {
                 priority,
                 waiting_ahead,
                 actor,
+                service,
             } => Self::TicketIssued {
                 ticket: TicketId(ticket),
                 service_day,
@@ -750,6 +764,7 @@ impl From<StoredEventKind> for EventKind {
                 priority,
                 waiting_ahead,
                 actor: actor.into(),
+                service,
             },
             S::Called {
                 ticket,

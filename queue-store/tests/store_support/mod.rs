@@ -32,7 +32,28 @@ pub fn department(id: &str, first: u32, last: u32) -> Department {
         button: None,
         priority_button: None,
         target_wait: None,
+        services: Vec::new(),
     }
+}
+
+/// `ho-tich` with two procedures, the second without priority tickets.
+pub fn ho_tich_with_services() -> Department {
+    let mut d = department("ho-tich", 1001, 1999);
+    d.services = vec![
+        Service {
+            id: "khai-sinh".into(),
+            name: "Khai sinh".into(),
+            priority: None,
+            note: None,
+        },
+        Service {
+            id: "ket-hon".into(),
+            name: "Kết hôn".into(),
+            priority: Some(false),
+            note: Some("Hai bên nam nữ cùng có mặt".into()),
+        },
+    ];
+    d
 }
 
 /// A counter serving `serves` in that order.
@@ -77,7 +98,7 @@ pub fn center() -> CenterConfig {
             ticket_footer: vec![],
             status_url: None,
         },
-        departments: vec![department("ho-tich", 1001, 1999), dat_dai],
+        departments: vec![ho_tich_with_services(), dat_dai],
         counters: vec![
             counter(1, &["ho-tich"]),
             counter(2, &["ho-tich", "dat-dai"]),
@@ -118,6 +139,13 @@ pub fn center() -> CenterConfig {
             retention_days: 90,
             tls: None,
             public: None,
+            touch: TouchSettings {
+                cccd: Some(CccdPriority {
+                    class: "nguoi-cao-tuoi".into(),
+                    min_age: 75,
+                }),
+                ..TouchSettings::default()
+            },
         },
         ratings: RatingSettings::default(),
         counter_work: CounterWork::default(),

@@ -46,6 +46,7 @@ pub fn store_center(departments: usize, retention_days: u32) -> CenterConfig {
         button: None,
         priority_button: None,
         target_wait: None,
+        services: Vec::new(),
     };
     CenterConfig {
         center: Center {
@@ -99,6 +100,7 @@ pub fn store_center(departments: usize, retention_days: u32) -> CenterConfig {
             retention_days,
             tls: None,
             public: None,
+            touch: TouchSettings::default(),
         },
         ratings: RatingSettings::default(),
         counter_work: CounterWork::default(),

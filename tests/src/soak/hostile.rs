@@ -385,10 +385,24 @@ pub async fn walk_forbidden(kiosk: &HostileKiosk) -> anyhow::Result<(u64, Vec<St
                 attempts.push((p.clone(), s, 403, 3));
                 attempts.push((p, vec![("Authorization", &keypad), json], 403, 3));
             }
+            Access::Touch(_) => {
+                // Other devices' credentials never reach the touch page's
+                // API. Without credentials the kiosk's own loopback does
+                // (this walk runs on loopback), by design: kiosk's
+                // api_routes test covers `loopback = false`.
+                let p = concrete(route.path, 2);
+                let mut s = staff.clone();
+                s.push(json);
+                attempts.push((p.clone(), s, 403, 2));
+                attempts.push((p.clone(), vec![("Authorization", &display), json], 403, 2));
+                attempts.push((p, vec![("Authorization", &keypad), json], 403, 2));
+            }
             _ => {}
         }
         // No credentials at all.
-        attempts.push((concrete(route.path, 2), vec![json], 401, 2));
+        if !matches!(route.access, Access::Touch(_)) {
+            attempts.push((concrete(route.path, 2), vec![json], 401, 2));
+        }
         for (path, headers, want, _) in attempts {
             tried += 1;
             let reply = http::request(kiosk.addr, method, &path, &headers, body).await?;

@@ -5,14 +5,19 @@
 //! PORT` ([`child_main`]): the real press pipeline ([`App::press`]: printer
 //! check, durable issue, render, print over TCP to a loopback printer held
 //! by the parent, mark printed) plus counter actions on the same store, as
-//! fast as it can. After each press it prints one line and flushes stdout:
-//! `PRINTED <department> <day> <number> <id> <label>` once the ticket's bytes
-//! were written, `FAILED …` when the number was issued but not printed,
-//! `REFUSED <reason>` when no number was used.
+//! fast as it can. Every other press is a touch-screen press
+//! ([`App::press_for`] with [`Actor::Touch`] and one of the department's
+//! services when it has some), numbered from the same counters. After each
+//! press it prints one line and flushes stdout:
+//! `PRINTED <department> <day> <number> <id> <service> <label>` once the
+//! ticket's bytes were written (`-` for no service), `FAILED …` when the
+//! number was issued but not printed, `REFUSED <reason>` when no number was
+//! used.
 //!
 //! After every kill the parent reopens the store and checks: it opens; every
 //! printed ticket is in it under the same number; no (department, day,
-//! number) was printed twice; the event log grew without a hole. At the end:
+//! number) was printed twice; a touch ticket kept its service; the event
+//! log grew without a hole. At the end:
 //! every ticket in the store has its own number, and the printer never
 //! received more tickets than there are durable numbers.
 
@@ -25,7 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use kiosk::app::{blocking, App, PressOutcome};
+use kiosk::app::{blocking, App, PressOutcome, PressRequest};
 use kiosk::daemon::open_app;
 use queue_protocol::{Actor, TicketId};
 use queue_store::clock::SystemClock;
@@ -55,6 +60,8 @@ struct Line {
     kind: String,
     key: (String, String, u32),
     id: u64,
+    /// The touch press's service, if any.
+    service: Option<String>,
 }
 
 fn parse(line: &str) -> Option<Line> {
@@ -67,12 +74,14 @@ fn parse(line: &str) -> Option<Line> {
     let day = parts.next()?.to_owned();
     let number = parts.next()?.parse().ok()?;
     let id = parts.next()?.parse().ok()?;
+    let service = parts.next()?;
     // A line cut by the kill has no label: never acknowledged, ignored.
     parts.next()?;
     Some(Line {
         kind,
         key: (department, day, number),
         id,
+        service: (service != "-").then(|| service.to_owned()),
     })
 }
 
@@ -87,6 +96,7 @@ pub fn run(mode: Mode) -> anyhow::Result<Row> {
     let mut rng = rand::rng();
     let mut printed: Printed = HashMap::new();
     let (mut failed, mut refused, mut opened, mut checked_seq) = (0u64, 0u64, 0u64, 0u64);
+    let mut touch_printed = 0u64;
     let mut received = 0u64;
     for round in 0..rounds {
         let mut child = KillOnDrop(
@@ -149,6 +159,7 @@ pub fn run(mode: Mode) -> anyhow::Result<Row> {
                 failed += 1;
             }
             if line.kind == "PRINTED" {
+                touch_printed += u64::from(line.service.is_some());
                 if let Some(previous) = printed.insert(line.key.clone(), line.id) {
                     row.fail(format!(
                         "round {round}: number {:?} printed twice (tickets {previous} and {})",
@@ -172,11 +183,11 @@ pub fn run(mode: Mode) -> anyhow::Result<Row> {
         for line in &acked {
             match store.ticket(TicketId(line.id)) {
                 Ok(Some(t)) => row.expect(
-                    (&t.issued_department, &t.service_day, t.number)
-                        == (&line.key.0, &line.key.1, line.key.2),
+                    (&t.issued_department, &t.service_day, t.number, &t.service)
+                        == (&line.key.0, &line.key.1, line.key.2, &line.service),
                     || {
                         format!(
-                            "round {round}: ticket {} has another number: {t:?}",
+                            "round {round}: ticket {} has another number or service: {t:?}",
                             line.id
                         )
                     },
@@ -253,6 +264,13 @@ pub fn run(mode: Mode) -> anyhow::Result<Row> {
         thousands(received),
         thousands(stored)
     ));
+    row.expect(touch_printed > 0, || {
+        "no touch press with a service printed: the touch path was not exercised".to_string()
+    });
+    row.check(format!(
+        "{} of them touch presses with a service, same counters as the buttons",
+        thousands(touch_printed)
+    ));
     row.check(format!(
         "event seq gap-free ({} events); store opened {opened}/{rounds}",
         thousands(events)
@@ -308,9 +326,38 @@ pub fn child_main(dir: PathBuf, printer_port: u16) -> anyhow::Result<()> {
 }
 
 async fn press(app: &App, config: &kiosk_config::CenterConfig, i: usize) -> String {
-    let department = &config.departments[(i * 7) % config.departments.len()];
+    let mut department = &config.departments[(i * 7) % config.departments.len()];
+    // Every other press comes from the touch screen, half of those for a
+    // department with services (Hộ tịch in the Phú Xuân config): a child
+    // lives for a few presses only, so they must come early.
+    let touch = i % 2 == 1;
+    if i % 4 == 1 {
+        if let Some(with_services) = config.departments.iter().find(|d| !d.services.is_empty()) {
+            department = with_services;
+        }
+    }
     let priority = department.priority && i % 5 == 0;
-    match app.press(&department.id, priority).await {
+    let outcome = if touch {
+        let service = (!department.services.is_empty()).then(|| {
+            department.services[i % department.services.len()]
+                .id
+                .clone()
+        });
+        let class = (priority
+            && department.offers_priority(service.as_deref().and_then(|s| department.service(s))))
+        .then(|| config.kiosk.priority.classes.first().map(|c| c.id.clone()))
+        .flatten();
+        app.press_for(PressRequest {
+            department: department.id.clone(),
+            service,
+            priority: class,
+            actor: Actor::Touch,
+        })
+        .await
+    } else {
+        app.press(&department.id, priority).await
+    };
+    match outcome {
         PressOutcome::Printed(issued) => describe("PRINTED", &issued.ticket),
         PressOutcome::PrintFailed(issued, _) => describe("FAILED", &issued.ticket),
         PressOutcome::Refused(refusal) => format!("REFUSED {refusal}"),
@@ -333,7 +380,12 @@ async fn counter_action(app: &App, config: &kiosk_config::CenterConfig, i: usize
 
 fn describe(what: &str, t: &queue_protocol::Ticket) -> String {
     format!(
-        "{what} {} {} {} {} {}",
-        t.issued_department, t.service_day, t.number, t.id, t.label
+        "{what} {} {} {} {} {} {}",
+        t.issued_department,
+        t.service_day,
+        t.number,
+        t.id,
+        t.service.as_deref().unwrap_or("-"),
+        t.label
     )
 }

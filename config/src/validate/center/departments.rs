@@ -136,6 +136,7 @@ pub(super) fn departments(raw: &RawCenterFile, c: &mut Checker<'_>) -> Option<Ve
                 )
                 .map(|m| Some(std::time::Duration::from_secs(m * 60))),
         };
+        let services = services(d.services.as_deref(), priority, &dp.key("services"), c);
         match (
             id,
             name,
@@ -145,6 +146,7 @@ pub(super) fn departments(raw: &RawCenterFile, c: &mut Checker<'_>) -> Option<Ve
             button,
             priority_button,
             target_wait,
+            services,
         ) {
             (
                 Some(id),
@@ -155,6 +157,7 @@ pub(super) fn departments(raw: &RawCenterFile, c: &mut Checker<'_>) -> Option<Ve
                 Some(button),
                 Some(priority_button),
                 Some(target_wait),
+                Some(services),
             ) => out.push(Department {
                 id: DepartmentId(id),
                 name,
@@ -165,6 +168,83 @@ pub(super) fn departments(raw: &RawCenterFile, c: &mut Checker<'_>) -> Option<Ve
                 button,
                 priority_button,
                 target_wait,
+                services,
+            }),
+            _ => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+/// `departments[i].services`: ids unique within the department, names not
+/// empty, and no service offering priority its department does not.
+fn services(
+    list: Option<&[RawService]>,
+    department_priority: bool,
+    p: &FieldPath,
+    c: &mut Checker<'_>,
+) -> Option<Vec<Service>> {
+    let Some(list) = list else {
+        return Some(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, s) in list.iter().enumerate() {
+        let sp = p.index(i);
+        let id = c
+            .text(&s.id, &sp.key("id"), "give the service an id, e.g. id = \"khai-sinh\"")
+            .and_then(|id| {
+                if !valid_id(&id) {
+                    c.error(
+                        &sp.key("id"),
+                        format!("`{id}` is not a valid id"),
+                        "use lowercase letters without diacritics, digits and single dashes, e.g. \"khai-sinh\"",
+                    );
+                    return None;
+                }
+                if let Some(first) = ids.get(&id) {
+                    c.error(
+                        &sp.key("id"),
+                        format!("service id `{id}` is already used by services[{first}] of this department"),
+                        "every service of a department needs its own id",
+                    );
+                    return None;
+                }
+                ids.insert(id.clone(), i);
+                Some(id)
+            });
+        let name = c.text(
+            &s.name,
+            &sp.key("name"),
+            "write the Vietnamese name, e.g. name = \"Khai sinh\"",
+        );
+        if s.priority == Some(true) && !department_priority {
+            c.error(
+                &sp.key("priority"),
+                "this service offers priority tickets but its department does not",
+                "set priority = true on the department, or remove priority from the service",
+            );
+            ok = false;
+        }
+        let note = match s.note.as_deref().map(str::trim) {
+            None => Some(None),
+            Some("") => {
+                c.error(
+                    &sp.key("note"),
+                    "`note` is empty",
+                    "write a short Vietnamese note, or leave `note` out",
+                );
+                None
+            }
+            Some(text) => Some(Some(text.to_owned())),
+        };
+        match (id, name, note) {
+            (Some(id), Some(name), Some(note)) => out.push(Service {
+                id,
+                name,
+                priority: s.priority,
+                note,
             }),
             _ => ok = false,
         }

@@ -72,6 +72,7 @@ pub(super) fn kiosk(
         None => Some(None),
         Some(raw) => public(raw, listen, &p.key("public"), c).map(Some),
     };
+    let touch = touch(k.touch.as_ref(), priority.as_ref(), &p.key("touch"), c);
     Some(KioskSettings {
         data_dir: data_dir?,
         listen: listen?,
@@ -83,6 +84,7 @@ pub(super) fn kiosk(
         retention_days: retention_days?,
         tls: tls?,
         public: public?,
+        touch: touch?,
     })
 }
 
@@ -135,6 +137,81 @@ fn public(
     Some(PublicSite {
         base_url: base_url.to_owned(),
         listen: listen?,
+    })
+}
+
+/// `[kiosk.touch]`: the touch page's idle time, self-declared priority and
+/// the class a citizen ID card grants by age.
+fn touch(
+    raw: Option<&RawTouch>,
+    priority: Option<&PriorityPolicy>,
+    p: &FieldPath,
+    c: &mut Checker<'_>,
+) -> Option<TouchSettings> {
+    let default = RawTouch::default();
+    let raw = raw.unwrap_or(&default);
+    let defaults = TouchSettings::default();
+    let idle_return = c
+        .int_in::<u64>(
+            raw.idle_seconds,
+            defaults.idle_return.as_secs() as i64,
+            3..=600,
+            &p.key("idle_seconds"),
+            "the page returns to its start after 3 s to 10 min without a touch; 8 suits most citizens",
+        )
+        .map(Duration::from_secs);
+    let min_age = c.int_in::<u8>(
+        raw.cccd_min_age,
+        DEFAULT_CCCD_MIN_AGE,
+        1..=120,
+        &p.key("cccd_min_age"),
+        "an age in whole years, e.g. cccd_min_age = 75",
+    );
+    let cccd = match raw.cccd_priority_class.as_deref().map(str::trim) {
+        None => {
+            if raw.cccd_min_age.is_some() {
+                c.error(
+                    &p.key("cccd_min_age"),
+                    "cccd_min_age is set but no cccd_priority_class",
+                    "add cccd_priority_class = \"nguoi-cao-tuoi\" (a [[kiosk.priority.classes]] id), or remove cccd_min_age",
+                );
+                None
+            } else {
+                Some(None)
+            }
+        }
+        Some(class) => match priority {
+            Some(policy) if policy.classes.iter().any(|k| k.id == class) => {
+                min_age.map(|min_age| {
+                    Some(CccdPriority {
+                        class: class.to_owned(),
+                        min_age,
+                    })
+                })
+            }
+            Some(policy) => {
+                let known: Vec<&str> = policy.classes.iter().map(|k| k.id.as_str()).collect();
+                c.error(
+                    &p.key("cccd_priority_class"),
+                    format!("`{class}` is not a priority class"),
+                    format!(
+                        "use one of the [[kiosk.priority.classes]] ids: {}",
+                        known.join(", ")
+                    ),
+                );
+                None
+            }
+            // The classes themselves are wrong; that is reported there.
+            None => None,
+        },
+    };
+    Some(TouchSettings {
+        loopback: raw.loopback.unwrap_or(defaults.loopback),
+        self_declared_priority: raw
+            .self_declared_priority
+            .unwrap_or(defaults.self_declared_priority),
+        idle_return: idle_return?,
+        cccd: cccd?,
     })
 }
 
