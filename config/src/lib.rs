@@ -24,7 +24,7 @@
 //! | `[[center.sessions]]` | `name`, `start` (`"HH:MM"`), `end` (`"HH:MM"`; default Sáng 07:30–11:30 and Chiều 13:30–17:00) |
 //! | `[[departments]]` | `id` (`ho-tich`), `name`, `block` (`{ first, last, prefix, digits, on_exhausted = "refuse" \| "wrap" }`), `daily_cap`, `sessions` (override), `priority`, `button` (`{ pin, active = "low" }`), `priority_button` |
 //! | `[[counters]]` | `number`, `name`, `serves` (`["ho-tich", …]`, most preferred first) |
-//! | `[kiosk]` | `data_dir` (`/var/lib/kiosk`), `listen` (`0.0.0.0:8080`), `press_interval_ms` (1500), `store_cache_mib` (8), `retention_days` (90) |
+//! | `[kiosk]` | `data_dir` (`/var/lib/kiosk`), `listen` (`0.0.0.0:8080`), `press_interval_ms` (1500), `store_cache_mib` (8), `retention_days` (90), `daily_reexec` (true) |
 //! | `[kiosk.tls]` | `cert` (PEM certificate chain, the kiosk's first), `key` (PEM private key of that certificate) |
 //! | `[kiosk.printer]` | `transport` (`tcp` with `address`, `usb`/`file` with `path`, `serial` with `path` and `baud`), `address`, `path`, `baud`, `paper_width_mm` (58/80), `dots_per_line`, `cut`, `band_height` (64), `mode` (`raster`/`text`), `codepage` (with `mode = "text"`), `connect_timeout_ms`, `io_timeout_ms`, `status_interval_ms` |
 //! | `[kiosk.leds]` | `ready` (`{ pin, active = "high" }`, like the others), `paper_low`, `fault`, `closed` |
