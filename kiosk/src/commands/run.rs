@@ -153,7 +153,7 @@ async fn reexec_signal() {
 /// if any and if it still listens on `want` (a reload may have changed
 /// `kiosk.listen`: then it is closed and the new address bound).
 #[allow(unsafe_code)] // fcntl and from_raw_fd, with their SAFETY comments.
-fn inherited_listener(want: std::net::SocketAddr) -> Option<std::net::TcpListener> {
+pub fn inherited_listener(want: std::net::SocketAddr) -> Option<std::net::TcpListener> {
     use std::os::fd::FromRawFd;
     let pid: u32 = std::env::var(LISTEN_PID).ok()?.parse().ok()?;
     if pid != std::process::id() {
@@ -196,7 +196,7 @@ fn inherited_listener(want: std::net::SocketAddr) -> Option<std::net::TcpListene
 /// Re-executes this kiosk (same PID, same arguments) with `listener` open
 /// in the new image; returns only if that failed.
 #[allow(unsafe_code)] // fcntl, with its SAFETY comment.
-fn reexec_self(listener: std::net::TcpListener) -> anyhow::Error {
+pub fn reexec_self(listener: std::net::TcpListener) -> anyhow::Error {
     use std::os::fd::IntoRawFd;
     use std::os::unix::process::CommandExt;
     let fd = listener.into_raw_fd();
