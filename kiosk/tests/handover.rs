@@ -274,3 +274,75 @@ fn a_reexecuted_kiosk_keeps_its_pid_socket_and_every_event() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
 }
+
+/// A kiosk killed (SIGKILL, as a power cut ends it) at moments spread over
+/// its re-execution window: the data directory always opens again, with
+/// every acknowledged change, and the next kiosk starts on it.
+#[test]
+fn a_kill_during_the_reexecution_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = dir.path().join("center.toml");
+    std::fs::write(
+        &config,
+        center_file(&data, &dir.path().join("tickets.bin"), addr),
+    )
+    .unwrap();
+    let admin = token(&config, "script", "admin");
+    let mut acknowledged = 0u64;
+    for round in 0..12u64 {
+        let mut child = kiosk()
+            .args(["run", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = watch_log(&mut child);
+        let mut seen = Vec::new();
+        wait_for_line(&log, "kiosk ready", &mut seen);
+        for _ in 0..3 {
+            assert_eq!(
+                request(addr, "POST", "/api/v1/admin/config/reload", Some(&admin)).unwrap(),
+                200
+            );
+            acknowledged += 1;
+        }
+        signal(&child, libc::SIGUSR2);
+        // 0 to 110 ms after the request: before, during and after the stop,
+        // the exec and the new image's opening of the store.
+        std::thread::sleep(Duration::from_millis(round * 10));
+        signal(&child, libc::SIGKILL);
+        let _ = child.wait();
+
+        let center = kiosk_config::load_center(&config).expect("config").value;
+        let store = queue_store::store::Store::open(
+            &data,
+            Arc::new(center),
+            Arc::new(queue_store::clock::SystemClock),
+            &queue_store::store::StoreOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("round {round}: the store does not open after the kill: {e}"));
+        let events = match store.events_since(0, usize::MAX).unwrap() {
+            queue_store::store::EventsSince::Events(events) => events,
+            gap => panic!("round {round}: {gap:?}"),
+        };
+        let admin_actions = events
+            .iter()
+            .filter(|e| matches!(e.kind, queue_protocol::EventKind::AdminAction { .. }))
+            .count() as u64;
+        assert!(
+            admin_actions >= acknowledged,
+            "round {round}: {acknowledged} reloads acknowledged, {admin_actions} on disk"
+        );
+        for (a, b) in events.iter().zip(events.iter().skip(1)) {
+            assert_eq!(b.seq, a.seq + 1, "round {round}: the event log has a gap");
+        }
+    }
+}
