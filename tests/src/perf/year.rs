@@ -42,7 +42,9 @@
 //! is the first, the start right after the year's kiosk ended (sled replays
 //! its log since its last opening: the last roll).
 //! `YEAR_DAYS` shortens the run for a quick look, `YEAR_RSS_EVERY_DAY=1`
-//! prints both memory lines for every day, `YEAR_NO_TUNE=1` leaves
+//! prints both memory lines for every day, `YEAR_NO_REEXEC=1` runs the whole
+//! year in one process image (a kiosk with `daily_reexec = false`, for
+//! comparison), `YEAR_NO_TUNE=1` leaves
 //! glibc's allocator at its defaults (the kiosk tunes it), `YEAR_KEEP=1`
 //! keeps the data directory. The kiosk is this same binary run as
 //! `perf year` with `YEAR_KIOSK_DIR` set, the reopen probe with
