@@ -8,8 +8,9 @@
 //! (only when `KIOSK_LISTEN_PID` is its own PID, so a child that inherited
 //! the variables ignores them), marks it close-on-exec again and serves it
 //! instead of binding. `SIGUSR2` asks for the same re-execution at any time
-//! (e.g. `systemctl kill -s USR2 kiosk` after an upgrade of the binary: the
-//! new binary is the one executed); a second `SIGUSR2` during the window,
+//! (`systemctl kill -s USR2 kiosk`). `/proc/self/exe` is the binary this
+//! process runs, even after a package upgrade replaced the file: an upgrade
+//! still needs `systemctl restart kiosk`. A second `SIGUSR2` during the window,
 //! before the new process has installed its handler, ends the kiosk, as
 //! its default action does (systemd then restarts it).
 
