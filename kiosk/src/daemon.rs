@@ -27,7 +27,9 @@
 //! lock) with the old process. A button pressed during the window (the
 //! time from the poller stopping to the new poller starting, measured by
 //! `perf -- year` as `year_reexec_window_ms`) is not seen, as when the kiosk
-//! restarts; at the roll the center is closed.
+//! restarts; at the roll the center is closed. A center whose departments
+//! have no opening sessions at all counts as always open: it is never
+//! re-executed at the roll, only when asked.
 
 use std::future::Future;
 use std::path::Path;
