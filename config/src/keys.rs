@@ -117,6 +117,7 @@ pub const CENTER_FILE: &[Section] = &[
             key("press_interval_ms", "1500"),
             key("store_cache_mib", "8"),
             key("retention_days", "90"),
+            key("daily_reexec", "true"),
         ],
     },
     Section {

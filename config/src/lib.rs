@@ -26,7 +26,7 @@
 //! | `[[departments.services]]` | `id` (`khai-sinh`, unique in the department), `name` (`Khai sinh`), `priority` (default: the department's), `note` (shown under the name on the touch screen) |
 //! | `[[counters]]` | `number`, `name`, `serves` (`["ho-tich", …]`, most preferred first) |
 //! | `[counter_work]` | `pause_reasons` (`["Nghỉ giải lao", "Họp", …]`), `call_reasons` (`["Bổ sung hồ sơ", …]`), `bring_back` (`front`/`issue_order`) |
-//! | `[kiosk]` | `data_dir` (`/var/lib/kiosk`), `listen` (`0.0.0.0:8080`), `press_interval_ms` (1500), `store_cache_mib` (8), `retention_days` (90) |
+//! | `[kiosk]` | `data_dir` (`/var/lib/kiosk`), `listen` (`0.0.0.0:8080`), `press_interval_ms` (1500), `store_cache_mib` (8), `retention_days` (90), `daily_reexec` (true) |
 //! | `[kiosk.tls]` | `cert` (PEM certificate chain, the kiosk's first), `key` (PEM private key of that certificate) |
 //! | `[kiosk.public]` | `base_url` (`http://192.168.50.10:8081`, how phones reach `listen`), `listen` (`0.0.0.0:8081`) |
 //! | `[kiosk.printer]` | `transport` (`tcp` with `address`, `usb`/`file` with `path`, `serial` with `path` and `baud`), `address`, `path`, `baud`, `paper_width_mm` (58/80), `dots_per_line`, `cut`, `band_height` (64), `mode` (`raster`/`text`), `codepage` (with `mode = "text"`), `connect_timeout_ms`, `io_timeout_ms`, `status_interval_ms` |

@@ -289,6 +289,10 @@ pub struct KioskSettings {
     pub store_cache_bytes: u64,
     /// Service days older than this many days are summarised and removed.
     pub retention_days: u32,
+    /// Whether `kiosk run` re-executes itself (same PID, same listening
+    /// socket) at each service-day roll while the center is closed, so a
+    /// kiosk left running for months starts every day as a fresh process.
+    pub daily_reexec: bool,
     /// HTTPS for the LAN API: the certificate and key files (`[kiosk.tls]`);
     /// `None` serves plain HTTP.
     pub tls: Option<TlsFiles>,

@@ -118,6 +118,7 @@ pub(crate) struct RawKiosk {
     pub press_interval_ms: Option<i64>,
     pub store_cache_mib: Option<i64>,
     pub retention_days: Option<i64>,
+    pub daily_reexec: Option<bool>,
     pub printer: Option<RawPrinter>,
     pub leds: Option<RawLeds>,
     pub priority: Option<RawPriority>,

@@ -7,6 +7,29 @@
 //! turn presses into tickets, keep the status LEDs and fault events in step
 //! with the printer and the opening hours, roll the service day and prune old
 //! days. It does not parse arguments or open pins (`main.rs`, `rpi`).
+//!
+//! # The daily fresh process
+//!
+//! A process that lives for months grows (sled keeps far more resident than
+//! its cache after months of writes: 119 MB after a simulated year), while a
+//! freshly started kiosk on the same data is about 17 MB. So [`run_until`]
+//! can end with [`Ended::Reexec`]: at the service-day roll, once no
+//! department is open (or when asked, e.g. by `SIGUSR2` in `kiosk run`), it
+//! stops exactly as for a shutdown — button polling stops, presses already
+//! accepted are issued and printed, each HTTP request in progress is
+//! answered, event streams are ended (their clients reconnect with
+//! `Last-Event-ID`) — but keeps the listening socket open and hands it back.
+//! `kiosk run` then re-executes itself with that socket (see
+//! `commands::run`): same PID, so systemd keeps tracking it; connections
+//! made meanwhile wait in the socket's backlog and are answered by the new
+//! process; nothing acknowledged is lost, because every store operation is
+//! on disk before it is answered and `execve` closes sled's files (and its
+//! lock) with the old process. A button pressed during the window (the
+//! time from the poller stopping to the new poller starting, measured by
+//! `perf -- year` as `year_reexec_window_ms`) is not seen, as when the kiosk
+//! restarts; at the roll the center is closed. A center whose departments
+//! have no opening sessions at all counts as always open: it is never
+//! re-executed at the roll, only when asked.
 
 use std::future::Future;
 use std::path::Path;
@@ -20,7 +43,7 @@ use kiosk_config::{CenterConfig, DepartmentId};
 use queue_protocol::EventKind;
 use ticket_printer::Transport;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 
 use crate::accounts::Accounts;
 use crate::api::{ApiOptions, ApiState};
@@ -123,7 +146,53 @@ where
     B: InputPin + Send + 'static,
     L: OutputPin + Send + 'static,
 {
+    let never = Reexec {
+        at_roll: false,
+        requested: std::future::pending(),
+    };
+    run_until(app, hardware, listener, public, api, extra, shutdown, never)
+        .await
+        .map(drop)
+}
+
+/// When [`run_until`] stops to be re-executed (see the module docs).
+pub struct Reexec<F> {
+    /// At the service-day roll, once no department is open.
+    pub at_roll: bool,
+    /// Whenever this completes (`SIGUSR2` in `kiosk run`).
+    pub requested: F,
+}
+
+/// How [`run_until`] ended.
+#[derive(Debug)]
+pub enum Ended {
+    /// `shutdown` completed: the kiosk stopped for good.
+    Stopped,
+    /// Stopped to be re-executed: the listening socket, still open, whose
+    /// backlog holds the connections made since.
+    Reexec(std::net::TcpListener),
+}
+
+/// [`run_with_public`], which also stops to be re-executed when `reexec`
+/// says so. The phone pages' listener is not handed over: it is bound
+/// again by the new image, and phones reconnect by themselves.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_until<B, L>(
+    app: App,
+    hardware: Hardware<B, L>,
+    listener: TcpListener,
+    public: Option<PublicListener>,
+    api: ApiState,
+    extra: axum::Router,
+    shutdown: impl Future<Output = ()>,
+    reexec: Reexec<impl Future<Output = ()>>,
+) -> anyhow::Result<Ended>
+where
+    B: InputPin + Send + 'static,
+    L: OutputPin + Send + 'static,
+{
     let Hardware { buttons, lights } = hardware;
+    let roll = reexec.at_roll.then(|| Arc::new(Notify::new()));
     let address = listener.local_addr().ok();
     let stop_buttons = Arc::new(AtomicBool::new(false));
     let (press_tx, press_rx) = mpsc::channel(PRESS_QUEUE);
@@ -132,7 +201,12 @@ where
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let presses = tokio::spawn(handle_presses(app.clone(), press_rx));
-    let housekeeping = tokio::spawn(keep_status(app.clone(), lights, stop_rx.clone()));
+    let housekeeping = tokio::spawn(keep_status(
+        app.clone(),
+        lights,
+        stop_rx.clone(),
+        roll.clone(),
+    ));
     let http = {
         let mut stop = stop_rx.clone();
         let router = crate::api::router(api.clone())
@@ -141,7 +215,7 @@ where
         let server = crate::api::server(router, &api);
         tokio::spawn(async move {
             server
-                .serve(listener, async move {
+                .serve_then_keep(listener, async move {
                     let _ = stop.wait_for(|stopped| *stopped).await;
                     // Event streams never end by themselves.
                     api.close_streams();
@@ -164,11 +238,32 @@ where
     crate::systemd::notify_ready();
     let watchdog = crate::systemd::spawn_watchdog();
 
-    shutdown.await;
-    crate::systemd::notify_stopping();
+    let rolled = async {
+        match &roll {
+            Some(roll) => roll.notified().await,
+            None => std::future::pending().await,
+        }
+    };
+    let again = tokio::select! {
+        () = shutdown => false,
+        () = rolled => {
+            tracing::info!("service day rolled while the center is closed: starting the new day as a fresh process");
+            true
+        }
+        () = reexec.requested => {
+            tracing::info!("re-execution asked for: handing over to a fresh process");
+            true
+        }
+    };
+    if again {
+        crate::systemd::notify_reloading();
+    } else {
+        crate::systemd::notify_stopping();
+    }
     if let Some(watchdog) = watchdog {
         watchdog.abort();
     }
+    let stopping_at = std::time::Instant::now();
     tracing::info!("shutting down: finishing the press in progress, if any");
     stop_buttons.store(true, Ordering::SeqCst);
     // The poller owns the press sender: once it has stopped, the press task
@@ -181,11 +276,17 @@ where
     if let Err(err) = housekeeping.await {
         tracing::error!(error = %err, "status task failed");
     }
-    match http.await {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => tracing::error!(error = %err, "LAN API stopped with an error"),
-        Err(err) => tracing::error!(error = %err, "LAN API task failed"),
-    }
+    let listener = match http.await {
+        Ok(Ok(listener)) => Some(listener),
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "LAN API stopped with an error");
+            None
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "LAN API task failed");
+            None
+        }
+    };
     if let Some(public_http) = public_http {
         match public_http.await {
             Ok(Ok(())) => {}
@@ -193,8 +294,19 @@ where
             Err(err) => tracing::error!(error = %err, "phone pages task failed"),
         }
     }
-    tracing::info!("kiosk stopped");
-    Ok(())
+    if !again {
+        tracing::info!("kiosk stopped");
+        return Ok(Ended::Stopped);
+    }
+    let listener = listener
+        .context("the LAN API ended without its socket; stopping instead of re-executing")?
+        .into_std()
+        .context("taking the listening socket out of the runtime")?;
+    tracing::info!(
+        stopping_ms = stopping_at.elapsed().as_millis() as u64,
+        "kiosk stopped for re-execution; the listening socket stays open"
+    );
+    Ok(Ended::Reexec(listener))
 }
 
 /// Turns each accepted press into a ticket, one at a time, in press order.
@@ -233,14 +345,18 @@ pub fn log_outcome(press: &ButtonPress, outcome: &PressOutcome) {
 
 /// Keeps the LEDs and the fault events in step with the printer and the
 /// opening hours; rolls the service day and prunes old days on the way.
+/// With `roll`, a roll this process lived through (not its start) is
+/// announced there once no department is open: the daily re-execution.
 async fn keep_status<L: OutputPin + Send + 'static>(
     app: App,
     mut lights: StatusLights<L>,
     mut stop: watch::Receiver<bool>,
+    roll: Option<Arc<Notify>>,
 ) {
     let mut health = app.printer().watch();
     let mut reported_fault: Option<&'static str> = None;
     let mut pruned_day = None;
+    let mut reexec_due = false;
     loop {
         let now_health = health.borrow_and_update().clone();
         reported_fault = record_fault_change(&app, reported_fault, &now_health).await;
@@ -261,7 +377,14 @@ async fn keep_status<L: OutputPin + Send + 'static>(
                 Ok(report) => tracing::debug!(?report, "retention checked"),
                 Err(err) => tracing::error!(error = %err, "retention failed; old days are kept"),
             }
+            reexec_due = roll.is_some() && pruned_day.is_some();
             pruned_day = today;
+        }
+        if reexec_due && !any_department_open(&app) {
+            if let Some(roll) = &roll {
+                roll.notify_one();
+            }
+            reexec_due = false;
         }
 
         tokio::select! {
@@ -305,15 +428,21 @@ async fn record_fault_change(
     now
 }
 
+/// Whether any department issues tickets now (by its opening hours).
+fn any_department_open(app: &App) -> bool {
+    let config = app.config();
+    let now = app.clock().now();
+    config
+        .departments
+        .iter()
+        .any(|d| config.center.is_open_at(d, now))
+}
+
 /// What the LEDs need to know, from the printer's health, the clock and the
 /// queue.
 fn kiosk_condition(app: &App, health: &PrinterHealth) -> KioskCondition {
     let config = app.config();
-    let now = app.clock().now();
-    let open_now = config
-        .departments
-        .iter()
-        .any(|d| config.center.is_open_at(d, now));
+    let open_now = any_department_open(app);
     let snapshot = app.store().snapshot();
     let any_department_exhausted = snapshot.departments.iter().any(|queue| {
         config

@@ -1,6 +1,8 @@
 //! Tells systemd how the kiosk is doing (`sd_notify`): `READY=1` once the
 //! buttons, printer and LAN API are live, `WATCHDOG=1` at half the unit's
-//! `WatchdogSec`, and `STOPPING=1` when shutdown starts.
+//! `WatchdogSec`, `RELOADING=1` before the daily re-execution (the new
+//! process, same PID, sends `READY=1` again) and `STOPPING=1` when shutdown
+//! starts.
 //!
 //! It owns only the datagrams sent to `$NOTIFY_SOCKET`; it does not decide
 //! when the kiosk is ready (the daemon does) and it never fails the kiosk:
@@ -86,6 +88,29 @@ pub fn notify(state: &str) -> bool {
 /// Tells systemd the kiosk is ready (`Type=notify` units leave "activating").
 pub fn notify_ready() -> bool {
     notify("READY=1\nSTATUS=buttons, printer and LAN API are live")
+}
+
+/// Tells systemd the kiosk is about to re-execute itself (same PID): it
+/// sends `READY=1` again once the new process is live.
+pub fn notify_reloading() -> bool {
+    notify(&format!(
+        "RELOADING=1\nMONOTONIC_USEC={}\nSTATUS=starting the new service day as a fresh process",
+        monotonic_usec()
+    ))
+}
+
+/// `CLOCK_MONOTONIC` in microseconds, which `RELOADING=1` carries.
+#[allow(unsafe_code)] // clock_gettime, with its SAFETY comment.
+fn monotonic_usec() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec that outlives the call;
+    // CLOCK_MONOTONIC always exists on Linux.
+    let _ = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    u64::try_from(now.tv_sec).unwrap_or(0) * 1_000_000
+        + u64::try_from(now.tv_nsec).unwrap_or(0) / 1000
 }
 
 /// Tells systemd the kiosk is shutting down on purpose.

@@ -282,6 +282,29 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> io::Result<()> {
+        self.run(listener, shutdown, false).await.map(drop)
+    }
+
+    /// [`Server::serve`], but the listener is handed back open once every
+    /// connection is closed: connections that arrive after `shutdown` wait
+    /// in its backlog instead of being refused, for whoever accepts next (a
+    /// re-executed kiosk that inherits the socket).
+    pub async fn serve_then_keep(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> io::Result<TcpListener> {
+        let kept = self.run(listener, shutdown, true).await?;
+        kept.ok_or_else(|| io::Error::other("the listener was not kept"))
+    }
+
+    /// The accept loop; the listener is closed at `shutdown` unless `keep`.
+    async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+        keep: bool,
+    ) -> io::Result<Option<TcpListener>> {
         let Server {
             router,
             limits,
@@ -361,11 +384,11 @@ impl Server {
                 drop((permit, slot, alive));
             });
         }
-        drop(listener);
+        let kept = keep.then_some(listener);
         closing_tx.send_replace(true);
         drop(alive);
         let _ = all_closed.recv().await;
-        Ok(())
+        Ok(kept)
     }
 }
 

@@ -19,6 +19,23 @@
 //! [`Durability::Deferred`] skips the flush and exists only for simulations
 //! and benchmarks; the daemon must never use it.
 //!
+//! Why not a single `fdatasync` after the batch (#16 asked): `apply_batch`
+//! only copies the batch into sled's in-memory log buffer; nothing of it is
+//! in the file until that buffer is written, and only `flush()` forces the
+//! write. sled 0.34 writes a log buffer in one place (`IoBufs::write_to_log`)
+//! as `pwrite` immediately followed by `sync_file_range(WAIT_BEFORE | WRITE
+//! | WAIT_AFTER)` of the same range, with no option to leave the second out.
+//! So an `fdatasync` without the flush syncs a file that does not hold the
+//! ticket yet (a kill or a power cut after it returns can lose a number
+//! already printed), and the flush without the `fdatasync` survives a
+//! killed process but not a power cut (`sync_file_range` neither empties the
+//! disk's write cache nor commits a grown file size). The pair is the least
+//! that keeps both promises; since `sync_file_range` has already written and
+//! waited for the pages, the `fdatasync` after it only commits metadata and
+//! flushes the disk's cache. The crash test (`tests/tests/crash.rs`, 200+
+//! SIGKILLs) and the soak's power-cut row check the kill side; the power cut
+//! side rests on this argument (a SIGKILL cannot drop the page cache).
+//!
 //! [`Store::prune`] changes two trees at once (see `disk.rs`): each finished
 //! day is packed, and each expired day removed, in **one sled transaction**
 //! across both trees, so a crash leaves a day either untouched or fully
@@ -66,8 +83,11 @@
 //! but 122–134 MB RSS in the process that simulated the year (sled keeps far
 //! more than `cache_capacity` resident under sustained writes; changing the
 //! cache size did not change it; the allocator set-up of [`heap`] brought
-//! 40 simulated days from 111 to 85 MB, and [`Store::maintain`] to 31 MB
-//! right after each reopen, see its docs for why the daemon does not run it). Issue p99 at the
+//! 40 simulated days from 111 to 85 MB). So the kiosk does not keep one
+//! sled handle for months: `kiosk run` re-executes itself at each
+//! service-day roll (the kiosk's `daemon` docs; an in-process reopen,
+//! [`Store::maintain`], was not reliable), and `perf -- year` runs the
+//! daemon that way through the year (figures in the README). Issue p99 at the
 //! end against the start swings between 0.3× and 4× from run to run under
 //! the machine's load; measured in alternating chunks against an empty store
 //! at the end of the run it is below 1×. See `tests/src/perf/year.rs`.
@@ -1219,7 +1239,11 @@ impl Store {
     /// when its handle drops. If the reopen fails the store is unavailable
     /// and the next operation tries again, as after a failed write.
     ///
-    /// **Not called by the daemon yet.** sled 0.34 may keep the old handle's
+    /// **Not called by the daemon**, which re-executes itself at the roll
+    /// instead (the kiosk's `daemon` module docs): a new process image gets
+    /// the same fresh sled and heap, and `execve` closes the old files, so
+    /// the lock problem below cannot arise. Kept for the store's tests.
+    /// sled 0.34 may keep the old handle's
     /// file lock for a while after the handle is dropped (sled issue #1234:
     /// "do not rapidly open and close the same database"). In `perf -- year`
     /// with `YEAR_MAINTAIN=1` the reopen did not get the lock within

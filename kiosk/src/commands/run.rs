@@ -1,4 +1,18 @@
 //! `kiosk run --config FILE`: load, open, run until a signal.
+//!
+//! It also owns the process side of the daily fresh process (see
+//! [`crate::daemon`]): when the daemon ends with [`Ended::Reexec`], the
+//! listening socket loses its close-on-exec flag, its number and this PID go
+//! in `KIOSK_LISTEN_FD` / `KIOSK_LISTEN_PID`, and the kiosk `execve`s
+//! `/proc/self/exe` with the same arguments. The new image finds the socket
+//! (only when `KIOSK_LISTEN_PID` is its own PID, so a child that inherited
+//! the variables ignores them), marks it close-on-exec again and serves it
+//! instead of binding. `SIGUSR2` asks for the same re-execution at any time
+//! (`systemctl kill -s USR2 kiosk`). `/proc/self/exe` is the binary this
+//! process runs, even after a package upgrade replaced the file: an upgrade
+//! still needs `systemctl restart kiosk`. A second `SIGUSR2` during the window,
+//! before the new process has installed its handler, ends the kiosk, as
+//! its default action does (systemd then restarts it).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -11,7 +25,7 @@ use embedded_hal::digital::{ErrorType, InputPin, OutputPin};
 use kiosk_config::CenterConfig;
 
 use crate::buttons::DebounceSettings;
-use crate::daemon::{api_state, open_app, Hardware};
+use crate::daemon::{api_state, open_app, run_until, Ended, Hardware, Reexec};
 use queue_store::clock::SystemClock;
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`). Under systemd
@@ -63,14 +77,20 @@ pub async fn run(
         )
     })?;
     let app = open_app(Arc::clone(&config), transport, Arc::new(SystemClock))?;
-    let listener = tokio::net::TcpListener::bind(config.kiosk.listen)
-        .await
-        .with_context(|| {
+    let listener = match inherited_listener(config.kiosk.listen) {
+        Some(listener) => listener,
+        None => std::net::TcpListener::bind(config.kiosk.listen).with_context(|| {
             format!(
                 "listening on {} (kiosk.listen); is another kiosk running?",
                 config.kiosk.listen
             )
-        })?;
+        })?,
+    };
+    listener
+        .set_nonblocking(true)
+        .context("setting up the listening socket")?;
+    let listener =
+        tokio::net::TcpListener::from_std(listener).context("setting up the listening socket")?;
     let api = api_state(&app, &config, Some(config_path))?;
     let public = match &config.kiosk.public {
         Some(site) => {
@@ -111,7 +131,11 @@ pub async fn run(
             lights: crate::leds::StatusLights::<NoPin>::new(None, None, None, None),
         }
     };
-    crate::daemon::run_with_public(
+    let reexec = Reexec {
+        at_roll: config.kiosk.daily_reexec,
+        requested: reexec_signal(),
+    };
+    let ended = run_until(
         app,
         hardware,
         listener,
@@ -119,9 +143,108 @@ pub async fn run(
         api,
         axum::Router::new(),
         shutdown,
+        reexec,
     )
     .await?;
-    Ok(ExitCode::SUCCESS)
+    match ended {
+        Ended::Stopped => Ok(ExitCode::SUCCESS),
+        Ended::Reexec(listener) => Err(reexec_self(listener)),
+    }
+}
+
+/// Environment variable holding the inherited listening socket's number.
+pub const LISTEN_FD: &str = "KIOSK_LISTEN_FD";
+/// Environment variable holding the PID the socket is meant for.
+pub const LISTEN_PID: &str = "KIOSK_LISTEN_PID";
+
+/// Completes on `SIGUSR2`; never when its handler cannot be installed.
+async fn reexec_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::user_defined2()) {
+        Ok(mut usr2) => {
+            usr2.recv().await;
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot listen for SIGUSR2; the kiosk re-executes only at the day roll");
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// The listening socket the previous image of this process handed over,
+/// if any and if it still listens on `want` (a reload may have changed
+/// `kiosk.listen`: then it is closed and the new address bound).
+#[allow(unsafe_code)] // fcntl and from_raw_fd, with their SAFETY comments.
+pub fn inherited_listener(want: std::net::SocketAddr) -> Option<std::net::TcpListener> {
+    use std::os::fd::FromRawFd;
+    let pid: u32 = std::env::var(LISTEN_PID).ok()?.parse().ok()?;
+    if pid != std::process::id() {
+        return None;
+    }
+    let fd: i32 = std::env::var(LISTEN_FD).ok()?.parse().ok()?;
+    // SAFETY: F_GETFD takes no pointer; on a number that is not open it
+    // only fails with EBADF.
+    if fd < 3 || unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+        tracing::warn!(
+            fd,
+            "the handed-over listening socket is not open; binding anew"
+        );
+        return None;
+    }
+    // SAFETY: the previous image of this very process (same PID, checked
+    // above) put the number of its listening socket in the environment and
+    // cleared only that descriptor's close-on-exec flag; it is open (checked
+    // above) and nothing else in this process owns it yet.
+    let listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+    // SAFETY: F_SETFD on a descriptor we own, no pointer: children of this
+    // process must not inherit the socket.
+    unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    match listener.local_addr() {
+        Ok(address) if address == want || (want.port() == 0 && address.ip() == want.ip()) => {
+            tracing::info!(%address, "listening socket handed over by the previous process");
+            Some(listener)
+        }
+        Ok(address) => {
+            tracing::info!(%address, %want, "kiosk.listen changed; the handed-over socket is closed");
+            None
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, fd, "the handed-over descriptor is not a listening socket; binding anew");
+            None
+        }
+    }
+}
+
+/// Re-executes this kiosk (same PID, same arguments) with `listener` open
+/// in the new image; returns only if that failed.
+#[allow(unsafe_code)] // fcntl, with its SAFETY comment.
+pub fn reexec_self(listener: std::net::TcpListener) -> anyhow::Error {
+    use std::os::fd::IntoRawFd;
+    use std::os::unix::process::CommandExt;
+    let fd = listener.into_raw_fd();
+    // SAFETY: F_SETFD on the socket we own, no pointer: only this one
+    // descriptor survives the exec (every other one is close-on-exec, so
+    // sled's files and its directory lock go with the old image).
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } == -1 {
+        return anyhow::anyhow!(
+            "cannot keep the listening socket across re-execution ({}); systemd restarts the kiosk",
+            std::io::Error::last_os_error()
+        );
+    }
+    let mut args = std::env::args_os();
+    let mut command = std::process::Command::new("/proc/self/exe");
+    if let Some(argv0) = args.next() {
+        command.arg0(argv0);
+    }
+    command
+        .args(args)
+        .env(LISTEN_FD, fd.to_string())
+        .env(LISTEN_PID, std::process::id().to_string());
+    tracing::info!("re-executing the kiosk");
+    let err = command.exec();
+    anyhow::anyhow!(
+        "re-executing /proc/self/exe failed ({err}); systemd restarts the kiosk (Restart=on-failure)"
+    )
 }
 
 /// A pin that does not exist (builds without GPIO support).

@@ -137,6 +137,7 @@ pub fn center() -> CenterConfig {
             },
             store_cache_bytes: 4 * 1024 * 1024,
             retention_days: 90,
+            daily_reexec: false,
             tls: None,
             public: None,
             touch: TouchSettings {

@@ -98,6 +98,7 @@ pub fn store_center(departments: usize, retention_days: u32) -> CenterConfig {
             },
             store_cache_bytes: 4 * 1024 * 1024,
             retention_days,
+            daily_reexec: false,
             tls: None,
             public: None,
             touch: TouchSettings::default(),

@@ -1,52 +1,54 @@
-//! Perf scenario `year`: a year of a busy center through the store.
+//! Perf scenario `year`: a year of a busy center through the kiosk daemon.
 //!
 //! 365 service days × 3,000 tickets over 15 departments, each ticket through
 //! its whole life (issued, called, served, finished; about 3 % no-shows and
-//! 2 % transfers), with a [`ManualClock`], retention of 90 days, and after
-//! each day starts a prune, as the daemon does (and, with `YEAR_MAINTAIN=1`,
-//! the store's maintenance step [`Store::maintain`]: reopen and trim). The
-//! allocator is set up as the kiosk's `main` sets it (`store::heap`). The year ends
-//! on today's date, so a kiosk started on its data directory continues the
-//! same service day. To finish in minutes the bulk of the simulation
-//! runs with [`Durability::Deferred`] (no fsync per operation — simulation
-//! only); the first 500 issues of the first and of the last day run with
-//! real flushes and give `issue_p99_start` and `issue_p99_end`.
+//! 2 % transfers), with a [`ManualClock`], retention of 90 days. The days run
+//! in **one long-running kiosk process** (see `child`): the kiosk daemon
+//! with its LAN API, which at every service-day roll packs and prunes, then
+//! re-executes itself as `kiosk run` does (same PID, listening socket handed
+//! over). The allocator is set up as the kiosk's `main` sets it
+//! (`store::heap`). The year ends on today's date, so a kiosk started on its
+//! data directory continues the same service day. To finish in minutes the
+//! bulk of the simulation runs with [`Durability::Deferred`] (no fsync per
+//! operation — simulation only; the store is flushed before each
+//! re-execution); the first 500 issues of the first and of the last day run
+//! with real flushes and give `issue_p99_start` and `issue_p99_end`.
 //!
-//! Prints `year_rss_day_N_bytes` (VmRSS of this process every 30 simulated
-//! days and at the end, after the next day's roll and prune (and that
-//! night's maintenance with `YEAR_MAINTAIN=1`): what the kiosk keeps
-//! overnight and starts the next day with),
-//! `year_rss_day_N_before_maintenance_bytes` (VmRSS at the end of that
-//! day's service, the day's peak; the simulation runs a day in about two
-//! seconds with deferred flushes, which piles up more sled garbage than a
-//! real day does), with `YEAR_MAINTAIN=1` `year_maintain_ms_p50` and
-//! `year_maintain_ms_max` (how long the maintenance closed the store),
-//! `year_disk_bytes` (files in the data directory), `year_sled_bytes`
-//! (sled's own count), `year_rss_bytes` (VmRSS of this process at the end),
-//! `reopen_rss_bytes` (VmRSS of a fresh process that opens the year's data
-//! directory, takes a snapshot and reads a ticket of a packed day — what a
-//! restarted kiosk starts from), `events_kept`, `tickets_kept_days`,
-//! `issue_p99_start`, `issue_p99_end` (µs) and `issue_p99_end_over_start`.
-//! Then `issue_p99_fresh`, `issue_p99_year` and `issue_p99_year_over_fresh`:
+//! This process only watches: it reads the kiosk's `/proc/PID/status` (the
+//! same PID through every re-execution) and prints `year_rss_day_N_bytes`
+//! every 30 days and at the end (right after the roll's re-execution: what
+//! the kiosk starts day N + 1 with), `year_rss_day_N_before_roll_bytes`
+//! (at the end of day N's service, the day's peak; a simulated day runs in
+//! about two seconds with deferred flushes, which piles up more sled
+//! garbage than a real day does), `year_rss_max_after_day_30_bytes` (the
+//! largest after-roll figure from day 31 on) and
+//! `year_rss_peak_before_roll_bytes`, `year_reexec_window_ms_p50`/`_max`
+//! (from the kiosk saying it stops for the roll to the new image saying it
+//! is live: the window in which a button press would not be seen),
+//! `year_disk_bytes` (files in the data directory), and from the kiosk
+//! `year_sled_bytes` (sled's own count), `events_kept`, `tickets_kept_days`,
+//! `issue_p99_start`, `issue_p99_end` (µs), `issue_p99_end_over_start`,
+//! then `issue_p99_fresh`, `issue_p99_year` and `issue_p99_year_over_fresh`:
 //! flushed issues on an empty store and on the year's store in alternating
 //! chunks at the end, the fairer comparison on a machine shared with other
-//! work. The store packs each finished day and keeps events for two days
-//! (see the kiosk store's Retention docs). Last, `year_start_to_ready_ms`:
-//! the real `kiosk run` binary (built beside this one:
-//! `cargo build --release -p kiosk`) started as systemd would start it on
-//! the year's data directory, from spawn until it logs that buttons, printer
-//! and API are live *and* `GET /api/v1/summary` answers 200. Three starts,
-//! each printed (`year_start_to_ready_ms_run_N`, with the store's own
-//! `sled_ms`/`total_ms` of its opening from the kiosk's log); the figure is
-//! the first, the start right after the year's process ended (as after a
-//! power cut: sled replays its log since its last opening). Then the
-//! reopen probe, which comes after those starts.
-//! `YEAR_DAYS` shortens the run for a quick look, `YEAR_NO_TUNE=1` leaves
-//! glibc's allocator at its defaults (the kiosk tunes it), `YEAR_MAINTAIN=1` runs
-//! the nightly [`Store::maintain`] (not run by the daemon yet),
-//! `YEAR_CACHE_BYTES` sets
-//! sled's cache, `YEAR_KEEP=1` keeps the data directory. The fresh process is this
-//! same binary run as `perf year` with `YEAR_REOPEN_DIR` set.
+//! work. `reopen_rss_bytes` is a fresh process that opens the year's data
+//! directory, takes a snapshot and reads a ticket of a packed day. Last,
+//! `year_start_to_ready_ms`: the real `kiosk run` binary (built beside this
+//! one: `cargo build --release -p kiosk`) started as systemd would start it
+//! on the year's data directory, from spawn until it logs that buttons,
+//! printer and API are live *and* `GET /api/v1/summary` answers 200. Three
+//! starts, each printed (`year_start_to_ready_ms_run_N`, with the store's
+//! own `sled_ms`/`total_ms` of its opening from the kiosk's log); the figure
+//! is the first, the start right after the year's kiosk ended (sled replays
+//! its log since its last opening: the last roll).
+//! `YEAR_DAYS` shortens the run for a quick look, `YEAR_RSS_EVERY_DAY=1`
+//! prints both memory lines for every day, `YEAR_NO_REEXEC=1` runs the whole
+//! year in one process image (a kiosk with `daily_reexec = false`, for
+//! comparison), `YEAR_NO_TUNE=1` leaves
+//! glibc's allocator at its defaults (the kiosk tunes it), `YEAR_KEEP=1`
+//! keeps the data directory. The kiosk is this same binary run as
+//! `perf year` with `YEAR_KIOSK_DIR` set, the reopen probe with
+//! `YEAR_REOPEN_DIR`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -58,6 +60,8 @@ use queue_store::clock::ManualClock;
 use queue_store::store::{Durability, Store, StoreOptions};
 
 use super::issue::store_center;
+
+mod child;
 
 const TICKETS_PER_DAY: usize = 3000;
 const DEPARTMENTS: usize = 15;
@@ -80,6 +84,11 @@ fn dir_bytes(dir: &std::path::Path) -> anyhow::Result<u64> {
 fn rss_bytes() -> anyhow::Result<u64> {
     let status =
         std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    vm_rss(&status)
+}
+
+/// The VmRSS line of a `/proc/PID/status` text, in bytes.
+fn vm_rss(status: &str) -> anyhow::Result<u64> {
     let line = status
         .lines()
         .find(|l| l.starts_with("VmRSS:"))
@@ -93,33 +102,16 @@ fn rss_bytes() -> anyhow::Result<u64> {
     Ok(kib * 1024)
 }
 
-/// Whether the nightly maintenance step runs (`YEAR_MAINTAIN=1`). Off by
-/// default, like the daemon: see [`Store::maintain`] for why.
-fn maintain_daily() -> bool {
-    std::env::var("YEAR_MAINTAIN").is_ok_and(|v| v == "1")
-}
-
 /// One service day; returns the sorted latencies of the measured issues.
 fn simulate_day(
     store: &Store,
     clock: &ManualClock,
     start: Timestamp,
-    day: i32,
     measure: bool,
-    maintenance: &mut Vec<Duration>,
 ) -> anyhow::Result<Vec<Duration>> {
     clock.set(start);
     store.roll_service_day()?;
     store.prune()?;
-    // The daemon's nightly step, at the roll (not before the first day:
-    // the kiosk does not run it at start-up either).
-    if day > 0 && maintain_daily() {
-        maintenance.push(store.maintain()?.took);
-    }
-    if day > 0 && day % 30 == 0 {
-        // After the night's maintenance: what the kiosk starts day `day + 1` with.
-        println!("year_rss_day_{day}_bytes: {} bytes", rss_bytes()?);
-    }
     let mut latencies = Vec::new();
     let actor = Actor::Staff { name: "sim".into() };
     for i in 0..TICKETS_PER_DAY {
@@ -227,6 +219,13 @@ fn reopen(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// VmRSS of process `pid`, from `/proc/PID/status`.
+fn rss_of(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))?;
+    vm_rss(&status)
+}
+
 /// Run the scenario.
 pub fn run() -> anyhow::Result<()> {
     // As the kiosk's `main` does, before any thread exists.
@@ -240,6 +239,9 @@ pub fn run() -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(365);
+    if let Some(dir) = std::env::var_os(child::DIR_ENV) {
+        return child::run(std::path::Path::new(&dir), days);
+    }
     let dir =
         tempfile::tempdir_in(std::env::temp_dir()).context("creating a temporary directory")?;
     // `YEAR_KEEP=1` leaves the data directory behind for inspection.
@@ -250,71 +252,71 @@ pub fn run() -> anyhow::Result<()> {
     } else {
         Some(dir)
     };
-    let mut config = store_center(DEPARTMENTS, 90);
-    if let Some(bytes) = std::env::var("YEAR_CACHE_BYTES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        config.kiosk.store_cache_bytes = bytes;
-    }
+    let config = store_center(DEPARTMENTS, 90);
     let tz = config.center.timezone.clone();
+    // The year ends on today's date, so a kiosk started on its data
+    // directory continues the same service day.
     let first_day = Timestamp::now()
         .to_zoned(tz.clone())
         .date()
         .checked_sub(SignedDuration::from_hours(24 * i64::from(days - 1)))
         .context("date overflow")?;
-    let clock = ManualClock::new(Timestamp::UNIX_EPOCH);
-    let store = Store::open(
-        &dir_path.join("store"),
-        Arc::new(config.clone()),
-        Arc::new(clock.clone()),
-        &StoreOptions::from_settings(&config.kiosk),
-    )
-    .context("opening the store")?;
+    std::fs::write(dir_path.join("first_day"), first_day.to_string())?;
     let began = Instant::now();
-    let q = crate::perf::quantile;
-    let mut p99_start = Duration::ZERO;
-    let mut p99_end = Duration::ZERO;
-    let mut maintenance = Vec::new();
-    for d in 0..days {
-        let day = first_day
-            .checked_add(SignedDuration::from_hours(24 * i64::from(d)))
-            .context("date overflow")?;
-        let start = day.at(7, 0, 0, 0).to_zoned(tz.clone())?.timestamp();
-        let measure = d == 0 || d == days - 1;
-        if measure {
-            store.set_durability(Durability::Flush)?;
-        }
-        let latencies = simulate_day(&store, &clock, start, d, measure, &mut maintenance)?;
-        if d == 0 {
-            p99_start = q(&latencies, 0.99);
-        }
-        if d == days - 1 {
-            p99_end = q(&latencies, 0.99);
-        }
-        if (d + 1) % 30 == 0 || d == days - 1 {
-            // Printed as it goes: the run takes minutes. The day's peak,
-            // at the end of its (accelerated) service.
-            println!(
-                "year_rss_day_{}_before_maintenance_bytes: {} bytes",
-                d + 1,
-                rss_bytes()?
-            );
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .arg("year")
+        .env(child::DIR_ENV, &dir_path)
+        .env("YEAR_DAYS", days.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("starting the year's kiosk")?;
+    let pid = child.id();
+    let mut go = child.stdin.take().context("no stdin")?;
+    let out = std::io::BufReader::new(child.stdout.take().context("no stdout")?);
+    let mut rolled_at = None;
+    let mut windows = Vec::new();
+    let mut peak = 0;
+    let mut after_day_30 = 0;
+    let mut figures = Vec::new();
+    let every_day = std::env::var_os("YEAR_RSS_EVERY_DAY").is_some();
+    use std::io::{BufRead as _, Write as _};
+    for line in out.lines() {
+        let line = line?;
+        if let Some(d) = line.strip_prefix("year_day_ready ") {
+            let d: i32 = d.parse()?;
+            if let Some(at) = rolled_at.take() {
+                windows.push(Instant::now().duration_since(at));
+            }
+            // What the kiosk starts day `d + 1` with, right after the
+            // roll's re-execution (same PID).
+            let rss = rss_of(pid)?;
+            if d > 30 {
+                after_day_30 = after_day_30.max(rss);
+            }
+            if d > 0 && (d % 30 == 0 || d == days || every_day) {
+                println!("year_rss_day_{d}_bytes: {rss} bytes");
+            }
+            writeln!(go)?;
+        } else if let Some(d) = line.strip_prefix("year_day_end ") {
+            let d: i32 = d.parse()?;
+            // The day's peak, at the end of its (accelerated) service.
+            let rss = rss_of(pid)?;
+            peak = peak.max(rss);
+            if (d + 1) % 30 == 0 || d + 1 == days || every_day {
+                println!("year_rss_day_{}_before_roll_bytes: {rss} bytes", d + 1);
+            }
+            writeln!(go)?;
+        } else if line.starts_with("year_roll ") {
+            rolled_at = Some(Instant::now());
+        } else if !line.starts_with("load_average") {
+            figures.push(line);
         }
     }
-    if maintain_daily() {
-        maintenance.push(store.maintain()?.took);
-    }
-    println!("year_rss_day_{days}_bytes: {} bytes", rss_bytes()?);
-    maintenance.sort();
-    store.set_durability(Durability::Flush)?;
+    let status = child.wait()?;
+    anyhow::ensure!(status.success(), "the year's kiosk failed: {status}");
     let sim_seconds = began.elapsed().as_secs();
-    let (p99_fresh, p99_year) = against_fresh(&store, &config, &clock)?;
-    let rss = rss_bytes()?;
-    let events_kept = store.last_seq() + 1 - store.oldest_kept_seq();
-    let kept_days = store.service_days().len();
-    let sled_bytes = store.disk_bytes()?;
-    drop(store);
+    windows.sort();
     let disk_bytes = dir_bytes(&dir_path)?;
     let ready = start_to_ready(&dir_path, &config)?;
     let probe = std::process::Command::new(std::env::current_exe()?)
@@ -327,26 +329,48 @@ pub fn run() -> anyhow::Result<()> {
         "the reopen probe failed: {}",
         String::from_utf8_lossy(&probe.stderr)
     );
+    let q = crate::perf::quantile;
     println!("year_days: {days} days");
     println!("year_tickets: {} tickets", days as usize * TICKETS_PER_DAY);
     println!("year_sim_seconds: {sim_seconds} s");
+    println!(
+        "year_kiosk_pid: {pid} (one process, {} re-executions)",
+        windows.len()
+    );
     println!("year_disk_bytes: {disk_bytes} bytes");
-    println!("year_sled_bytes: {sled_bytes} bytes");
-    println!("year_rss_bytes: {rss} bytes");
+    println!("year_rss_max_after_day_30_bytes: {after_day_30} bytes");
+    println!("year_rss_peak_before_roll_bytes: {peak} bytes");
+    if !windows.is_empty() {
+        println!(
+            "year_reexec_window_ms_p50: {} ms",
+            q(&windows, 0.5).as_millis()
+        );
+        println!(
+            "year_reexec_window_ms_max: {} ms",
+            windows[windows.len() - 1].as_millis()
+        );
+    }
+    let mut p99 = (None, None);
+    for line in &figures {
+        println!("{line}");
+        let micros = |l: &str| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<f64>().ok())
+        };
+        if line.starts_with("issue_p99_start:") {
+            p99.0 = micros(line);
+        } else if line.starts_with("issue_p99_end:") {
+            p99.1 = micros(line);
+        }
+    }
+    if let (Some(start), Some(end)) = p99 {
+        println!("issue_p99_end_over_start: {:.2}", end / start.max(1e-3));
+    }
     for line in String::from_utf8_lossy(&probe.stdout).lines() {
         if line.starts_with("reopen_") {
             println!("{line}");
         }
-    }
-    if !maintenance.is_empty() {
-        println!(
-            "year_maintain_ms_p50: {} ms",
-            q(&maintenance, 0.5).as_millis()
-        );
-        println!(
-            "year_maintain_ms_max: {} ms",
-            maintenance[maintenance.len() - 1].as_millis()
-        );
     }
     for (i, (took, opened)) in ready.iter().enumerate() {
         println!(
@@ -356,25 +380,10 @@ pub fn run() -> anyhow::Result<()> {
         );
     }
     // The first start is the one after a power cut: sled replays its log
-    // from the snapshot of its last opening. Later starts find the snapshot
-    // the first one wrote.
+    // from the snapshot of its last opening (the last roll's re-execution).
     if let Some((first, _)) = ready.first() {
         println!("year_start_to_ready_ms: {} ms", first.as_millis());
     }
-    println!("events_kept: {events_kept} events");
-    println!("tickets_kept_days: {kept_days} days");
-    println!("issue_p99_start: {} us", p99_start.as_micros());
-    println!("issue_p99_end: {} us", p99_end.as_micros());
-    println!(
-        "issue_p99_end_over_start: {:.2}",
-        p99_end.as_secs_f64() / p99_start.as_secs_f64().max(1e-9)
-    );
-    println!("issue_p99_fresh: {} us", p99_fresh.as_micros());
-    println!("issue_p99_year: {} us", p99_year.as_micros());
-    println!(
-        "issue_p99_year_over_fresh: {:.2}",
-        p99_year.as_secs_f64() / p99_fresh.as_secs_f64().max(1e-9)
-    );
     Ok(())
 }
 

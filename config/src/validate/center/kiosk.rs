@@ -82,6 +82,7 @@ pub(super) fn kiosk(
         priority: priority?,
         store_cache_bytes: store_cache_bytes?,
         retention_days: retention_days?,
+        daily_reexec: k.daily_reexec.unwrap_or(true),
         tls: tls?,
         public: public?,
         touch: touch?,
