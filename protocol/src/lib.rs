@@ -729,10 +729,7 @@ pub enum TicketPageStatus {
 impl TicketPageStatus {
     /// Whether nothing will change any more.
     pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            Self::Done | Self::Cancelled | Self::DayEnded
-        )
+        matches!(self, Self::Done | Self::Cancelled | Self::DayEnded)
     }
 }
 

@@ -2,17 +2,23 @@
 //! format-upgrade test. Run by hand when the stored format changes:
 //!
 //! ```sh
-//! FIXTURE_DIR=queue-store/tests/fixtures/v1 cargo test -p queue-store --test make_fixture -- --ignored
+//! FIXTURE_DIR=queue-store/tests/fixtures/v2 cargo test -p queue-store --test make_fixture -- --ignored
 //! ```
+//!
+//! `fixtures/v1` was written by format 1's release (before the lines marked
+//! "format 2" below existed); `fixtures/v2` by format 2's, with a ticket
+//! picked on the touch screen, a rating, a paused counter, a chosen call,
+//! a parked ticket and a no-show brought back on every day.
 
 #[path = "store_support/mod.rs"]
 mod store_support;
 
 use jiff::SignedDuration;
-use queue_protocol::Actor;
+use queue_protocol::{Actor, CounterStatus};
 use queue_store::clock::Clock;
 use queue_store::clock::ManualClock;
 use queue_store::report::{from_store, ReportRequest};
+use queue_store::store::RatingRequest;
 use store_support::{fixture_center, local, open};
 
 #[test]
@@ -56,12 +62,66 @@ fn write_fixture() {
         store.call_next(3, Actor::Keypad { counter: 3 }).unwrap();
         clock.advance(SignedDuration::from_secs(45));
         store.finish(3, None, Actor::Keypad { counter: 3 }).unwrap();
-        store.call_next(1, lan.clone()).unwrap();
+        let gone = store.call_next(1, lan.clone()).unwrap();
         store.no_show(1, None, lan.clone()).unwrap();
         let f = store.issue(&"ho-tich".into(), None, Actor::Button).unwrap();
         store
             .cancel(f.ticket.id, "citizen left", minh.clone())
             .unwrap();
+        // Format 2: a service from the touch screen, a chosen call, a
+        // parked ticket, a rating, a paused counter, a no-show brought back.
+        let s = store
+            .issue_service_under(
+                &config,
+                &"ho-tich".into(),
+                Some("khai-sinh"),
+                None,
+                Actor::Touch,
+            )
+            .unwrap();
+        store.mark_printed(s.ticket.id).unwrap();
+        store
+            .call_chosen(1, s.ticket.id, "Hẹn trước", lan.clone())
+            .unwrap();
+        store.start_serving(1, None, lan.clone()).unwrap();
+        store.park(1, None, lan.clone()).unwrap();
+        clock.advance(SignedDuration::from_secs(20));
+        store.recall_parked(1, s.ticket.id, lan.clone()).unwrap();
+        store.start_serving(1, None, lan.clone()).unwrap();
+        clock.advance(SignedDuration::from_secs(30 + 5 * k));
+        store.finish(1, None, lan.clone()).unwrap();
+        store
+            .rate(
+                &RatingRequest {
+                    counter: 1,
+                    level: if day % 2 == 0 {
+                        "very_satisfied"
+                    } else {
+                        "unsatisfied"
+                    }
+                    .into(),
+                    source: "counter_button".into(),
+                    ticket: None,
+                    key: Some(format!("fixture-{day}")),
+                },
+                Actor::Keypad { counter: 1 },
+            )
+            .unwrap();
+        store
+            .set_counter_status(
+                3,
+                CounterStatus::Paused {
+                    reason: "Họp".into(),
+                },
+                None,
+                Actor::Keypad { counter: 3 },
+            )
+            .unwrap();
+        clock.advance(SignedDuration::from_secs(60));
+        store
+            .set_counter_status(3, CounterStatus::Open, None, Actor::Keypad { counter: 3 })
+            .unwrap();
+        store.bring_back(1, gone.id, lan.clone()).unwrap();
         store
             .record_fault("printer_paper_out", "paper out")
             .unwrap();

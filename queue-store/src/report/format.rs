@@ -321,7 +321,12 @@ pub fn write_table(report: &Report, out: &mut impl Write) -> io::Result<()> {
         let mut daily: Vec<Vec<String>> = vec![std::iter::once("day".to_owned())
             .chain(header.iter().cloned())
             .collect()];
-        daily.extend(report.daily.iter().map(|r| table_cells(report, r, true, targets)));
+        daily.extend(
+            report
+                .daily
+                .iter()
+                .map(|r| table_cells(report, r, true, targets)),
+        );
         write_aligned(&daily, &[1], out)?;
     }
     if !report.status_time.is_empty() {

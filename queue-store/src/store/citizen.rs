@@ -23,9 +23,7 @@ use std::time::Duration;
 
 use jiff::civil::Date;
 use kiosk_config::{CenterConfig, DepartmentId};
-use queue_protocol::{
-    CounterStatus, Ticket, TicketId, TicketPage, TicketPageStatus, TicketState,
-};
+use queue_protocol::{CounterStatus, Ticket, TicketId, TicketPage, TicketPageStatus, TicketState};
 
 use super::queue::QueueState;
 use crate::wait::{estimate_wait, ServiceSample};

@@ -137,7 +137,9 @@ pub fn encode_summary(summary: &DaySummary) -> Vec<u8> {
 
 /// Check the disk format, and name it in a store that does not say yet
 /// (a new one, or one written before the format was recorded: format 1).
-/// A newer format is refused: this build would misread it.
+/// A newer format is refused: this build would misread it. An older one is
+/// marked as this build's from now on, since what this build writes (new
+/// event kinds, say) would be misread by the older build.
 pub fn check_format(tree: &sled::Tree) -> Result<(), StoreError> {
     match tree
         .get(FORMAT_KEY)
@@ -150,6 +152,15 @@ pub fn check_format(tree: &sled::Tree) -> Result<(), StoreError> {
                     found,
                     supported: FORMAT,
                 });
+            }
+            if found < FORMAT {
+                tracing::info!(
+                    from = found,
+                    to = FORMAT,
+                    "the store's disk format is upgraded; an older kiosk can no longer open it"
+                );
+                tree.insert(FORMAT_KEY, encode(&FORMAT))
+                    .map_err(io("recording the disk format"))?;
             }
             Ok(())
         }

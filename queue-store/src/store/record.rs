@@ -27,7 +27,14 @@ use queue_protocol::{
 use serde::{Deserialize, Serialize};
 
 /// The disk format this build writes (and the newest it reads).
-pub const FORMAT: u32 = 1;
+///
+/// - 1: the first release.
+/// - 2: a ticket's phone page key, service and rating; counter status,
+///   chosen calls, parked tickets, no-shows brought back and ratings as
+///   events; the counter's rating receipts. Every addition is optional, so
+///   format 1 stores open unchanged (`tests/fixtures/v1`); format 1 builds
+///   refuse format 2 stores (`tests/fixtures/v2`).
+pub const FORMAT: u32 = 2;
 
 /// A ticket as stored (format 1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
