@@ -15,10 +15,15 @@
 //!   parsed then validated with every problem listed;
 //! - [`db`]: the pool (tokio-postgres + deadpool-postgres), the numbered
 //!   migrations of `migrations/` and the idempotent batched writes;
+//! - [`backfill`]: the service days a stream gap lost, from the kiosk's day
+//!   export (tickets, or summaries once pruned: those days are marked
+//!   summary-only);
 //! - [`follower`]: one task per center, resume and backoff, and the
 //!   [`HubStatus`] that says how each center is doing (a refused token, an
 //!   unreachable kiosk, PostgreSQL errors);
-//! - [`report`]: city reports computed in SQL with the kiosk report's rules;
+//! - [`report`]: city reports computed in SQL with the kiosk report's rules
+//!   (by center, department, officer, hour or day; ratings; backfilled and
+//!   summary-only days);
 //! - [`http`]: `/healthz`, `/api/v1/status` and `/metrics` of the hub.
 //!
 //! # Running PostgreSQL for it
@@ -32,11 +37,10 @@
 //!
 //! # Not built yet (issue #21)
 //!
-//! The backfill from `GET /api/v1/days/{day}/export` (gaps are recorded in
-//! `stream_gaps` but not filled), ratings and the hour grouping in reports,
-//! the dashboard, the Debian package and systemd unit,
-//! `city-hub demo` and the `perf -- city` scenario.
+//! The dashboard, the Debian package and systemd unit, `city-hub demo` and
+//! the `perf -- city` scenario.
 
+pub mod backfill;
 pub mod config;
 pub mod db;
 pub mod follower;

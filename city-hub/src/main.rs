@@ -35,7 +35,7 @@ enum Command {
         /// Last service day, YYYY-MM-DD (included).
         #[arg(long)]
         to: String,
-        /// center, department, officer or day.
+        /// center, department, officer, hour or day.
         #[arg(long, default_value = "center")]
         by: city_hub::report::GroupBy,
         /// table, csv or json.
