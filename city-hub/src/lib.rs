@@ -40,11 +40,14 @@
 //! The dashboard, the Debian package and systemd unit, `city-hub demo` and
 //! the `perf -- city` scenario.
 
+pub mod accounts;
 pub mod backfill;
 pub mod config;
+pub mod dashboard;
 pub mod db;
 pub mod follower;
 pub mod http;
+pub mod live;
 pub mod report;
 
 use std::time::Duration;

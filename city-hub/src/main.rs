@@ -42,6 +42,23 @@ enum Command {
         #[arg(long, default_value = "table")]
         format: Format,
     },
+    /// Dashboard accounts (the file named by `[http] accounts`).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add an account; the password is read from standard input (one line).
+    Add {
+        /// Login name (a-z, 0-9, '.', '-', '_').
+        name: String,
+        /// admin (also sees each center's link details) or viewer.
+        #[arg(long, default_value = "viewer")]
+        role: city_hub::accounts::Role,
+    },
+    /// List the accounts.
+    List,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -120,6 +137,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{text}");
             Ok(())
         }
+        Command::User(command) => {
+            let path = config.accounts.clone().with_context(|| {
+                format!(
+                    "{} has no [http] accounts = \"FILE\": name the dashboard's accounts file there first",
+                    cli.config.display()
+                )
+            })?;
+            let accounts = city_hub::accounts::Accounts::open(&path)?;
+            match command {
+                UserCommand::List => {
+                    for (name, role) in accounts.list() {
+                        println!("{name}\t{role:?}");
+                    }
+                }
+                UserCommand::Add { name, role } => {
+                    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+                    if std::io::stdin().is_terminal() {
+                        eprint!(
+                            "Password for {name} (shown as typed; at least {} characters): ",
+                            city_hub::accounts::MIN_PASSWORD_CHARS
+                        );
+                        let _ = std::io::stderr().flush();
+                    }
+                    let mut password = String::new();
+                    std::io::stdin()
+                        .lock()
+                        .read_line(&mut password)
+                        .context("cannot read the password from standard input")?;
+                    let password = password.trim_end_matches(['\r', '\n']);
+                    accounts.add(&name, role, password)?;
+                    println!("added {name} ({role:?}) to {}", path.display());
+                }
+            }
+            Ok(())
+        }
         Command::Run => {
             let hub = city_hub::start(&config)
                 .await
@@ -133,13 +185,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     tracing::info!(
                         "status and metrics on http://{addr}/api/v1/status and /metrics"
                     );
-                    Some(tokio::spawn(city_hub::http::serve(
-                        listener,
-                        hub.status.clone(),
-                        async move {
-                            let _ = http_stopped.await;
-                        },
-                    )))
+                    let stopped = async move {
+                        let _ = http_stopped.await;
+                    };
+                    match &config.accounts {
+                        Some(path) => {
+                            let accounts = city_hub::accounts::Accounts::open(path)?;
+                            if accounts.list().is_empty() {
+                                tracing::warn!("no dashboard account in {}: add one with `city-hub user add NAME --role admin`", path.display());
+                            }
+                            tracing::info!("city dashboard on http://{addr}/");
+                            let (dashboard, refresher) = city_hub::dashboard::Dashboard::new(
+                                hub.db.clone(),
+                                config.centers.clone(),
+                                hub.status.clone(),
+                                accounts,
+                            );
+                            Some(tokio::spawn(city_hub::http::serve_city(
+                                listener,
+                                hub.status.clone(),
+                                dashboard,
+                                refresher,
+                                stopped,
+                            )))
+                        }
+                        None => Some(tokio::spawn(city_hub::http::serve(
+                            listener,
+                            hub.status.clone(),
+                            stopped,
+                        ))),
+                    }
                 }
                 None => None,
             };

@@ -95,6 +95,7 @@ fn hub_config(pg: &PgCluster, kiosk: &TestKiosk) -> HubConfig {
             token: kiosk.reader_token.clone(),
         }],
         listen: None,
+        accounts: None,
     }
 }
 

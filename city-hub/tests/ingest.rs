@@ -32,6 +32,7 @@ fn hub_config(pg: &PgCluster, centers: Vec<Center>) -> HubConfig {
         linger: Duration::from_millis(20),
         centers,
         listen: None,
+        accounts: None,
     }
 }
 
