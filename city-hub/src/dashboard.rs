@@ -74,7 +74,12 @@ pub struct Dashboard {
     logins: Arc<Semaphore>,
     /// The latest city view (`None` until first computed).
     live: watch::Receiver<Option<Arc<Vec<CenterNow>>>>,
+    /// Local time, Unix ms (a test's clock can replace it).
+    now: Clock,
 }
+
+/// Where the dashboard reads the time (Unix ms).
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 impl std::fmt::Debug for Dashboard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -94,14 +99,30 @@ impl Dashboard {
         Dashboard,
         impl std::future::Future<Output = ()> + Send + 'static,
     ) {
+        Dashboard::with_clock(db, centers, status, accounts, Arc::new(now_ms))
+    }
+
+    /// [`Dashboard::new`] with the ages of waiting tickets and the open
+    /// counters measured against `now` (a demo's or a test's clock).
+    pub fn with_clock(
+        db: Db,
+        centers: Vec<Center>,
+        status: HubStatus,
+        accounts: Accounts,
+        now: Clock,
+    ) -> (
+        Dashboard,
+        impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
         let (tx, live) = watch::channel(None);
         let centers = Arc::new(centers);
         let refresher = {
-            let (db, centers, status) = (db.clone(), centers.clone(), status.clone());
+            let (db, centers, status, now) =
+                (db.clone(), centers.clone(), status.clone(), now.clone());
             async move {
                 let mut failing = false;
                 loop {
-                    match city_now(&db, &centers, &status, now_ms()).await {
+                    match city_now(&db, &centers, &status, now()).await {
                         Ok(now) => {
                             failing = false;
                             tx.send_if_modified(|old| {
@@ -135,6 +156,7 @@ impl Dashboard {
                 sessions: Arc::default(),
                 logins: Arc::new(Semaphore::new(2)),
                 live,
+                now,
             },
             refresher,
         )
@@ -177,7 +199,7 @@ impl Dashboard {
         if let Some(now) = self.live.borrow().clone() {
             return (*now).clone();
         }
-        city_now(&self.db, &self.centers, &self.status, now_ms())
+        city_now(&self.db, &self.centers, &self.status, (self.now)())
             .await
             .unwrap_or_default()
     }
@@ -210,9 +232,9 @@ async fn login_page() -> Html<String> {
         "Đăng nhập",
         r#"<form method="post" action="/login" class="login">
 <h1>Toàn thành phố – Đăng nhập</h1>
-<label>Tên đăng nhập <input name="name" autocomplete="username" required autofocus></label>
-<label>Mật khẩu <input name="password" type="password" autocomplete="current-password" required></label>
-<button type="submit">Đăng nhập</button>
+<label>Tên đăng nhập <input id="name" name="name" autocomplete="username" required autofocus></label>
+<label>Mật khẩu <input id="password" name="password" type="password" autocomplete="current-password" required></label>
+<button id="login-button" type="submit">Đăng nhập</button>
 </form>"#,
     ))
 }
