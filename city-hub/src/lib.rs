@@ -45,6 +45,7 @@ pub mod backfill;
 pub mod config;
 pub mod dashboard;
 pub mod db;
+pub mod demo;
 pub mod follower;
 pub mod http;
 pub mod live;

@@ -109,7 +109,9 @@ SELECT e.center, coalesce(e.body ->> 'level', 'unknown'), count(*)
  GROUP BY 1, 2
 ";
 
-/// Every configured center now, in config order, at local time `now_ms`.
+/// Every configured center now, in config order, at local time `now_ms`
+/// (the centers' time: a demo's or a test's clock may run ahead; the last
+/// contact is measured on the real clock).
 pub async fn city_now(
     db: &Db,
     centers: &[Center],
@@ -136,7 +138,7 @@ pub async fn city_now(
                 problem: link.problem,
                 last_contact_secs: link
                     .last_contact_ms
-                    .map(|at| ((now_ms - at).max(0) / 1000) as u64),
+                    .map(|at| ((display_daemon::link::now_ms() - at).max(0) / 1000) as u64),
                 ..CenterNow::default()
             }
         })
