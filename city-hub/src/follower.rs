@@ -61,6 +61,10 @@ pub struct CenterStatus {
     pub last_contact_ms: Option<i64>,
     /// PostgreSQL errors seen by this follower.
     pub db_errors: u64,
+    /// For the last batch written: from the kiosk's time of its oldest
+    /// event to when PostgreSQL had it, ms (kiosk and hub clocks both count:
+    /// keep them synchronised). Catching up after an outage reads high.
+    pub lag_ms: Option<i64>,
 }
 
 /// Every center's status, shared between the followers and whoever asks.
@@ -388,9 +392,11 @@ async fn flush_or_end(
         match db.insert_raw(&center.id, chunk).await {
             Ok(written) => {
                 let top = chunk.last().map_or(0, |e| e.seq);
+                let lag = chunk.first().map(|e| (now_ms() - e.at_ms).max(0));
                 status.update(&center.id, |s| {
                     s.stored_seq = s.stored_seq.max(top);
                     s.written += written;
+                    s.lag_ms = lag;
                 });
             }
             Err(e) => {

@@ -87,6 +87,12 @@ pub fn render(status: &HubStatus, now_ms: i64) -> String {
         &|c| Some(c.received_seq.saturating_sub(c.stored_seq) as f64),
     );
     family(
+        "city_hub_center_lag_seconds",
+        "gauge",
+        "For the last batch stored: kiosk time of its oldest event to stored in PostgreSQL",
+        &|c| c.lag_ms.map(|ms| ms as f64 / 1000.0),
+    );
+    family(
         "city_hub_center_last_contact_age_seconds",
         "gauge",
         "Seconds since the kiosk last sent anything",

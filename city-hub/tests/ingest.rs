@@ -294,6 +294,17 @@ async fn a_wrong_token_is_reported_and_other_centers_go_on() {
     assert!(metrics.body.contains(&format!(
         "city_hub_center_stored_seq{{center=\"phu-hoi\"}} {last_a}"
     )));
+    // Lag in seconds for the center that wrote, none for the refused one.
+    assert!(metrics
+        .body
+        .lines()
+        .any(|l| l.starts_with("city_hub_center_lag_seconds{center=\"phu-hoi\"} ")));
+    assert!(!metrics
+        .body
+        .contains("city_hub_center_lag_seconds{center=\"vy-da\"}"));
+    assert!(metrics
+        .body
+        .contains("city_hub_db_errors_total{center=\"phu-hoi\"} 0"));
 
     let problem = refused.problem.expect("a reason");
     assert!(problem.contains("401"), "{problem}");
