@@ -67,8 +67,15 @@ fn running_as_root() -> bool {
 }
 
 impl TempCluster {
-    /// Makes and starts a cluster in a new temporary directory.
+    /// Makes and starts a cluster in a new temporary directory, without
+    /// fsync (a demo's data is thrown away).
     pub fn start() -> anyhow::Result<TempCluster> {
+        TempCluster::start_with(false)
+    }
+
+    /// [`TempCluster::start`], with PostgreSQL's `fsync` as given (on for
+    /// measurements that should count the disk).
+    pub fn start_with(fsync: bool) -> anyhow::Result<TempCluster> {
         let bin = find_postgres()?;
         let dir = std::env::temp_dir().join(format!("city-hub-demo-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
@@ -106,8 +113,9 @@ impl TempCluster {
             ],
         )?;
         let options = format!(
-            "-k {} -c listen_addresses='' -c fsync=off",
-            cluster.dir.display()
+            "-k {} -c listen_addresses='' -c fsync={} -c max_connections=100",
+            cluster.dir.display(),
+            if fsync { "on" } else { "off" }
         );
         let log = cluster.dir.join("log").display().to_string();
         cluster.run(
@@ -168,8 +176,9 @@ impl Drop for TempCluster {
 #[derive(Clone)]
 pub struct SimCenter {
     token: Arc<str>,
-    log: Arc<Mutex<Vec<Value>>>,
-    live: broadcast::Sender<Value>,
+    /// Each event as its JSON text (a day of 15,000 events is ~4 MB).
+    log: Arc<Mutex<Vec<Arc<str>>>>,
+    live: broadcast::Sender<(u64, Arc<str>)>,
 }
 
 impl std::fmt::Debug for SimCenter {
@@ -189,14 +198,26 @@ impl SimCenter {
     }
 
     /// Appends an event of `kind` (JSON with its `type`) at `at_ms`.
-    pub fn push(&self, at_ms: i64, kind: Value) {
+    pub fn push(&self, at_ms: i64, kind: Value) -> u64 {
         let mut log = self
             .log
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let event = json!({ "seq": log.len() + 1, "at_ms": at_ms, "kind": kind });
+        let seq = log.len() as u64 + 1;
+        let event: Arc<str> = json!({ "seq": seq, "at_ms": at_ms, "kind": kind })
+            .to_string()
+            .into();
         log.push(event.clone());
-        let _ = self.live.send(event);
+        let _ = self.live.send((seq, event));
+        seq
+    }
+
+    /// How many events it has made.
+    pub fn last_seq(&self) -> u64 {
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len() as u64
     }
 
     /// The center's API: `GET /api/v1/events`.
@@ -226,23 +247,33 @@ async fn events(State(center): State<SimCenter>, headers: HeaderMap) -> Response
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         (
-            log.get(after..).map(<[Value]>::to_vec).unwrap_or_default(),
+            log.get(after..)
+                .map(<[Arc<str>]>::to_vec)
+                .unwrap_or_default(),
             center.live.subscribe(),
         )
     };
-    let mut last = after as u64;
-    let mut text = String::new();
-    for event in &backlog {
-        last = event["seq"].as_u64().unwrap_or(last);
-        text += &format!("id: {last}\nevent: queue\ndata: {event}\n\n");
-    }
-    let first = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(text) });
+    let last = (after + backlog.len()) as u64;
+    // The backlog in pieces of 500 events, as a kiosk's replay does.
+    let pieces: Vec<String> = backlog
+        .chunks(500)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut text = String::new();
+            for (j, event) in chunk.iter().enumerate() {
+                let seq = after + i * 500 + j + 1;
+                text += &format!("id: {seq}\nevent: queue\ndata: {event}\n\n");
+            }
+            text
+        })
+        .collect();
+    let first =
+        futures_util::stream::iter(pieces.into_iter().map(Ok::<_, std::convert::Infallible>));
     let rest = futures_util::stream::unfold((live, last), |(mut live, last)| async move {
         loop {
             match tokio::time::timeout(Duration::from_secs(15), live.recv()).await {
                 Err(_) => return Some((Ok(": keep-alive\n\n".to_owned()), (live, last))),
-                Ok(Ok(event)) => {
-                    let seq = event["seq"].as_u64().unwrap_or(0);
+                Ok(Ok((seq, event))) => {
                     if seq > last {
                         let chunk = format!("id: {seq}\nevent: queue\ndata: {event}\n\n");
                         return Some((Ok(chunk), (live, seq)));

@@ -1,4 +1,4 @@
-//! The city dashboard in headless Chromium (Debian's `chromium` and
+//! The city dashboard (crate `city-hub`) in headless Chromium (Debian's `chromium` and
 //! `chromium-driver`, driven by `system_tests::webdriver`): log in through
 //! the form, see three centers with their queues, a new ticket arrive
 //! without a reload, the wrong-token center marked, and click into a
@@ -8,6 +8,7 @@
 
 #[path = "../../kiosk/tests/api_support/mod.rs"]
 mod api_support;
+#[path = "../../city-hub/tests/pg_support/mod.rs"]
 mod pg_support;
 
 use std::path::Path;
