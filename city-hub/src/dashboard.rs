@@ -561,9 +561,9 @@ async fn report_page(
     let mut table = String::new();
     match report::report(&d.db, &from, &to, by).await {
         Ok(r) => {
-            table += "<table><thead><tr>";
+            table += "<div class=\"wide\"><table class=\"report\"><thead><tr>";
             for h in report::headers(&r) {
-                table += &format!("<th>{}</th>", escape(&h));
+                table += &format!("<th title=\"{}\">{}</th>", escape(&h), header_vi(&h));
             }
             table += "</tr></thead><tbody>";
             for row in &r.rows {
@@ -573,7 +573,7 @@ async fn report_page(
                 }
                 table += "</tr>";
             }
-            table += "</tbody></table>";
+            table += "</tbody></table></div>";
             for (center, day) in &r.summary_only {
                 table += &format!(
                     "<p class=\"muted\">{} {}: chỉ có số liệu tổng hợp (summary-only)</p>",
@@ -599,6 +599,31 @@ async fn report_page(
         by_text = escape(&by_text),
     );
     Html(page("Báo cáo", &body)).into_response()
+}
+
+/// A report column's Vietnamese heading (the CSV keeps the English names).
+fn header_vi(name: &str) -> String {
+    let known = match name {
+        "center" => "Trung tâm",
+        "key" => "Nhóm",
+        "issued" => "Đã cấp số",
+        "served" => "Đã phục vụ",
+        "no_show" => "Vắng mặt",
+        "waiting_p50_s" => "Chờ trung vị (giây)",
+        "waiting_p90_s" => "Chờ p90 (giây)",
+        "waiting_max_s" => "Chờ lâu nhất (giây)",
+        "service_p50_s" => "Phục vụ trung vị (giây)",
+        "service_p90_s" => "Phục vụ p90 (giây)",
+        "service_max_s" => "Phục vụ lâu nhất (giây)",
+        "summary_days" => "Ngày chỉ có tổng hợp",
+        "ratings" => "Đánh giá",
+        "rating_very_satisfied" => "Rất hài lòng",
+        "rating_satisfied" => "Hài lòng",
+        "rating_neutral" => "Bình thường",
+        "rating_unsatisfied" => "Không hài lòng",
+        other => return escape(other),
+    };
+    known.to_owned()
 }
 
 fn role_vi(role: Role) -> &'static str {
@@ -675,7 +700,7 @@ tr.refused td,tr.unreachable td,tr.diverged td{background:#fdecea}
 .card b{display:block;font-size:1.6rem;color:#0b4f8a}
 .login{max-width:22rem;margin:4rem auto;display:flex;flex-direction:column;gap:.8rem;background:#fff;padding:1.5rem;border-radius:.5rem}
 .login input{width:100%;padding:.4rem;font-size:1rem}.problem{color:#b3261e}
-button{padding:.4rem .9rem} .filters{display:flex;gap:1rem;align-items:end;flex-wrap:wrap}
+button{padding:.4rem .9rem} .wide{overflow-x:auto} table.report{font-size:.85rem} .filters{display:flex;gap:1rem;align-items:end;flex-wrap:wrap}
 ";
 
 const CITY_JS: &str = r##"
