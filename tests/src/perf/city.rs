@@ -18,6 +18,12 @@
 //!    and by department over the month is timed: `city_month_report_*_ms`
 //!    (goal < 1 s).
 //!
+//! 0. **The kiosk's press while the hub follows it**: the `press` scenario's
+//!    pipeline (durable issue, render, print to a loopback printer) with the
+//!    kiosk's API served, `CITY_PRESSES` presses (default 300) with no
+//!    reader, then as many with the hub following the kiosk's stream:
+//!    `city_press_alone_p50/p99_ms` and `city_press_followed_p50/p99_ms`.
+//!
 //! The hub's resident memory is read from `/proc/PID/status` after each of
 //! the first two phases. Build the hub first:
 //! `cargo build --release -p city-hub`.
@@ -148,10 +154,123 @@ pub fn run() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let cluster = TempCluster::start_with(true)?;
+    press_followed(&runtime, &hub_exe, &cluster)?;
     runtime.block_on(scenario(&hub_exe, &cluster))?;
     drop(runtime);
     drop(cluster);
     print_load_average("end");
+    Ok(())
+}
+
+/// Phase 0: press latency without and with the hub following the kiosk.
+fn press_followed(
+    runtime: &tokio::runtime::Runtime,
+    hub_exe: &std::path::Path,
+    cluster: &TempCluster,
+) -> anyhow::Result<()> {
+    use kiosk::accounts::Accounts;
+    use kiosk::app::PressOutcome;
+    use kiosk::auth::Role;
+    use std::sync::Arc;
+
+    let presses = env_usize("CITY_PRESSES", 300);
+    let dir = tempfile::tempdir()?;
+    let printer = crate::loopback_printer::LoopbackPrinter::start()?;
+    let mut config = kiosk::demo::demo_config(dir.path(), "127.0.0.1:0".parse()?)?;
+    config.kiosk.printer.transport = kiosk_config::PrinterTransport::Tcp {
+        host: printer.address.ip().to_string(),
+        port: printer.address.port(),
+    };
+    let config = Arc::new(config);
+    let departments: Vec<_> = config.departments.iter().map(|d| d.id.clone()).collect();
+    let transport = ticket_printer::open(&config.kiosk.printer)?;
+    let clock = Arc::new(queue_store::clock::SystemClock);
+    let app = runtime
+        .block_on(async { kiosk::daemon::open_app(Arc::clone(&config), transport, clock) })?;
+    let accounts = Accounts::open(&Accounts::path_in(dir.path()))?;
+    let token = accounts.add_token("city-hub", Role::Reader, None)?;
+    let state = kiosk::api::ApiState::new(app.clone(), accounts, kiosk::api::ApiOptions::default());
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let kiosk_addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    runtime.spawn(kiosk::api::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    let round = |label: &str, offset: usize| -> anyhow::Result<()> {
+        let mut latencies = Vec::with_capacity(presses);
+        for i in 0..presses + 20 {
+            let department = &departments[(i + offset) % departments.len()];
+            let start = Instant::now();
+            match runtime.block_on(app.press(department, false)) {
+                PressOutcome::Printed(_) => {}
+                other => bail!("press {i} did not print: {other:?}"),
+            }
+            let ticket = printer
+                .tickets
+                .recv_timeout(Duration::from_secs(5))
+                .context("the loopback printer received no ticket within 5 s")?;
+            if i >= 20 {
+                latencies.push(ticket.completed.duration_since(start).as_secs_f64() * 1000.0);
+            }
+        }
+        latencies.sort_by(f64::total_cmp);
+        println!(
+            "city_press_{label}_p50_ms: {:.2}",
+            quantile(&latencies, 0.5)
+        );
+        println!(
+            "city_press_{label}_p99_ms: {:.2}",
+            quantile(&latencies, 0.99)
+        );
+        Ok(())
+    };
+    round("alone", 0)?;
+    let http_port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let toml = format!(
+        "[database]\nhost = \"{}\"\nuser = \"hub\"\ndbname = \"postgres\"\n\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n\n\
+         [[centers]]\nid = \"press\"\nname = \"Phú Xuân\"\nurl = \"http://{kiosk_addr}\"\ntoken = \"{token}\"\n",
+        cluster.dir().display()
+    );
+    let config_path = cluster.dir().with_extension("press-hub.toml");
+    std::fs::write(&config_path, toml)?;
+    let hub = Hub(Command::new(hub_exe)
+        .arg("--config")
+        .arg(&config_path)
+        .arg("run")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()?);
+    let client = Client::new(
+        BaseUrl::parse(&format!("http://127.0.0.1:{http_port}"))
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    let last = app.store().last_seq();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Following: it has stored the first round's events.
+    while runtime
+        .block_on(stored(&client))
+        .map(|s| s.first().copied().unwrap_or(0))
+        .unwrap_or(0)
+        < last
+    {
+        if Instant::now() > deadline {
+            bail!("the hub did not catch up with the kiosk in 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    round("followed", 1)?;
+    let last = app.store().last_seq();
+    let stored_then = runtime
+        .block_on(stored(&client))?
+        .first()
+        .copied()
+        .unwrap_or(0);
+    println!("city_press_followed_hub_stored: {stored_then} of {last}");
+    drop(hub);
+    let _ = stop.send(());
+    let _ = std::fs::remove_file(&config_path);
     Ok(())
 }
 
