@@ -24,7 +24,12 @@
 //! - [`report`]: city reports computed in SQL with the kiosk report's rules
 //!   (by center, department, officer, hour or day; ratings; backfilled and
 //!   summary-only days);
-//! - [`http`]: `/healthz`, `/api/v1/status` and `/metrics` of the hub.
+//! - [`http`]: `/healthz`, `/api/v1/status` and `/metrics` of the hub;
+//! - [`live`]: what each center is doing now, from today's events;
+//! - [`dashboard`] and [`accounts`]: the city dashboard (login, live view,
+//!   center and report pages) and who may log in;
+//! - [`demo`]: `city-hub demo`'s throw-away PostgreSQL cluster and simulated
+//!   centers (also used by `perf -- city`).
 //!
 //! # Running PostgreSQL for it
 //!
@@ -37,8 +42,10 @@
 //!
 //! # Not built yet (issue #21)
 //!
-//! The dashboard, the Debian package and systemd unit, `city-hub demo` and
-//! the `perf -- city` scenario.
+//! A city-month report under a second: reports follow each ticket through
+//! its events at query time; a month of 40 busy centers needs per-ticket
+//! facts kept at ingest (see `perf -- city`). The Debian package has no
+//! manual page.
 
 pub mod accounts;
 pub mod backfill;
