@@ -37,7 +37,7 @@ use city_hub::demo::{SimCenter, TempCluster};
 use display_daemon::http::{BaseUrl, Client};
 use serde_json::json;
 
-use crate::perf::{print_load_average, quantile};
+use crate::perf::quantile;
 
 const CENTERS: usize = 40;
 
@@ -148,7 +148,6 @@ pub fn run() -> anyhow::Result<()> {
         .map(|d| d.join("city-hub"))
         .filter(|p| p.is_file())
         .context("no city-hub binary next to this one: build it first with `cargo build --release -p city-hub`")?;
-    print_load_average("start");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -158,7 +157,6 @@ pub fn run() -> anyhow::Result<()> {
     runtime.block_on(scenario(&hub_exe, &cluster))?;
     drop(runtime);
     drop(cluster);
-    print_load_average("end");
     Ok(())
 }
 
