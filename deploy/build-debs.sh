@@ -6,6 +6,7 @@
 #
 #     bash deploy/build-debs.sh              # arm64 (Raspberry Pi OS 64-bit)
 #     bash deploy/build-debs.sh arm64 armhf  # also 32-bit (Pi 2/3/4/5 only)
+#     bash deploy/build-debs.sh amd64        # the city hub for an ordinary server (city-hub_*_amd64.deb)
 #
 # Needs: rustup targets and cross gcc (bash .ci/steps/deb.sh installs them,
 # with ARCHES="arm64 armhf" for both), dpkg-deb, python3, gzip.
@@ -41,13 +42,22 @@ rust_target() {
   case "$1" in
     arm64) echo aarch64-unknown-linux-gnu ;;
     armhf) echo armv7-unknown-linux-gnueabihf ;;
-    *) echo "unknown architecture '$1': use arm64 or armhf" >&2; return 1 ;;
+    amd64) echo x86_64-unknown-linux-gnu ;;
+    *) echo "unknown architecture '$1': use arm64, armhf or amd64" >&2; return 1 ;;
   esac
 }
 gnu_triplet() {
   case "$1" in
     arm64) echo aarch64-linux-gnu ;;
     armhf) echo arm-linux-gnueabihf ;;
+    amd64) echo x86_64-linux-gnu ;;
+  esac
+}
+# The packages of an architecture: the Pi's, or the city hub's server.
+packages_for() {
+  case "$1" in
+    amd64) echo city-hub ;;
+    *) echo kiosk display-daemon ;;
   esac
 }
 # .cargo/config.toml names the aarch64 linker; the armhf one is set here.
@@ -134,9 +144,19 @@ build_deb() {
   install -m 0755 "$bin" "$stage/usr/bin/$pkg"
   "$triplet-strip" --strip-unneeded --remove-section=.comment "$stage/usr/bin/$pkg"
   install -m 0644 "deploy/systemd/$pkg.service" "$stage/usr/lib/systemd/system/"
-  install -m 0644 docs/raspberry-pi.md "$stage/usr/share/doc/$pkg/raspberry-pi.md"
-  gzip -9n < "$generated/man/$pkg.1" > "$stage/usr/share/man/man1/$pkg.1.gz"
-  install -m 0644 "$generated/completions/$pkg" "$stage/usr/share/bash-completion/completions/$pkg"
+  if [ "$pkg" = city-hub ]; then
+    install -m 0644 docs/city-hub.md "$stage/usr/share/doc/$pkg/city-hub.md"
+  else
+    install -m 0644 docs/raspberry-pi.md "$stage/usr/share/doc/$pkg/raspberry-pi.md"
+  fi
+  # Manual pages and completions exist for the binaries xtask knows.
+  if [ -f "$generated/man/$pkg.1" ]; then
+    gzip -9n < "$generated/man/$pkg.1" > "$stage/usr/share/man/man1/$pkg.1.gz"
+    install -m 0644 "$generated/completions/$pkg" "$stage/usr/share/bash-completion/completions/$pkg"
+  else
+    rmdir "$stage/usr/share/man/man1" "$stage/usr/share/man" "$stage/usr/share/bash-completion/completions" \
+      "$stage/usr/share/bash-completion"
+  fi
   debian_changelog "$pkg" "$revision" "$(meta "$pkg" maintainer)" \
     | gzip -9n > "$stage/usr/share/doc/$pkg/changelog.Debian.gz"
   gzip -9n < CHANGELOG.md > "$stage/usr/share/doc/$pkg/changelog.gz"
@@ -168,6 +188,13 @@ build_deb() {
       install -m 0644 deploy/hall-display/hall-board-cage.service deploy/hall-display/hall-board.desktop \
         "$stage/usr/share/display-daemon/hall-display/"
       echo /etc/display-daemon/display.toml > "$stage/DEBIAN/conffiles"
+      ;;
+    city-hub)
+      # Holds every center's reader token: 0640, handed to the city_hub
+      # group by postinst (dpkg-statoverride).
+      install -D -m 0640 city-hub/hub.example.toml "$stage/etc/city-hub/hub.toml"
+      install -m 0644 city-hub/hub.example.toml "$stage/usr/share/doc/$pkg/examples/"
+      echo /etc/city-hub/hub.toml > "$stage/DEBIAN/conffiles"
       ;;
   esac
   install -m 0755 "deploy/debian/$pkg/postinst" "deploy/debian/$pkg/prerm" \
@@ -214,11 +241,13 @@ CARGO_TARGET_DIR="$host_target_dir" cargo run --locked -q -p xtask -- completion
 
 for arch in "${arches[@]}"; do
   target=$(rust_target "$arch")
-  for pkg in kiosk display-daemon; do
+  for pkg in $(packages_for "$arch"); do
     # One package per cargo call: kiosk's build is then exactly the one of
     # .ci/checks/aarch64.sh and is reused from target/cross.
     start=$(date +%s)
-    cargo build --release --locked --target "$target" -p "$pkg" --features rpi
+    features=()
+    [ "$pkg" = city-hub ] || features=(--features rpi)
+    cargo build --release --locked --target "$target" -p "$pkg" "${features[@]}"
     echo "$pkg $arch release build: $(( $(date +%s) - start )) s"
     build_deb "$pkg" "$arch" "$CARGO_TARGET_DIR/$target/release/$pkg"
   done

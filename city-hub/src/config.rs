@@ -10,6 +10,8 @@
 //!
 //! [http]                          # optional: /healthz, /api/v1/status, /metrics
 //! listen = "127.0.0.1:8091"
+//! accounts = "/var/lib/city-hub/accounts.json"   # optional: the dashboard's logins
+//!                                 # (`city-hub user add NAME --role admin`)
 //!
 //! [[centers]]
 //! id = "phu-hoi"
@@ -110,6 +112,9 @@ fn default_linger() -> u64 {
 pub struct RawHttp {
     /// Address for `/healthz`, `/api/v1/status` and `/metrics`.
     pub listen: std::net::SocketAddr,
+    /// The dashboard's accounts file; without it no dashboard is served.
+    #[serde(default)]
+    pub accounts: Option<std::path::PathBuf>,
 }
 
 /// One `[[centers]]` entry.
@@ -139,6 +144,9 @@ pub struct HubConfig {
     pub centers: Vec<Center>,
     /// Where the status and metrics are served, if anywhere.
     pub listen: Option<std::net::SocketAddr>,
+    /// The dashboard's accounts file (the dashboard is served with the
+    /// status when set).
+    pub accounts: Option<std::path::PathBuf>,
 }
 
 /// A checked center.
@@ -262,7 +270,8 @@ impl RawConfig {
             batch_events: self.ingest.batch_events,
             linger: Duration::from_millis(self.ingest.linger_ms),
             centers,
-            listen: self.http.map(|h| h.listen),
+            listen: self.http.as_ref().map(|h| h.listen),
+            accounts: self.http.and_then(|h| h.accounts),
         })
     }
 }

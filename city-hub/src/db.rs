@@ -22,7 +22,8 @@
 //! actually holds, never from memory.
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use queue_protocol::Event;
+use queue_protocol::{DaySummary, Event, Ticket};
+use serde_json::Value;
 use tokio_postgres::NoTls;
 
 use crate::config::RawDatabase;
@@ -49,6 +50,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "0002_ticket_index.sql",
         sql: include_str!("../migrations/0002_ticket_index.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_backfill.sql",
+        sql: include_str!("../migrations/0003_backfill.sql"),
     },
 ];
 
@@ -184,12 +190,16 @@ impl Db {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
-    /// The last sequence stored for `center` (0: none).
+    /// Where `center`'s stream resumes: the last sequence stored, or the
+    /// end of a recorded gap (events the kiosk no longer keeps) if later
+    /// (0: none).
     pub async fn last_seq(&self, center: &str) -> Result<u64, DbError> {
         let client = self.pool.get().await?;
         let row = client
             .query_one(
-                "SELECT coalesce(max(seq), 0) FROM events WHERE center = $1",
+                "SELECT greatest(
+                    (SELECT coalesce(max(seq), 0) FROM events WHERE center = $1),
+                    (SELECT coalesce(max(resumed_at), 0) FROM stream_gaps WHERE center = $1))",
                 &[&center],
             )
             .await?;
@@ -200,6 +210,15 @@ impl Db {
     /// Writes `events` of `center` in one transaction; events already
     /// stored are skipped. Returns how many rows were new.
     pub async fn insert_events(&self, center: &str, events: &[Event]) -> Result<u64, DbError> {
+        let raw: Vec<RawEvent> = events.iter().map(RawEvent::from_event).collect();
+        self.insert_raw(center, &raw).await
+    }
+
+    /// Writes `events` of `center` as received (kinds this hub's protocol
+    /// version does not know, such as a newer kiosk's, are kept as they
+    /// came); events already stored are skipped. Returns how many rows were
+    /// new.
+    pub async fn insert_raw(&self, center: &str, events: &[RawEvent]) -> Result<u64, DbError> {
         if events.is_empty() {
             return Ok(0);
         }
@@ -208,16 +227,10 @@ impl Db {
         let mut kinds = Vec::with_capacity(events.len());
         let mut bodies = Vec::with_capacity(events.len());
         for event in events {
-            let body = serde_json::to_value(&event.kind).unwrap_or(serde_json::Value::Null);
-            let kind = body
-                .get("type")
-                .and_then(|t| t.as_str())
-                .unwrap_or("unknown")
-                .to_owned();
             seqs.push(i64::try_from(event.seq).unwrap_or(i64::MAX));
             ats.push(event.at_ms);
-            kinds.push(kind);
-            bodies.push(body);
+            kinds.push(event.kind_name());
+            bodies.push(&event.kind);
         }
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
@@ -237,8 +250,8 @@ impl Db {
     }
 
     /// Records that the kiosk could not replay `center`'s log after
-    /// `after_seq` (retention removed it) and the stream resumed at
-    /// `resumed_at`.
+    /// `after_seq` (retention removed it) up to `resumed_at` (the last
+    /// sequence it no longer keeps); the stream resumes after `resumed_at`.
     pub async fn record_gap(
         &self,
         center: &str,
@@ -256,6 +269,180 @@ impl Db {
         Ok(())
     }
 
+    /// The gaps of `center` not backfilled yet: `(after_seq, resumed_at)`.
+    pub async fn open_gaps(&self, center: &str) -> Result<Vec<(u64, u64)>, DbError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT after_seq, resumed_at FROM stream_gaps
+                  WHERE center = $1 AND filled IS NULL ORDER BY after_seq",
+                &[&center],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<_, i64>(0).max(0) as u64,
+                    r.get::<_, i64>(1).max(0) as u64,
+                )
+            })
+            .collect())
+    }
+
+    /// The service day of the last stored event of `center` at or before
+    /// `seq` that names one (a day start or an issue).
+    pub async fn day_at_or_before(
+        &self,
+        center: &str,
+        seq: u64,
+    ) -> Result<Option<String>, DbError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT body ->> 'service_day' FROM events
+                  WHERE center = $1 AND seq <= $2 AND kind IN ('service_day_started', 'ticket_issued')
+                  ORDER BY seq DESC LIMIT 1",
+                &[&center, &(seq as i64)],
+            )
+            .await?;
+        Ok(row.and_then(|r| r.get(0)))
+    }
+
+    /// The service day of the first stored event of `center` after `seq`
+    /// that names one (`None` while nothing after it is stored).
+    pub async fn day_after(&self, center: &str, seq: u64) -> Result<Option<String>, DbError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT body ->> 'service_day' FROM events
+                  WHERE center = $1 AND seq > $2 AND kind IN ('service_day_started', 'ticket_issued')
+                  ORDER BY seq LIMIT 1",
+                &[&center, &(seq as i64)],
+            )
+            .await?;
+        Ok(row.and_then(|r| r.get(0)))
+    }
+
+    /// Tickets issued, served and no-show on `day` at `center` according to
+    /// the stored events.
+    pub async fn event_day_counts(&self, center: &str, day: &str) -> Result<[u64; 3], DbError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one(
+                "WITH issued AS (
+                    SELECT body -> 'ticket' AS ticket FROM events
+                     WHERE center = $1 AND kind = 'ticket_issued' AND body ->> 'service_day' = $2)
+                 SELECT (SELECT count(*) FROM issued),
+                        count(*) FILTER (WHERE e.kind = 'finished'),
+                        count(*) FILTER (WHERE e.kind = 'no_show')
+                   FROM events e JOIN issued i ON e.body -> 'ticket' = i.ticket
+                  WHERE e.center = $1 AND e.kind IN ('finished', 'no_show')",
+                &[&center, &day],
+            )
+            .await?;
+        Ok([0, 1, 2].map(|i| r_u64(&row, i)))
+    }
+
+    /// Keeps `day`'s exported tickets as the source of its figures (replaces
+    /// what an earlier backfill of that day wrote).
+    pub async fn store_day_tickets(
+        &self,
+        center: &str,
+        day: &str,
+        tickets: &[Ticket],
+    ) -> Result<(), DbError> {
+        let ids: Vec<i64> = tickets.iter().map(|t| t.id.0 as i64).collect();
+        let bodies: Vec<Value> = tickets
+            .iter()
+            .map(|t| serde_json::to_value(t).unwrap_or(Value::Null))
+            .collect();
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "DELETE FROM day_tickets WHERE center = $1 AND day = $2",
+            &[&center, &day],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM day_summaries WHERE center = $1 AND day = $2",
+            &[&center, &day],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO day_tickets (center, day, id, body)
+             SELECT $1, $2, i, b FROM unnest($3::bigint[], $4::jsonb[]) AS t(i, b)",
+            &[&center, &day, &ids, &bodies],
+        )
+        .await?;
+        mark_day(&tx, center, day, "tickets").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Keeps `day`'s exported summaries as the source of its figures.
+    pub async fn store_day_summaries(
+        &self,
+        center: &str,
+        day: &str,
+        summaries: &[DaySummary],
+    ) -> Result<(), DbError> {
+        let departments: Vec<&str> = summaries.iter().map(|s| s.department.as_str()).collect();
+        let bodies: Vec<Value> = summaries
+            .iter()
+            .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
+            .collect();
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "DELETE FROM day_tickets WHERE center = $1 AND day = $2",
+            &[&center, &day],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM day_summaries WHERE center = $1 AND day = $2",
+            &[&center, &day],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO day_summaries (center, day, department, body)
+             SELECT $1, $2, d, b FROM unnest($3::text[], $4::jsonb[]) AS t(d, b)
+             ON CONFLICT DO NOTHING",
+            &[&center, &day, &departments, &bodies],
+        )
+        .await?;
+        mark_day(&tx, center, day, "summaries").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks the gap of `center` after `after_seq` as backfilled.
+    pub async fn gap_filled(&self, center: &str, after_seq: u64) -> Result<(), DbError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "UPDATE stream_gaps SET filled = now() WHERE center = $1 AND after_seq = $2",
+                &[&center, &(after_seq as i64)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The backfilled days of every center: `(center, day, source)`.
+    pub async fn backfilled_days(&self) -> Result<Vec<(String, String, String)>, DbError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT center, day, source FROM backfilled_days ORDER BY center, day",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
     /// How many events are stored for `center`.
     pub async fn event_count(&self, center: &str) -> Result<u64, DbError> {
         let client = self.pool.get().await?;
@@ -269,5 +456,56 @@ impl Db {
     /// The pool, for reports.
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+}
+
+fn r_u64(row: &tokio_postgres::Row, at: usize) -> u64 {
+    row.get::<_, i64>(at).max(0) as u64
+}
+
+async fn mark_day(
+    tx: &deadpool_postgres::Transaction<'_>,
+    center: &str,
+    day: &str,
+    source: &str,
+) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO backfilled_days (center, day, source) VALUES ($1, $2, $3)
+         ON CONFLICT (center, day) DO UPDATE SET source = excluded.source, fetched = now()",
+        &[&center, &day, &source],
+    )
+    .await?;
+    Ok(())
+}
+
+/// An event as the kiosk sent it: its kind kept as JSON, so a kind this
+/// hub does not know yet (a newer kiosk's) is stored, not dropped.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct RawEvent {
+    /// The kiosk's sequence number.
+    pub seq: u64,
+    /// When, Unix ms.
+    pub at_ms: i64,
+    /// `{"type": "…", …}`.
+    pub kind: Value,
+}
+
+impl RawEvent {
+    /// The JSON of a typed event.
+    pub fn from_event(event: &Event) -> RawEvent {
+        RawEvent {
+            seq: event.seq,
+            at_ms: event.at_ms,
+            kind: serde_json::to_value(&event.kind).unwrap_or(Value::Null),
+        }
+    }
+
+    /// The `type` of its kind (`unknown` when it has none).
+    pub fn kind_name(&self) -> String {
+        self.kind
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_owned()
     }
 }

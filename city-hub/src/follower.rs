@@ -14,8 +14,16 @@
 //! across a failure, so nothing can be lost or written twice.
 //!
 //! When the kiosk answers a resume with a snapshot (retention removed the
-//! events asked for), the gap is recorded in `stream_gaps` for the day
-//! export backfill, and the follower goes on from the snapshot.
+//! events asked for), the follower asks the day export for the oldest event
+//! the kiosk keeps, records the gap in `stream_gaps` and resumes from that
+//! event; once the first event after the gap is stored, [`backfill`] fetches
+//! the lost service days. (A kiosk whose export does not say its oldest
+//! kept event: the follower goes on from the snapshot.)
+//!
+//! Events are stored as received ([`RawEvent`]): a kind this hub does not
+//! know (a newer kiosk's) is kept, not dropped.
+//!
+//! [`backfill`]: crate::backfill
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -24,11 +32,12 @@ use std::time::Duration;
 use display_daemon::http::Client;
 use display_daemon::link::{backoff, now_ms};
 use display_daemon::sse::SseParser;
-use queue_protocol::{Event, Snapshot};
+use queue_protocol::Snapshot;
 use serde::Serialize;
 
+use crate::backfill::{self, BackfillError};
 use crate::config::Center;
-use crate::db::Db;
+use crate::db::{Db, RawEvent};
 
 /// How a center looks from the hub.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -52,6 +61,10 @@ pub struct CenterStatus {
     pub last_contact_ms: Option<i64>,
     /// PostgreSQL errors seen by this follower.
     pub db_errors: u64,
+    /// For the last batch written: from the kiosk's time of its oldest
+    /// event to when PostgreSQL had it, ms (kiosk and hub clocks both count:
+    /// keep them synchronised). Catching up after an outage reads high.
+    pub lag_ms: Option<i64>,
 }
 
 /// Every center's status, shared between the followers and whoever asks.
@@ -231,8 +244,13 @@ async fn connect_once(
         s.last_contact_ms = Some(now_ms());
     });
 
+    let mut gaps_open = match db.open_gaps(&center.id).await {
+        Ok(gaps) => !gaps.is_empty(),
+        Err(e) => return Ended::Database(e.to_string()),
+    };
+    let mut next_backfill = std::time::Instant::now();
     let mut parser = SseParser::new();
-    let mut pending: Vec<Event> = Vec::new();
+    let mut pending: Vec<RawEvent> = Vec::new();
     let mut last = stored;
     loop {
         // Wait long for the first event of a batch, briefly for the rest.
@@ -290,18 +308,45 @@ async fn connect_once(
                         {
                             return ended;
                         }
+                        let day = snapshot.service_day.as_deref().unwrap_or("1970-01-01");
+                        let oldest = match backfill::fetch_export(center, client, day).await {
+                            Ok(export) => export.oldest_kept_seq,
+                            Err(e) => {
+                                tracing::warn!(center = %center.id, "{e}; going on from the snapshot");
+                                None
+                            }
+                        };
+                        let resume = match oldest {
+                            Some(oldest)
+                                if oldest > last + 1 && oldest <= snapshot.last_seq + 1 =>
+                            {
+                                oldest - 1
+                            }
+                            _ => snapshot.last_seq,
+                        };
                         tracing::warn!(
                             center = %center.id,
-                            "the kiosk no longer keeps events after {last} (retention); recorded for backfill from the day export"
+                            "the kiosk no longer keeps events {} to {resume} (retention); recorded for backfill from the day export",
+                            last + 1
                         );
-                        if let Err(e) = db.record_gap(&center.id, last, snapshot.last_seq).await {
+                        if let Err(e) = db.record_gap(&center.id, last, resume).await {
                             return Ended::Database(e.to_string());
                         }
+                        status.update(&center.id, |s| s.stored_seq = s.stored_seq.max(resume));
+                        if resume < snapshot.last_seq {
+                            // The kiosk still has the events after `resume`:
+                            // ask for them on a new connection.
+                            return Ended::AfterWorking(format!(
+                                "resuming from the oldest event the kiosk keeps ({})",
+                                resume + 1
+                            ));
+                        }
                         last = snapshot.last_seq;
+                        gaps_open = true;
                     }
                     continue;
                 }
-                match serde_json::from_str::<Event>(&message.data) {
+                match serde_json::from_str::<RawEvent>(&message.data) {
                     Ok(event) if event.seq > last => {
                         last = event.seq;
                         pending.push(event);
@@ -322,6 +367,16 @@ async fn connect_once(
         {
             return ended;
         }
+        if gaps_open && std::time::Instant::now() >= next_backfill {
+            match backfill::fill_gaps(center, client, db).await {
+                Ok(waiting) => gaps_open = waiting > 0,
+                Err(BackfillError::Db(e)) => return Ended::Database(e.to_string()),
+                Err(e) => {
+                    tracing::warn!(center = %center.id, "{e}; the backfill is tried again in 30 s");
+                    next_backfill = std::time::Instant::now() + Duration::from_secs(30);
+                }
+            }
+        }
     }
 }
 
@@ -330,16 +385,18 @@ async fn flush_or_end(
     center: &Center,
     db: &Db,
     status: &HubStatus,
-    pending: &mut Vec<Event>,
+    pending: &mut Vec<RawEvent>,
     max_events: usize,
 ) -> Option<Ended> {
     for chunk in pending.chunks(max_events.max(1)) {
-        match db.insert_events(&center.id, chunk).await {
+        match db.insert_raw(&center.id, chunk).await {
             Ok(written) => {
                 let top = chunk.last().map_or(0, |e| e.seq);
+                let lag = chunk.first().map(|e| (now_ms() - e.at_ms).max(0));
                 status.update(&center.id, |s| {
                     s.stored_seq = s.stored_seq.max(top);
                     s.written += written;
+                    s.lag_ms = lag;
                 });
             }
             Err(e) => {

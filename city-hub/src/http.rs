@@ -2,8 +2,9 @@
 //! /healthz`, `GET /api/v1/status` (every center's [`CenterStatus`] as
 //! JSON: following, unreachable, refused token, PostgreSQL errors) and `GET
 //! /metrics` (Prometheus text). Read-only and without personal data; bind it
-//! to loopback or the management LAN (`[http] listen`). The city dashboard
-//! (login, live pages) is not built yet and will be added here.
+//! to loopback or the management LAN (`[http] listen`). With `[http]
+//! accounts` set, the same listener serves the city dashboard
+//! ([`crate::dashboard`]) too: [`serve_city`].
 //!
 //! [`CenterStatus`]: crate::follower::CenterStatus
 
@@ -86,6 +87,12 @@ pub fn render(status: &HubStatus, now_ms: i64) -> String {
         &|c| Some(c.received_seq.saturating_sub(c.stored_seq) as f64),
     );
     family(
+        "city_hub_center_lag_seconds",
+        "gauge",
+        "For the last batch stored: kiosk time of its oldest event to stored in PostgreSQL",
+        &|c| c.lag_ms.map(|ms| ms as f64 / 1000.0),
+    );
+    family(
         "city_hub_center_last_contact_age_seconds",
         "gauge",
         "Seconds since the kiosk last sent anything",
@@ -118,4 +125,21 @@ pub async fn serve(
     axum::serve(listener, router(status))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Serves the status routes and the city `dashboard` on `listener` until
+/// `shutdown` completes (the dashboard's live view is refreshed meanwhile).
+pub async fn serve_city(
+    listener: TcpListener,
+    status: HubStatus,
+    dashboard: crate::dashboard::Dashboard,
+    refresher: impl Future<Output = ()> + Send + 'static,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let refresher = tokio::spawn(refresher);
+    let served = axum::serve(listener, router(status).merge(dashboard.router()))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    refresher.abort();
+    served
 }

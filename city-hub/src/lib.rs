@@ -15,11 +15,21 @@
 //!   parsed then validated with every problem listed;
 //! - [`db`]: the pool (tokio-postgres + deadpool-postgres), the numbered
 //!   migrations of `migrations/` and the idempotent batched writes;
+//! - [`backfill`]: the service days a stream gap lost, from the kiosk's day
+//!   export (tickets, or summaries once pruned: those days are marked
+//!   summary-only);
 //! - [`follower`]: one task per center, resume and backoff, and the
 //!   [`HubStatus`] that says how each center is doing (a refused token, an
 //!   unreachable kiosk, PostgreSQL errors);
-//! - [`report`]: city reports computed in SQL with the kiosk report's rules;
-//! - [`http`]: `/healthz`, `/api/v1/status` and `/metrics` of the hub.
+//! - [`report`]: city reports computed in SQL with the kiosk report's rules
+//!   (by center, department, officer, hour or day; ratings; backfilled and
+//!   summary-only days);
+//! - [`http`]: `/healthz`, `/api/v1/status` and `/metrics` of the hub;
+//! - [`live`]: what each center is doing now, from today's events;
+//! - [`dashboard`] and [`accounts`]: the city dashboard (login, live view,
+//!   center and report pages) and who may log in;
+//! - [`demo`]: `city-hub demo`'s throw-away PostgreSQL cluster and simulated
+//!   centers (also used by `perf -- city`).
 //!
 //! # Running PostgreSQL for it
 //!
@@ -32,15 +42,20 @@
 //!
 //! # Not built yet (issue #21)
 //!
-//! The backfill from `GET /api/v1/days/{day}/export` (gaps are recorded in
-//! `stream_gaps` but not filled), ratings and the hour grouping in reports,
-//! the dashboard, the Debian package and systemd unit,
-//! `city-hub demo` and the `perf -- city` scenario.
+//! A city-month report under a second: reports follow each ticket through
+//! its events at query time; a month of 40 busy centers needs per-ticket
+//! facts kept at ingest (see `perf -- city`). The Debian package has no
+//! manual page.
 
+pub mod accounts;
+pub mod backfill;
 pub mod config;
+pub mod dashboard;
 pub mod db;
+pub mod demo;
 pub mod follower;
 pub mod http;
+pub mod live;
 pub mod report;
 
 use std::time::Duration;

@@ -35,13 +35,42 @@ enum Command {
         /// Last service day, YYYY-MM-DD (included).
         #[arg(long)]
         to: String,
-        /// center, department, officer or day.
+        /// center, department, officer, hour or day.
         #[arg(long, default_value = "center")]
         by: city_hub::report::GroupBy,
         /// table, csv or json.
         #[arg(long, default_value = "table")]
         format: Format,
     },
+    /// The city view with one command: a throw-away PostgreSQL cluster,
+    /// three simulated centers with traffic (and one with a wrong token),
+    /// the dashboard. Ctrl-C stops it and removes the cluster. Needs no
+    /// config file.
+    Demo {
+        /// Where the dashboard listens.
+        #[arg(long, default_value = "127.0.0.1:8092")]
+        listen: std::net::SocketAddr,
+        /// Simulated seconds per real second.
+        #[arg(long, default_value_t = 20)]
+        speed: i64,
+    },
+    /// Dashboard accounts (the file named by `[http] accounts`).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add an account; the password is read from standard input (one line).
+    Add {
+        /// Login name (a-z, 0-9, '.', '-', '_').
+        name: String,
+        /// admin (also sees each center's link details) or viewer.
+        #[arg(long, default_value = "viewer")]
+        role: city_hub::accounts::Role,
+    },
+    /// List the accounts.
+    List,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -75,6 +104,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Demo { listen, speed }) = cli.command {
+        return demo(listen, speed).await;
+    }
     let config = city_hub::HubConfig::load(&cli.config)?;
     match cli.command.unwrap_or(Command::Run) {
         Command::Check => {
@@ -120,6 +152,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{text}");
             Ok(())
         }
+        Command::Demo { .. } => unreachable!("handled before the config is read"),
+        Command::User(command) => {
+            let path = config.accounts.clone().with_context(|| {
+                format!(
+                    "{} has no [http] accounts = \"FILE\": name the dashboard's accounts file there first",
+                    cli.config.display()
+                )
+            })?;
+            let accounts = city_hub::accounts::Accounts::open(&path)?;
+            match command {
+                UserCommand::List => {
+                    for (name, role) in accounts.list() {
+                        println!("{name}\t{role:?}");
+                    }
+                }
+                UserCommand::Add { name, role } => {
+                    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+                    if std::io::stdin().is_terminal() {
+                        eprint!(
+                            "Password for {name} (shown as typed; at least {} characters): ",
+                            city_hub::accounts::MIN_PASSWORD_CHARS
+                        );
+                        let _ = std::io::stderr().flush();
+                    }
+                    let mut password = String::new();
+                    std::io::stdin()
+                        .lock()
+                        .read_line(&mut password)
+                        .context("cannot read the password from standard input")?;
+                    let password = password.trim_end_matches(['\r', '\n']);
+                    accounts.add(&name, role, password)?;
+                    println!("added {name} ({role:?}) to {}", path.display());
+                }
+            }
+            Ok(())
+        }
         Command::Run => {
             let hub = city_hub::start(&config)
                 .await
@@ -133,13 +201,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     tracing::info!(
                         "status and metrics on http://{addr}/api/v1/status and /metrics"
                     );
-                    Some(tokio::spawn(city_hub::http::serve(
-                        listener,
-                        hub.status.clone(),
-                        async move {
-                            let _ = http_stopped.await;
-                        },
-                    )))
+                    let stopped = async move {
+                        let _ = http_stopped.await;
+                    };
+                    match &config.accounts {
+                        Some(path) => {
+                            let accounts = city_hub::accounts::Accounts::open(path)?;
+                            if accounts.list().is_empty() {
+                                tracing::warn!("no dashboard account in {}: add one with `city-hub user add NAME --role admin`", path.display());
+                            }
+                            tracing::info!("city dashboard on http://{addr}/");
+                            let (dashboard, refresher) = city_hub::dashboard::Dashboard::new(
+                                hub.db.clone(),
+                                config.centers.clone(),
+                                hub.status.clone(),
+                                accounts,
+                            );
+                            Some(tokio::spawn(city_hub::http::serve_city(
+                                listener,
+                                hub.status.clone(),
+                                dashboard,
+                                refresher,
+                                stopped,
+                            )))
+                        }
+                        None => Some(tokio::spawn(city_hub::http::serve(
+                            listener,
+                            hub.status.clone(),
+                            stopped,
+                        ))),
+                    }
                 }
                 None => None,
             };
@@ -153,6 +244,125 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn demo(listen: std::net::SocketAddr, speed: i64) -> anyhow::Result<()> {
+    use city_hub::config::{Center, HubConfig};
+    use city_hub::demo::{traffic, SimCenter, TempCluster};
+    use display_daemon::http::BaseUrl;
+    use std::sync::Arc;
+
+    let dashboard_listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| {
+            format!("cannot listen on {listen}: is another program using it? (--listen ADDR)")
+        })?;
+    println!("Starting a throw-away PostgreSQL cluster…");
+    let cluster = tokio::task::spawn_blocking(TempCluster::start)
+        .await?
+        .context("cannot start the demo's PostgreSQL")?;
+    let token = "demo-reader-token";
+    let start_ms = display_daemon::link::now_ms();
+    let names = [
+        ("phu-hoi", "Phường Phú Hội", token),
+        ("vy-da", "Phường Vỹ Dạ", token),
+        ("an-cuu", "Phường An Cựu", token),
+        (
+            "thuan-hoa",
+            "Phường Thuận Hóa (sai mã truy cập)",
+            "another-kiosks-token",
+        ),
+    ];
+    let mut centers = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, (id, name, accepts)) in names.iter().enumerate() {
+        let sim = SimCenter::new(accepts);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = BaseUrl::parse(&format!("http://{}", listener.local_addr()?))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let router = sim.clone().router();
+        tasks.spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        if *accepts == token {
+            tasks.spawn(traffic(sim, 7 + i as u64 * 1_000_003, speed, start_ms));
+        }
+        centers.push(Center {
+            id: (*id).into(),
+            name: (*name).into(),
+            url,
+            token: token.into(),
+        });
+    }
+    let accounts_path = cluster.dir().with_extension("accounts.json");
+    let accounts = city_hub::accounts::Accounts::open(&accounts_path)?;
+    let password: String = {
+        use rand::Rng as _;
+        let mut rng = rand::rng();
+        (0..14)
+            .map(|_| char::from(b"abcdefghijkmnpqrstuvwxyz23456789"[rng.random_range(0..32)]))
+            .collect()
+    };
+    {
+        let (accounts, password) = (accounts.clone(), password.clone());
+        tokio::task::spawn_blocking(move || {
+            accounts.add("demo", city_hub::accounts::Role::Admin, &password)
+        })
+        .await??;
+    }
+    let config = HubConfig {
+        database: cluster.database(),
+        batch_events: 500,
+        linger: std::time::Duration::from_millis(50),
+        centers: centers.clone(),
+        listen: Some(listen),
+        accounts: Some(accounts_path.clone()),
+    };
+    let hub = city_hub::start(&config)
+        .await
+        .context("cannot start the hub")?;
+    let clock: city_hub::dashboard::Clock = Arc::new(move || {
+        let real = display_daemon::link::now_ms();
+        start_ms + (real - start_ms) * speed
+    });
+    let (dashboard, refresher) = city_hub::dashboard::Dashboard::with_clock(
+        hub.db.clone(),
+        centers,
+        hub.status.clone(),
+        accounts,
+        clock,
+    );
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let http = tokio::spawn(city_hub::http::serve_city(
+        dashboard_listener,
+        hub.status.clone(),
+        dashboard,
+        refresher,
+        async move {
+            let _ = http_stopped.await;
+        },
+    ));
+    println!();
+    println!("  City dashboard:  http://{listen}/");
+    println!("  Log in as:       demo / {password}");
+    println!("  Report:          http://{listen}/report");
+    println!(
+        "  PostgreSQL:      psql -h {} -U hub postgres",
+        cluster.dir().display()
+    );
+    println!();
+    println!("Three simulated centers make traffic ({speed}× real time); Phường Thuận Hóa refuses the hub's token.");
+    println!("Ctrl-C stops the demo and removes the cluster.");
+    shutdown_signal().await;
+    println!("Stopping…");
+    let _ = stop_http.send(());
+    let _ = http.await;
+    hub.stop().await;
+    tasks.shutdown().await;
+    let _ = std::fs::remove_file(&accounts_path);
+    tokio::task::spawn_blocking(move || drop(cluster)).await?;
+    println!("Removed the demo's PostgreSQL cluster.");
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -1,6 +1,6 @@
 //! City reports from SQL: issued, served, no-show, waiting and service
-//! time by center, department, officer or service day, over a range of
-//! service days, as an aligned table, CSV or JSON.
+//! time, ratings, by center, department, officer, hour of issue or service
+//! day, over a range of service days, as an aligned table, CSV or JSON.
 //!
 //! The figures follow the kiosk's own report (`queue_store::report` in
 //! the kiosk's workspace) so a center reads the same in both: tickets count
@@ -9,13 +9,33 @@
 //! call; `service` is start of service (or the call, when "start" was never
 //! pressed) → finish, for each stay at a counter that ended served,
 //! attributed to the officer who called it; whole seconds, truncated;
-//! percentiles are nearest-rank, the sample at index round((n−1)·q).
+//! percentiles are nearest-rank, the sample at index round((n−1)·q). The
+//! hour is the local hour of issue in [`TIME_ZONE`].
 //!
-//! What is not here yet: days known only from a kiosk's day export
-//! (backfill), ratings, the hour grouping, and the denormalised tables a
-//! city-month report over 40 centers will need to stay under a second.
+//! # Where a day's figures come from
+//!
+//! Like the kiosk's report, each (center, day) is read from the richest
+//! tier the hub has (see [`backfill`](crate::backfill)):
+//!
+//! 1. **events** (streamed): everything, ratings included;
+//! 2. **exported tickets** (`backfilled_days.source = 'tickets'`): every
+//!    figure except ratings; each ticket carries only its last stay, so a
+//!    transferred ticket counts at its last officer, as in the kiosk;
+//! 3. **exported summaries** (`'summaries'`, *summary-only* days): counts
+//!    per department and the day's waiting/service p90 and max. Center, day
+//!    and department rows include them (their `summary_days` says how many)
+//!    with no p50, and no p90 where they mix with other days; officer and
+//!    hour rows cannot, and the report's `summary_only` lists them.
+//!
+//! Ratings are the `rated` events (`level` per ticket), counted in the
+//! ticket's issuing department, day and hour, and at the officer who served
+//! it (`staff`).
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
+
+use queue_protocol::{DaySummary, DurationStats};
 
 use crate::db::{Db, DbError};
 
@@ -29,9 +49,17 @@ pub enum GroupBy {
     Department,
     /// One row per center and officer (who called the ticket).
     Officer,
+    /// One row per center and local hour of issue (`08`).
+    Hour,
     /// One row per center and service day.
     Day,
 }
+
+/// The time zone of hours in reports (every center of the city is in it).
+pub const TIME_ZONE: &str = "Asia/Ho_Chi_Minh";
+
+/// Rating levels in the order they are shown; others follow by name.
+pub const RATING_LEVELS: [&str; 4] = ["very_satisfied", "satisfied", "neutral", "unsatisfied"];
 
 impl std::str::FromStr for GroupBy {
     type Err = String;
@@ -41,9 +69,10 @@ impl std::str::FromStr for GroupBy {
             "center" => Ok(GroupBy::Center),
             "department" => Ok(GroupBy::Department),
             "officer" => Ok(GroupBy::Officer),
+            "hour" => Ok(GroupBy::Hour),
             "day" => Ok(GroupBy::Day),
             other => Err(format!(
-                "unknown grouping {other:?}: use center, department, officer or day"
+                "unknown grouping {other:?}: use center, department, officer, hour or day"
             )),
         }
     }
@@ -79,6 +108,12 @@ pub struct Row {
     pub waiting: Stats,
     /// Start of service → finish.
     pub service: Stats,
+    /// Ratings by level id (`very_satisfied`, …).
+    pub ratings: BTreeMap<String, u64>,
+    /// Ratings, every level.
+    pub ratings_total: u64,
+    /// Days counted from kept summaries only (no p50 for them).
+    pub summary_days: u64,
 }
 
 /// A report.
@@ -92,6 +127,10 @@ pub struct CityReport {
     pub by: GroupBy,
     /// Rows, by center then key.
     pub rows: Vec<Row>,
+    /// Summary-only days of the range, `(center, day)`.
+    pub summary_only: Vec<(String, String)>,
+    /// What the reader should know (English).
+    pub notes: Vec<String>,
 }
 
 /// The per-ticket and per-stay facts the groupings aggregate: one row per
@@ -99,10 +138,24 @@ pub struct CityReport {
 /// (served or no-show, service time, its caller).
 const FACTS: &str = "
 WITH issued AS (
-    SELECT center, body -> 'ticket' AS ticket, body ->> 'service_day' AS day,
-           body ->> 'department' AS department, at_ms AS issued_at
-      FROM events
-     WHERE kind = 'ticket_issued' AND body ->> 'service_day' BETWEEN $1 AND $2
+    SELECT e.center, e.body -> 'ticket' AS ticket, e.body ->> 'service_day' AS day,
+           e.body ->> 'department' AS department, e.at_ms AS issued_at
+      FROM events e
+     WHERE e.kind = 'ticket_issued' AND e.body ->> 'service_day' BETWEEN $1 AND $2
+       AND NOT EXISTS (SELECT 1 FROM backfilled_days b
+                        WHERE b.center = e.center AND b.day = e.body ->> 'service_day')
+), kept AS (
+    SELECT t.center, t.day, t.body ->> 'issued_department' AS department,
+           (t.body ->> 'issued_at_ms')::bigint AS issued_at,
+           (t.body ->> 'called_at_ms')::bigint AS called_at,
+           (t.body ->> 'serving_at_ms')::bigint AS serving_at,
+           (t.body ->> 'closed_at_ms')::bigint AS closed_at,
+           t.body -> 'state' ->> 'type' AS state,
+           CASE WHEN t.body ->> 'called_at_ms' IS NOT NULL AND t.body ->> 'counter' IS NOT NULL
+                THEN coalesce(t.body ->> 'served_by', 'unknown') END AS officer
+      FROM day_tickets t
+      JOIN backfilled_days b ON b.center = t.center AND b.day = t.day AND b.source = 'tickets'
+     WHERE t.day BETWEEN $1 AND $2
 ), calls AS (
     SELECT e.center, e.body -> 'ticket' AS ticket, e.seq, e.at_ms,
            CASE e.body -> 'actor' ->> 'type'
@@ -124,12 +177,12 @@ WITH issued AS (
              ORDER BY c.seq DESC LIMIT 1) c ON true
      WHERE f.kind IN ('finished', 'no_show')
 ), facts AS (
-    SELECT i.center, i.day, i.department, fc.officer,
+    SELECT i.center, i.day, i.department, fc.officer, i.issued_at,
            1 AS issued, 0 AS served, 0 AS no_show,
            (fc.first_call - i.issued_at) / 1000 AS waiting, NULL::bigint AS service
       FROM issued i LEFT JOIN firsts fc ON fc.center = i.center AND fc.ticket = i.ticket
     UNION ALL
-    SELECT i.center, i.day, i.department, e.officer,
+    SELECT i.center, i.day, i.department, e.officer, i.issued_at,
            0, (e.kind = 'finished')::int, (e.kind = 'no_show')::int, NULL,
            CASE WHEN e.kind = 'finished' THEN
                 (e.at_ms - coalesce(
@@ -138,6 +191,18 @@ WITH issued AS (
                         AND s.kind = 'serving_started' AND s.seq > e.call_seq AND s.seq < e.seq),
                     e.call_at)) / 1000 END
       FROM ends e JOIN issued i ON i.center = e.center AND i.ticket = e.ticket
+    UNION ALL
+    SELECT center, day, department, officer, issued_at,
+           1, (state = 'done')::int, (state = 'no_show')::int,
+           (called_at - issued_at) / 1000,
+           CASE WHEN state = 'done' AND officer IS NOT NULL AND closed_at IS NOT NULL
+                THEN (closed_at - coalesce(serving_at, called_at)) / 1000 END
+      FROM kept
+), rated AS (
+    SELECT i.center, i.day, i.department, r.body ->> 'staff' AS officer, i.issued_at,
+           r.body ->> 'level' AS level
+      FROM events r JOIN issued i ON i.center = r.center AND i.ticket = r.body -> 'ticket'
+     WHERE r.kind = 'rated'
 )
 ";
 
@@ -152,14 +217,21 @@ fn stats_sql(column: &str) -> String {
     )
 }
 
+fn key_sql(by: GroupBy) -> String {
+    match by {
+        GroupBy::Center => "''".into(),
+        GroupBy::Department => "department".into(),
+        GroupBy::Officer => "officer".into(),
+        GroupBy::Hour => {
+            format!("to_char(to_timestamp(issued_at / 1000.0) AT TIME ZONE '{TIME_ZONE}', 'HH24')")
+        }
+        GroupBy::Day => "day".into(),
+    }
+}
+
 /// Builds the report over service days `from..=to` (`YYYY-MM-DD`).
 pub async fn report(db: &Db, from: &str, to: &str, by: GroupBy) -> Result<CityReport, DbError> {
-    let key = match by {
-        GroupBy::Center => "''",
-        GroupBy::Department => "department",
-        GroupBy::Officer => "officer",
-        GroupBy::Day => "day",
-    };
+    let key = key_sql(by);
     let filter = if by == GroupBy::Officer {
         "WHERE officer IS NOT NULL"
     } else {
@@ -175,38 +247,164 @@ pub async fn report(db: &Db, from: &str, to: &str, by: GroupBy) -> Result<CityRe
         stats_sql("waiting"),
         stats_sql("service"),
     );
+    let ratings_sql = format!(
+        "{FACTS}
+         SELECT center, {key} AS key, coalesce(level, 'unknown'), count(*)
+           FROM rated {filter}
+          GROUP BY 1, 2, 3"
+    );
     let client = db.pool().get().await?;
-    let rows = client.query(&sql, &[&from, &to]).await?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&from, &to];
+    let (rows, ratings, summaries) = tokio::try_join!(
+        client.query(&sql, &params),
+        client.query(&ratings_sql, &params),
+        client.query(
+            "SELECT s.center, s.day, s.body FROM day_summaries s
+               JOIN backfilled_days b ON b.center = s.center AND b.day = s.day AND b.source = 'summaries'
+              WHERE s.day BETWEEN $1 AND $2
+              ORDER BY s.center, s.day, s.department",
+            &params,
+        ),
+    )?;
     let secs = |v: Option<i64>| v.map(|s| s.max(0) as u64);
-    let rows = rows
-        .iter()
-        .map(|r| {
-            let stats = |at: usize| Stats {
-                count: r.get::<_, i64>(at).max(0) as u64,
-                p50_secs: secs(r.get(at + 1)),
-                p90_secs: secs(r.get(at + 2)),
-                max_secs: secs(r.get(at + 3)),
-            };
-            Row {
-                center: r.get(0),
-                key: r.get(1),
-                issued: (by != GroupBy::Officer).then(|| r.get::<_, i64>(2).max(0) as u64),
-                served: r.get::<_, i64>(3).max(0) as u64,
-                no_show: r.get::<_, i64>(4).max(0) as u64,
-                waiting: stats(5),
-                service: stats(9),
-            }
-        })
-        .collect();
+    let mut by_key: BTreeMap<(String, String), Row> = BTreeMap::new();
+    for r in &rows {
+        let stats = |at: usize| Stats {
+            count: r.get::<_, i64>(at).max(0) as u64,
+            p50_secs: secs(r.get(at + 1)),
+            p90_secs: secs(r.get(at + 2)),
+            max_secs: secs(r.get(at + 3)),
+        };
+        let row = Row {
+            center: r.get(0),
+            key: r.get(1),
+            issued: (by != GroupBy::Officer).then(|| r.get::<_, i64>(2).max(0) as u64),
+            served: r.get::<_, i64>(3).max(0) as u64,
+            no_show: r.get::<_, i64>(4).max(0) as u64,
+            waiting: stats(5),
+            service: stats(9),
+            ratings: BTreeMap::new(),
+            ratings_total: 0,
+            summary_days: 0,
+        };
+        by_key.insert((row.center.clone(), row.key.clone()), row);
+    }
+    let empty = |center: &str, key: &str| Row {
+        center: center.to_owned(),
+        key: key.to_owned(),
+        issued: (by != GroupBy::Officer).then_some(0),
+        served: 0,
+        no_show: 0,
+        waiting: Stats::default(),
+        service: Stats::default(),
+        ratings: BTreeMap::new(),
+        ratings_total: 0,
+        summary_days: 0,
+    };
+    for r in &ratings {
+        let (center, key, level): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+        let n = r.get::<_, i64>(3).max(0) as u64;
+        let row = by_key
+            .entry((center.clone(), key.clone()))
+            .or_insert_with(|| empty(&center, &key));
+        *row.ratings.entry(level).or_default() += n;
+        row.ratings_total += n;
+    }
+    let mut summary_only = Vec::new();
+    let mut kept: BTreeMap<(String, String), Vec<(String, DaySummary)>> = BTreeMap::new();
+    for r in &summaries {
+        let (center, day): (String, String) = (r.get(0), r.get(1));
+        if summary_only.last() != Some(&(center.clone(), day.clone())) {
+            summary_only.push((center.clone(), day.clone()));
+        }
+        let Ok(summary) = serde_json::from_value::<DaySummary>(r.get(2)) else {
+            continue;
+        };
+        let key = match by {
+            GroupBy::Center => String::new(),
+            GroupBy::Department => summary.department.clone(),
+            GroupBy::Day => day.clone(),
+            GroupBy::Officer | GroupBy::Hour => continue,
+        };
+        kept.entry((center, key)).or_default().push((day, summary));
+    }
+    for ((center, key), days) in kept {
+        let row = by_key
+            .entry((center.clone(), key.clone()))
+            .or_insert_with(|| empty(&center, &key));
+        let mut distinct: Vec<&str> = days.iter().map(|(d, _)| d.as_str()).collect();
+        distinct.dedup();
+        row.summary_days += distinct.len() as u64;
+        let summaries: Vec<&DaySummary> = days.iter().map(|(_, s)| s).collect();
+        row.issued = row
+            .issued
+            .map(|n| n + summaries.iter().map(|s| u64::from(s.issued)).sum::<u64>());
+        row.served += summaries.iter().map(|s| u64::from(s.served)).sum::<u64>();
+        row.no_show += summaries.iter().map(|s| u64::from(s.no_show)).sum::<u64>();
+        merge_summaries(&mut row.waiting, summaries.iter().map(|s| &s.waiting));
+        merge_summaries(&mut row.service, summaries.iter().map(|s| &s.service));
+    }
+    let mut notes = Vec::new();
+    if !summary_only.is_empty() {
+        notes.push(match by {
+            GroupBy::Officer | GroupBy::Hour => format!(
+                "{} center-day(s) of this range are known only from the kiosks' kept summaries (their tickets were pruned before the hub fetched them) and are not in this report; use --by center, department or day for them",
+                summary_only.len()
+            ),
+            _ => format!(
+                "{} center-day(s) of this range are known only from the kiosks' kept summaries: no median for them, and no percentiles in rows that mix them with other days",
+                summary_only.len()
+            ),
+        });
+    }
     Ok(CityReport {
         from: from.to_owned(),
         to: to.to_owned(),
         by,
-        rows,
+        rows: by_key.into_values().collect(),
+        summary_only,
+        notes,
     })
 }
 
-const HEADERS: [&str; 11] = [
+/// Adds per-day summary statistics to `stats` by the kiosk's rule: a
+/// percentile survives only when one day's summary is all there is.
+fn merge_summaries<'a>(stats: &mut Stats, days: impl Iterator<Item = &'a DurationStats>) {
+    let kept: Vec<&DurationStats> = days.filter(|s| s.count > 0).collect();
+    if kept.is_empty() {
+        return;
+    }
+    let had_samples = stats.count > 0;
+    stats.count += kept.iter().map(|s| u64::from(s.count)).sum::<u64>();
+    stats.max_secs = kept.iter().map(|s| s.max_secs).chain(stats.max_secs).max();
+    stats.p50_secs = None;
+    stats.p90_secs = match (had_samples, kept.as_slice()) {
+        (false, [one]) => Some(one.p90_secs),
+        _ => None,
+    };
+}
+
+/// The rating levels present in `report`, in [`RATING_LEVELS`] order.
+fn levels(report: &CityReport) -> Vec<String> {
+    let mut found: Vec<String> = report
+        .rows
+        .iter()
+        .flat_map(|r| r.ratings.keys().cloned())
+        .collect();
+    found.sort_by_key(|l| {
+        (
+            RATING_LEVELS
+                .iter()
+                .position(|k| k == l)
+                .unwrap_or(RATING_LEVELS.len()),
+            l.clone(),
+        )
+    });
+    found.dedup();
+    found
+}
+
+const HEADERS: [&str; 13] = [
     "center",
     "key",
     "issued",
@@ -218,11 +416,24 @@ const HEADERS: [&str; 11] = [
     "service_p50_s",
     "service_p90_s",
     "service_max_s",
+    "summary_days",
+    "ratings",
 ];
 
-fn cells(row: &Row) -> [String; 11] {
+/// The column names: the fixed ones, then one `rating_<level>` per level
+/// present.
+pub fn headers(report: &CityReport) -> Vec<String> {
+    HEADERS
+        .iter()
+        .map(|h| (*h).to_owned())
+        .chain(levels(report).into_iter().map(|l| format!("rating_{l}")))
+        .collect()
+}
+
+/// One row's cells, in [`headers`] order.
+pub fn cells(report: &CityReport, row: &Row) -> Vec<String> {
     let opt = |v: Option<u64>| v.map_or_else(String::new, |v| v.to_string());
-    [
+    let mut out = vec![
         row.center.clone(),
         row.key.clone(),
         opt(row.issued),
@@ -234,7 +445,13 @@ fn cells(row: &Row) -> [String; 11] {
         opt(row.service.p50_secs),
         opt(row.service.p90_secs),
         opt(row.service.max_secs),
-    ]
+        row.summary_days.to_string(),
+        row.ratings_total.to_string(),
+    ];
+    for level in levels(report) {
+        out.push(row.ratings.get(&level).copied().unwrap_or(0).to_string());
+    }
+    out
 }
 
 /// CSV with a header line; fields quoted when they need it.
@@ -246,9 +463,9 @@ pub fn to_csv(report: &CityReport) -> String {
             s.to_owned()
         }
     };
-    let mut out = HEADERS.join(",") + "\n";
+    let mut out = headers(report).join(",") + "\n";
     for row in &report.rows {
-        let line: Vec<String> = cells(row).iter().map(|c| quote(c)).collect();
+        let line: Vec<String> = cells(report, row).iter().map(|c| quote(c)).collect();
         out += &line.join(",");
         out.push('\n');
     }
@@ -257,8 +474,9 @@ pub fn to_csv(report: &CityReport) -> String {
 
 /// An aligned text table.
 pub fn to_table(report: &CityReport) -> String {
-    let rows: Vec<[String; 11]> = report.rows.iter().map(cells).collect();
-    let mut widths = HEADERS.map(|h| h.chars().count());
+    let headers = headers(report);
+    let rows: Vec<Vec<String>> = report.rows.iter().map(|r| cells(report, r)).collect();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
@@ -267,8 +485,8 @@ pub fn to_table(report: &CityReport) -> String {
     let line = |cells: Vec<&str>| {
         let padded: Vec<String> = cells
             .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
+            .zip(&widths)
+            .map(|(c, &w)| format!("{c:<w$}"))
             .collect();
         padded.join("  ").trim_end().to_owned() + "\n"
     };
@@ -276,9 +494,15 @@ pub fn to_table(report: &CityReport) -> String {
         "City report {} – {}, by {:?}\n",
         report.from, report.to, report.by
     );
-    out += &line(HEADERS.to_vec());
+    out += &line(headers.iter().map(String::as_str).collect());
     for row in &rows {
         out += &line(row.iter().map(String::as_str).collect());
+    }
+    for (center, day) in &report.summary_only {
+        out += &format!("summary-only: {center} {day}\n");
+    }
+    for note in &report.notes {
+        out += &format!("note: {note}\n");
     }
     out
 }

@@ -32,6 +32,7 @@ fn hub_config(pg: &PgCluster, centers: Vec<Center>) -> HubConfig {
         linger: Duration::from_millis(20),
         centers,
         listen: None,
+        accounts: None,
     }
 }
 
@@ -149,7 +150,13 @@ async fn two_centers_every_event_once_across_a_hub_restart() {
     scripted_day(&b, 10).await;
     let last_b = b.app.store().last_seq();
     let hub = city_hub::start(&config).await.expect("hub starts again");
-    assert_eq!(hub.db.applied_versions().await.unwrap(), vec![1, 2]);
+    assert_eq!(
+        hub.db.applied_versions().await.unwrap(),
+        city_hub::db::MIGRATIONS
+            .iter()
+            .map(|m| m.version)
+            .collect::<Vec<_>>()
+    );
     wait_stored(&hub, "vy-da", last_b).await;
     assert_exactly_once(&hub.db, "phu-hoi", last_a).await;
     assert_exactly_once(&hub.db, "vy-da", last_b).await;
@@ -287,6 +294,17 @@ async fn a_wrong_token_is_reported_and_other_centers_go_on() {
     assert!(metrics.body.contains(&format!(
         "city_hub_center_stored_seq{{center=\"phu-hoi\"}} {last_a}"
     )));
+    // Lag in seconds for the center that wrote, none for the refused one.
+    assert!(metrics
+        .body
+        .lines()
+        .any(|l| l.starts_with("city_hub_center_lag_seconds{center=\"phu-hoi\"} ")));
+    assert!(!metrics
+        .body
+        .contains("city_hub_center_lag_seconds{center=\"vy-da\"}"));
+    assert!(metrics
+        .body
+        .contains("city_hub_db_errors_total{center=\"phu-hoi\"} 0"));
 
     let problem = refused.problem.expect("a reason");
     assert!(problem.contains("401"), "{problem}");

@@ -126,6 +126,7 @@ async fn a_day_at_two_centers_reads_the_same_as_each_kiosks_report() {
             })
             .collect(),
         listen: None,
+        accounts: None,
     };
     let hub = city_hub::start(&config).await.expect("hub starts");
     for (id, kiosk) in [("phu-hoi", &a), ("vy-da", &b)] {
@@ -186,4 +187,109 @@ async fn a_day_at_two_centers_reads_the_same_as_each_kiosks_report() {
         .unwrap();
     assert!(empty.rows.is_empty());
     hub.stop().await;
+}
+
+/// `rated` events (the shape fixed for issue #18 and #21), as a newer
+/// kiosk sends them: kept as received and counted per level in the ticket's
+/// department and at the officer who served it; the dashboard counts today's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ratings_are_counted_per_level_by_department_and_officer() {
+    use city_hub::db::RawEvent;
+    use serde_json::json;
+    let pg = PgCluster::start();
+    let db = city_hub::Db::new(&pg.database()).unwrap();
+    db.migrate().await.unwrap();
+    let day = "2026-11-26";
+    let at = 1_795_000_000_000i64;
+    let staff = json!({"type": "staff", "name": "lan"});
+    let kinds = vec![
+        json!({"type": "service_day_started", "service_day": day, "previous": null}),
+        json!({"type": "ticket_issued", "ticket": 1, "service_day": day, "department": "ho-tich", "number": 1001, "label": "1001", "priority": null, "ahead": 0, "actor": {"type": "button"}}),
+        json!({"type": "ticket_issued", "ticket": 2, "service_day": day, "department": "ho-tich", "number": 1002, "label": "1002", "priority": null, "ahead": 1, "actor": {"type": "button"}}),
+        json!({"type": "ticket_issued", "ticket": 3, "service_day": day, "department": "dat-dai", "number": 2001, "label": "2001", "priority": null, "ahead": 0, "actor": {"type": "button"}}),
+        json!({"type": "called", "ticket": 1, "label": "1001", "counter": 1, "department": "ho-tich", "recall": false, "actor": staff}),
+        json!({"type": "finished", "ticket": 1, "label": "1001", "counter": 1, "department": "ho-tich", "actor": staff}),
+        json!({"type": "rated", "ticket": 1, "label": "1001", "counter": 1, "department": "ho-tich", "staff": "lan", "level": "very_satisfied", "source": "counter_button", "actor": {"type": "system"}}),
+        json!({"type": "called", "ticket": 2, "label": "1002", "counter": 1, "department": "ho-tich", "recall": false, "actor": staff}),
+        json!({"type": "finished", "ticket": 2, "label": "1002", "counter": 1, "department": "ho-tich", "actor": staff}),
+        json!({"type": "rated", "ticket": 2, "label": "1002", "counter": 1, "department": "ho-tich", "staff": "lan", "level": "unsatisfied", "source": "phone", "actor": {"type": "system"}}),
+        json!({"type": "called", "ticket": 3, "label": "2001", "counter": 3, "department": "dat-dai", "recall": false, "actor": {"type": "keypad", "counter": 3}}),
+        json!({"type": "finished", "ticket": 3, "label": "2001", "counter": 3, "department": "dat-dai", "actor": {"type": "keypad", "counter": 3}}),
+        json!({"type": "rated", "ticket": 3, "label": "2001", "counter": 3, "department": "dat-dai", "staff": null, "level": "very_satisfied", "source": "counter_touch", "actor": {"type": "system"}}),
+    ];
+    let events: Vec<RawEvent> = kinds
+        .into_iter()
+        .enumerate()
+        .map(|(i, kind)| RawEvent {
+            seq: i as u64 + 1,
+            at_ms: at + i as i64 * 60_000,
+            kind,
+        })
+        .collect();
+    assert_eq!(db.insert_raw("thuan-an", &events).await.unwrap(), 13);
+    assert_eq!(
+        db.insert_raw("thuan-an", &events).await.unwrap(),
+        0,
+        "a replay writes nothing"
+    );
+
+    let by_department = report(&db, day, day, GroupBy::Department).await.unwrap();
+    let ho_tich = by_department
+        .rows
+        .iter()
+        .find(|r| r.key == "ho-tich")
+        .unwrap();
+    assert_eq!(ho_tich.ratings_total, 2);
+    assert_eq!(ho_tich.ratings["very_satisfied"], 1);
+    assert_eq!(ho_tich.ratings["unsatisfied"], 1);
+    let dat_dai = by_department
+        .rows
+        .iter()
+        .find(|r| r.key == "dat-dai")
+        .unwrap();
+    assert_eq!(dat_dai.ratings_total, 1);
+    let by_officer = report(&db, day, day, GroupBy::Officer).await.unwrap();
+    let lan = by_officer.rows.iter().find(|r| r.key == "lan").unwrap();
+    assert_eq!((lan.served, lan.ratings_total), (2, 2));
+    // A rating without an officer is not attributed to the keypad.
+    let keypad = by_officer
+        .rows
+        .iter()
+        .find(|r| r.key == "keypad-3")
+        .unwrap();
+    assert_eq!((keypad.served, keypad.ratings_total), (1, 0));
+    let by_hour = report(&db, day, day, GroupBy::Hour).await.unwrap();
+    assert_eq!(
+        by_hour.rows.iter().map(|r| r.issued.unwrap()).sum::<u64>(),
+        3
+    );
+    assert!(
+        by_hour.rows.iter().all(|r| r.key.len() == 2),
+        "{:?}",
+        by_hour.rows
+    );
+    let csv = city_hub::report::to_csv(&by_department);
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.ends_with(",ratings,rating_very_satisfied,rating_unsatisfied"),
+        "{header}"
+    );
+
+    let centers = vec![Center {
+        id: "thuan-an".into(),
+        name: "Thuận An".into(),
+        url: BaseUrl::parse("http://127.0.0.1:9").unwrap(),
+        token: "t".into(),
+    }];
+    let status = city_hub::HubStatus::new(&centers);
+    let now = city_hub::live::city_now(&db, &centers, &status, at + 13 * 60_000)
+        .await
+        .unwrap();
+    assert_eq!(now[0].ratings["very_satisfied"], 2);
+    assert_eq!((now[0].issued, now[0].served, now[0].waiting), (3, 3, 0));
+    assert_eq!(
+        now[0].counters_open, 2,
+        "counters 1 and 3 called within 30 minutes"
+    );
+    assert_eq!(now[0].service_day.as_deref(), Some(day));
 }

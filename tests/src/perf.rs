@@ -1,6 +1,7 @@
 //! Perf scenarios, one module each. Each prints `name: value unit` lines.
 
 pub mod call;
+pub mod city;
 pub mod display;
 pub mod issue;
 pub mod press;
@@ -14,6 +15,7 @@ pub type Scenario = fn() -> anyhow::Result<()>;
 /// Every scenario by the name given on the command line.
 pub const SCENARIOS: &[(&str, Scenario)] = &[
     ("call", call::run),
+    ("city", city::run),
     ("display", display::run),
     ("issue", issue::run),
     ("press", press::run),

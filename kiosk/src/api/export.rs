@@ -7,6 +7,9 @@
 //! with the day's per-department [`DaySummary`]s once retention removed its
 //! tickets, or `"source": "none"` when the kiosk keeps nothing of that day.
 //! It does not stream events: the event stream is `GET /api/v1/events`.
+//! `oldest_kept_seq` is the oldest event the kiosk's log still holds: the
+//! hub resumes its stream there after an outage longer than the event
+//! retention, and backfills the days before it from this export.
 //!
 //! [`DaySummary`]: queue_protocol::DaySummary
 
@@ -30,6 +33,7 @@ pub async fn day_export(
         ))
     })?;
     let store = state.app().store().clone();
+    let oldest_kept_seq = state.app().store().oldest_kept_seq();
     let (tickets, summaries) = blocking(move || -> Result<_, queue_store::store::StoreError> {
         let tickets = store.day_tickets(date)?;
         let summaries = if tickets.is_empty() {
@@ -57,5 +61,6 @@ pub async fn day_export(
         "source": source,
         "tickets": tickets,
         "summaries": summaries,
+        "oldest_kept_seq": oldest_kept_seq,
     })))
 }
