@@ -111,8 +111,7 @@ use jiff::civil::Date;
 use jiff::ToSpan;
 use kiosk_config::{CenterConfig, DepartmentId, KioskSettings};
 use queue_protocol::{
-    Actor, CounterStatus, DaySummary, Event, EventKind, Snapshot, Ticket, TicketId,
-    TicketState,
+    Actor, CounterStatus, DaySummary, Event, EventKind, Snapshot, Ticket, TicketId, TicketState,
 };
 use tokio::sync::broadcast;
 

@@ -64,8 +64,8 @@ use axum::{Extension, Router};
 use queue_protocol::{
     EventKind, RateAccepted, RateRefused, TicketId, TicketPage, TicketPageStatus, WaitEstimate,
 };
-use queue_store::store::RatingError;
 use queue_store::store::citizen::TicketKey;
+use queue_store::store::RatingError;
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch, Notify};
@@ -492,7 +492,14 @@ async fn ticket_page(State(site): State<CitizenSite>, Path(key): Path<String>) -
         .replace("{{key}}", &escape(&key))
         .replace("{{rating_levels}}", &levels)
         .replace("{{rateable}}", if page.rateable { "true" } else { "false" })
-        .replace("{{rated}}", if page.rated.is_some() { "true" } else { "false" })
+        .replace(
+            "{{rated}}",
+            if page.rated.is_some() {
+                "true"
+            } else {
+                "false"
+            },
+        )
         .replace("{{center}}", &escape(&center))
         .replace("{{label}}", &escape(&page.label))
         .replace("{{department}}", &escape(&page.department))
@@ -700,10 +707,9 @@ async fn rate_ticket(
         );
     }
     let store = site.shared.app.store().clone();
-    let outcome = blocking(move || {
-        store.rate_by_key(&ticket_key, &rating.level, rating.key.as_deref())
-    })
-    .await;
+    let outcome =
+        blocking(move || store.rate_by_key(&ticket_key, &rating.level, rating.key.as_deref()))
+            .await;
     match outcome {
         Ok(None) => not_found().await,
         Ok(Some(outcome)) => {

@@ -355,7 +355,9 @@ pub enum RatingError {
     },
     /// The ticket rated from its phone page has not been served yet
     /// (waiting, called, parked) or was never served (no-show, cancelled).
-    #[error("ticket {ticket} is not being served and was not served; only a served ticket can be rated")]
+    #[error(
+        "ticket {ticket} is not being served and was not served; only a served ticket can be rated"
+    )]
     NotServed {
         /// The ticket.
         ticket: TicketId,
@@ -392,9 +394,7 @@ impl RatingError {
             Self::OtherCounter { .. } => "Số này được phục vụ tại quầy khác.",
             Self::NextCalled { .. } => "Quầy đã gọi số tiếp theo, không thể đánh giá lượt trước.",
             Self::TooLate { .. } => "Đã hết thời gian đánh giá lượt phục vụ này.",
-            Self::NotServed { .. } => {
-                "Số của ông/bà chưa được phục vụ nên chưa thể đánh giá."
-            }
+            Self::NotServed { .. } => "Số của ông/bà chưa được phục vụ nên chưa thể đánh giá.",
             Self::UnknownCounter { .. }
             | Self::UnknownLevel { .. }
             | Self::BadSource { .. }
