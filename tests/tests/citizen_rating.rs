@@ -7,7 +7,8 @@
 //!   once, a second rating is refused, and the live stream shows the level.
 //! - The key of another ticket never rates this one, and an idempotency
 //!   key used by one phone answers nothing for another.
-//! - An unknown key gets the page's 404; a bad body gets 422.
+//! - An unknown key gets the page's 404; a bad body gets 422, a big one
+//!   413; ratings count against the address's request bucket (429).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -248,5 +249,36 @@ async fn unknown_keys_and_bad_bodies_are_refused() {
     // Only POST rates; a GET of the rating path is the 404 page.
     let (head, _) = client.request("GET", &path, &[], &[]).await.unwrap();
     assert_eq!(head.status, 404);
+    center.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ratings_count_against_the_address_request_limit() {
+    let center = PhoneCenter::start(CitizenOptions {
+        requests_per_minute: 1,
+        request_burst: 3,
+        ..CitizenOptions::default()
+    })
+    .await
+    .unwrap();
+    let issued = center
+        .app
+        .store()
+        .issue(&"ho-tich".into(), None, Actor::Button)
+        .unwrap();
+    let key = issued.key.unwrap().to_string();
+    let client = Client::new(BaseUrl::parse(&center.public_url("")).unwrap())
+        .with_response_timeout(Duration::from_secs(10));
+    let mut statuses = Vec::new();
+    for n in 0..5 {
+        statuses.push(
+            rate(&client, &key, "satisfied", &format!("t{n}"))
+                .await
+                .status,
+        );
+    }
+    // Three from the burst (refused: not served), then the bucket is empty.
+    assert_eq!(statuses, vec![409, 409, 409, 429, 429]);
+    assert!(ratings(&center).is_empty());
     center.stop().await.unwrap();
 }
