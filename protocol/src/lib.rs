@@ -58,6 +58,9 @@ pub enum Actor {
     Button,
     /// A citizen on the kiosk's touch screen (`/touch`).
     Touch,
+    /// A citizen on the ticket's phone page (`/t/{key}` on the public
+    /// listener): only ever acts on that one ticket.
+    Phone,
     /// The kiosk itself (day rollover, retention, faults).
     System,
 }
@@ -700,6 +703,15 @@ pub struct TicketPage {
     /// How many times it was called again.
     #[serde(default)]
     pub recalls: u32,
+    /// The citizen can rate its service from the phone now: it is being
+    /// served, or it was finished within the rating window and its counter
+    /// has not called the next number (the store's attach rule), and it is
+    /// not rated yet.
+    #[serde(default)]
+    pub rateable: bool,
+    /// The level id it was rated with, once rated (from any device).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rated: Option<String>,
 }
 
 /// A [`TicketPage`]'s status, `snake_case` on the wire.

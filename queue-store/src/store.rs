@@ -111,7 +111,7 @@ use jiff::civil::Date;
 use jiff::ToSpan;
 use kiosk_config::{CenterConfig, DepartmentId, KioskSettings};
 use queue_protocol::{
-    Actor, CounterStatus, DaySummary, Event, EventKind, Snapshot, Ticket, TicketId,
+    Actor, CounterStatus, DaySummary, Event, EventKind, Snapshot, Ticket, TicketId, TicketState,
 };
 use tokio::sync::broadcast;
 
@@ -1169,7 +1169,50 @@ impl Store {
         };
         let config = self.shared.config.load();
         let order = citizen::WaitingOrder::of(&inner.queue);
-        Ok(inner.page_of(id, &config, &order)?.map(|page| (id, page)))
+        let now = self.now();
+        Ok(inner
+            .page_of(id, &config, &order, now)?
+            .map(|page| (id, page)))
+    }
+
+    /// A citizen's rating from the phone page of `key`: only ever of the
+    /// ticket that key names, at the counter that served it, through the
+    /// attach rule of [`Store::rate`] (source `phone`, [`Actor::Phone`]).
+    /// `None` for a key that is not live (the page's 404). The device key
+    /// is kept per ticket, so another phone's key never answers for it.
+    pub fn rate_by_key(
+        &self,
+        key: &TicketKey,
+        level: &str,
+        device_key: Option<&str>,
+    ) -> Result<Option<RatingOutcome>, RatingError> {
+        let ticket = {
+            let inner = self.lock();
+            let Some(id) = inner.citizen.ticket_of(key) else {
+                return Ok(None);
+            };
+            let found = match inner.queue.open_ticket(id) {
+                Some(t) => Some(t.clone()),
+                None => inner.any_ticket(id)?,
+            };
+            let Some(ticket) = found else {
+                return Ok(None);
+            };
+            ticket
+        };
+        let counter = match (&ticket.state, ticket.counter) {
+            (TicketState::Serving { counter }, _) => *counter,
+            (TicketState::Done, Some(counter)) => counter,
+            _ => return Err(RatingError::NotServed { ticket: ticket.id }),
+        };
+        let request = RatingRequest {
+            counter,
+            level: level.to_owned(),
+            source: "phone".to_owned(),
+            ticket: Some(ticket.id),
+            key: device_key.map(|k| format!("phone:{}:{k}", ticket.id)),
+        };
+        self.rate(&request, Actor::Phone).map(Some)
     }
 
     /// The phone pages of `ids` now, in one pass under the store lock
@@ -1181,8 +1224,9 @@ impl Store {
         let inner = self.lock();
         let config = self.shared.config.load();
         let order = citizen::WaitingOrder::of(&inner.queue);
+        let now = self.now();
         ids.iter()
-            .map(|id| inner.page_of(*id, &config, &order))
+            .map(|id| inner.page_of(*id, &config, &order, now))
             .collect()
     }
 }
@@ -1193,19 +1237,23 @@ impl Inner {
         id: TicketId,
         config: &CenterConfig,
         order: &citizen::WaitingOrder,
+        now: jiff::Timestamp,
     ) -> Result<Option<queue_protocol::TicketPage>, StoreError> {
         let ticket = match self.queue.open_ticket(id) {
             Some(t) => Some(t.clone()),
             None => self.any_ticket(id)?,
         };
         Ok(ticket.map(|t| {
-            citizen::page_of(
+            let mut page = citizen::page_of(
                 &t,
                 config,
                 order,
                 &self.citizen,
                 self.queue.core.service_day,
-            )
+            );
+            page.rateable = self.queue.phone_can_rate(config, &t, now);
+            page.rated = t.rating.map(|r| r.level);
+            page
         }))
     }
 }

@@ -292,3 +292,76 @@ fn a_packed_day_keeps_its_ratings() {
         "no_ticket"
     );
 }
+
+/// The phone page says whether a rating would be accepted now, by the same
+/// rule: while served, after the finish within the window, never once
+/// rated, too late or after the next call; the phone's rating goes through
+/// that rule with its own ticket.
+#[test]
+fn the_phone_page_says_when_its_ticket_can_be_rated() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(local(2026, 11, 26, 8, 0));
+    let store = open(dir.path(), &every_day_open(), &clock);
+    let keys: Vec<_> = (0..3)
+        .map(|_| {
+            store
+                .issue(&"ho-tich".into(), None, Actor::Button)
+                .unwrap()
+                .key
+                .expect("a phone key")
+        })
+        .collect();
+    let rateable = |n: usize| store.page_by_key(&keys[n]).unwrap().unwrap().1.rateable;
+    assert!(!rateable(0), "waiting");
+    store.call_next(1, staff()).unwrap();
+    assert!(!rateable(0), "called, not served");
+    let err = store.rate_by_key(&keys[0], "satisfied", None).unwrap_err();
+    assert_eq!(err.reason(), "not_served");
+    store.start_serving(1, None, staff()).unwrap();
+    assert!(rateable(0), "being served");
+    store.finish(1, None, staff()).unwrap();
+    assert!(rateable(0), "just finished");
+    clock.advance(SignedDuration::from_secs(181));
+    assert!(!rateable(0), "the window passed");
+    let err = store.rate_by_key(&keys[0], "satisfied", None).unwrap_err();
+    assert_eq!(err.reason(), "too_late");
+
+    // The second: finished, then the counter calls the third.
+    store.call_next(1, staff()).unwrap();
+    store.start_serving(1, None, staff()).unwrap();
+    store.finish(1, None, staff()).unwrap();
+    assert!(rateable(1));
+    store.call_next(1, staff()).unwrap();
+    assert!(!rateable(1), "the next number was called");
+    assert_eq!(
+        store
+            .rate_by_key(&keys[1], "satisfied", None)
+            .unwrap_err()
+            .reason(),
+        "next_called"
+    );
+
+    // The third, rated from its phone while served: once, then no more.
+    store.start_serving(1, None, staff()).unwrap();
+    let outcome = store
+        .rate_by_key(&keys[2], "very_satisfied", Some("tap-1"))
+        .unwrap()
+        .expect("a live key");
+    assert_eq!(outcome.level, "very_satisfied");
+    let page = store.page_by_key(&keys[2]).unwrap().unwrap().1;
+    assert!(!page.rateable);
+    assert_eq!(page.rated.as_deref(), Some("very_satisfied"));
+    match rated_events(&store).as_slice() {
+        [EventKind::Rated { source, actor, .. }] => {
+            assert_eq!(source, "phone");
+            assert_eq!(actor, &Actor::Phone);
+        }
+        other => panic!("{other:?}"),
+    }
+    // An unknown key rates nothing.
+    let unknown = queue_store::store::citizen::TicketKey::generate();
+    assert!(store
+        .rate_by_key(&unknown, "satisfied", None)
+        .unwrap()
+        .is_none());
+}

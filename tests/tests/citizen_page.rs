@@ -141,13 +141,64 @@ async fn the_qr_code_opens_a_live_page_that_calls_the_citizen() {
     save_doc("phone-call.png", &browser.screenshot().await.unwrap());
 
     // Served: the page says so and the stream ends.
-    store.finish(1, None, staff()).unwrap();
+    let ours_id = store.finish(1, None, staff()).unwrap().id;
     browser
         .wait_for(&text_of("status"), json!("Đã phục vụ xong. Cảm ơn bạn!"))
         .await
         .unwrap();
     browser
         .wait_true("return document.getElementById('call').hidden")
+        .await
+        .unwrap();
+
+    // The citizen rates the service: one big button per configured level,
+    // in its colour; a tap thanks them and the buttons go.
+    browser
+        .wait_for(
+            "return Array.prototype.map.call(document.querySelectorAll('#rating-levels button'), \
+             function (b) { return b.offsetParent !== null ? b.textContent + ' ' + getComputedStyle(b).backgroundColor : 'hidden'; })",
+            json!([
+                "Rất hài lòng rgb(27, 127, 59)",
+                "Hài lòng rgb(31, 95, 168)",
+                "Không hài lòng rgb(179, 38, 30)"
+            ]),
+        )
+        .await
+        .unwrap();
+    browser
+        .wait_true(
+            "var b = document.querySelector('#rating-levels button'); \
+             return b.offsetHeight >= 56 && document.documentElement.scrollWidth <= 360;",
+        )
+        .await
+        .unwrap();
+    save_doc("phone-rate.png", &browser.screenshot().await.unwrap());
+    browser
+        .tap("#rating-levels button[data-level='very_satisfied']")
+        .await
+        .unwrap();
+    browser
+        .wait_for(&text_of("rating-answer"), json!("Cảm ơn ông/bà!"))
+        .await
+        .unwrap();
+    browser
+        .wait_true("return document.getElementById('rating-levels').offsetParent === null")
+        .await
+        .unwrap();
+    let rated = store.ticket(ours_id).unwrap().expect("our ticket");
+    let rating = rated.rating.expect("the tap was recorded");
+    assert_eq!(
+        (rating.level.as_str(), rating.source.as_str()),
+        ("very_satisfied", "phone")
+    );
+    // Opened again later: the thanks, and no buttons.
+    browser.goto(url).await.unwrap();
+    browser
+        .wait_for(&text_of("rating-answer"), json!("Cảm ơn ông/bà!"))
+        .await
+        .unwrap();
+    browser
+        .wait_true("return document.getElementById('rating-levels').offsetParent === null")
         .await
         .unwrap();
 

@@ -9,7 +9,8 @@
 //! | method | path | what |
 //! |---|---|---|
 //! | GET | `/t/{key}` | the ticket's page (number, department, people ahead, estimated wait, its state), or the 404 page for an unknown or expired key |
-//! | GET | `/t/{key}/events` | server-sent events `event: ticket` carrying only this ticket's [`TicketPage`] and the texts to show; ends once the ticket is closed |
+//! | GET | `/t/{key}/events` | server-sent events `event: ticket` carrying only this ticket's [`TicketPage`] and the texts to show; ends once the ticket is closed and can no longer be rated |
+//! | POST | `/t/{key}/rate` | the citizen rates this ticket's service: `{"level": id, "key": idempotency key}` → 200 [`RateAccepted`], or 409/422 [`RateRefused`] (Vietnamese `message_vi`); only ever the ticket of `key` |
 //! | GET | `/static/ticket.css`, `/static/ticket.js` | the page's style and script |
 //!
 //! # What it owns
@@ -25,6 +26,7 @@
 //! - requests per client address: a token bucket
 //!   ([`CitizenOptions::requests_per_minute`], burst
 //!   [`CitizenOptions::request_burst`]); over it → 429 with `Retry-After`;
+//! - the rating's body: at most [`RATE_BODY_LIMIT`] bytes (413 past it);
 //! - streams per address ([`CitizenOptions::streams_per_address`], 429) and
 //!   in all ([`CitizenOptions::max_streams`], 503).
 //!
@@ -53,14 +55,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Router};
-use queue_protocol::{EventKind, TicketId, TicketPage, TicketPageStatus, WaitEstimate};
+use queue_protocol::{
+    EventKind, RateAccepted, RateRefused, TicketId, TicketPage, TicketPageStatus, WaitEstimate,
+};
 use queue_store::store::citizen::TicketKey;
+use queue_store::store::RatingError;
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch, Notify};
@@ -323,6 +328,10 @@ pub fn router(site: CitizenSite) -> Router {
     Router::new()
         .route("/t/{key}", get(ticket_page))
         .route("/t/{key}/events", get(ticket_events))
+        .route(
+            "/t/{key}/rate",
+            post(rate_ticket).layer(DefaultBodyLimit::max(RATE_BODY_LIMIT)),
+        )
         .route("/static/{file}", get(asset))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
@@ -463,8 +472,34 @@ async fn ticket_page(State(site): State<CitizenSite>, Path(key): Path<String>) -
     };
     let text = PageText::of(&page);
     let center = site.shared.app.config().center.name.clone();
+    let levels: String = site
+        .shared
+        .app
+        .config()
+        .ratings
+        .levels
+        .iter()
+        .map(|l| {
+            format!(
+                "<button type=\"button\" data-level=\"{}\" data-color=\"{}\">{}</button>",
+                escape(&l.id),
+                escape(&l.color),
+                escape(&l.label)
+            )
+        })
+        .collect();
     let body = TICKET_PAGE
         .replace("{{key}}", &escape(&key))
+        .replace("{{rating_levels}}", &levels)
+        .replace("{{rateable}}", if page.rateable { "true" } else { "false" })
+        .replace(
+            "{{rated}}",
+            if page.rated.is_some() {
+                "true"
+            } else {
+                "false"
+            },
+        )
         .replace("{{center}}", &escape(&center))
         .replace("{{label}}", &escape(&page.label))
         .replace("{{department}}", &escape(&page.department))
@@ -490,7 +525,7 @@ fn write_page(out: &mut Vec<u8>, page: &TicketPage) {
     let event = PageEvent {
         page,
         text: PageText::of(page),
-        last: page.status.is_final(),
+        last: page_is_last(page),
     };
     out.extend_from_slice(b"event: ticket\ndata: ");
     if serde_json::to_writer(&mut *out, &event).is_err() {
@@ -533,7 +568,7 @@ impl Feed {
             changed = self.page.changed() => {
                 changed.ok()?;
                 let page = self.page.borrow_and_update().clone();
-                self.done = page.status.is_final();
+                self.done = page_is_last(&page);
                 let mut out = Vec::new();
                 write_page(&mut out, &page);
                 Some(Bytes::from(out))
@@ -576,7 +611,7 @@ async fn ticket_events(
     let count = StreamCount(Arc::clone(shared));
     let mut first = b"retry: 5000\n\n".to_vec();
     write_page(&mut first, &page);
-    let done = page.status.is_final();
+    let done = page_is_last(&page);
     let (rx, viewer) = site.watch(id, page);
     let feed = Feed {
         page: rx,
@@ -601,6 +636,118 @@ async fn ticket_events(
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     response
+}
+
+/// The stream's last page: the ticket is closed and can no longer be
+/// rated (a finished ticket's stream stays open while the citizen may
+/// still rate it, so a rating from the counter's device shows too).
+fn page_is_last(page: &TicketPage) -> bool {
+    page.status.is_final() && !page.rateable
+}
+
+/// Largest body of `POST /t/{key}/rate`: a level id and a short key.
+pub const RATE_BODY_LIMIT: usize = 1024;
+
+/// Body of `POST /t/{key}/rate`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PhoneRating {
+    /// The level id tapped.
+    level: String,
+    /// The page's idempotency key for this tap.
+    #[serde(default)]
+    key: Option<String>,
+}
+
+/// A refused rating, in the shape the counter route uses.
+fn rate_refused(status: StatusCode, reason: &str, message_vi: &str, error: String) -> Response {
+    let mut response = (
+        status,
+        axum::Json(RateRefused {
+            reason: reason.to_owned(),
+            message_vi: message_vi.to_owned(),
+            error,
+        }),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `POST /t/{key}/rate`: the citizen rates the service of this key's ticket
+/// (and no other) through the store's attach rule.
+async fn rate_ticket(
+    State(site): State<CitizenSite>,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(ticket_key) = TicketKey::parse(&key) else {
+        return not_found().await;
+    };
+    let retry = "Chưa ghi nhận được đánh giá. Xin vui lòng thử lại hoặc báo cán bộ.";
+    let rating: PhoneRating = match serde_json::from_slice(&body) {
+        Ok(rating) => rating,
+        Err(err) => {
+            return rate_refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bad_request",
+                retry,
+                format!("the body must be {{\"level\": id, \"key\": text}}: {err}"),
+            )
+        }
+    };
+    if rating.key.as_ref().is_some_and(|k| k.len() > 128) {
+        return rate_refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_request",
+            retry,
+            "the idempotency key is longer than 128 bytes; send a short unique key per tap".into(),
+        );
+    }
+    let store = site.shared.app.store().clone();
+    let outcome =
+        blocking(move || store.rate_by_key(&ticket_key, &rating.level, rating.key.as_deref()))
+            .await;
+    match outcome {
+        Ok(None) => not_found().await,
+        Ok(Some(outcome)) => {
+            if !outcome.repeated {
+                crate::metrics::global().rated(&outcome.department, &outcome.level);
+                tracing::info!(
+                    ticket = %outcome.ticket,
+                    number = %outcome.label,
+                    level = %outcome.level,
+                    "service rated from the phone page"
+                );
+            }
+            let mut response = axum::Json(RateAccepted {
+                ticket: outcome.ticket,
+                label: outcome.label,
+                level: outcome.level,
+                repeated: outcome.repeated,
+            })
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(err) => {
+            let status = match &err {
+                RatingError::Store(store) => {
+                    tracing::error!(error = %store, "store failed while recording a phone rating");
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                RatingError::UnknownLevel { .. } | RatingError::BadSource { .. } => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
+                _ => StatusCode::CONFLICT,
+            };
+            rate_refused(status, err.reason(), err.citizen_message(), err.to_string())
+        }
+    }
 }
 
 fn status_name(status: TicketPageStatus) -> &'static str {
@@ -710,6 +857,8 @@ mod tests {
             wait: Some(WaitEstimate::About { secs: 610 }),
             transferred: false,
             recalls: 0,
+            rateable: false,
+            rated: None,
         }
     }
 

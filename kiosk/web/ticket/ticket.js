@@ -59,6 +59,86 @@
 
   call.addEventListener("click", function () { call.hidden = true; });
 
+  // Rating the service: buttons in the levels' colours while the kiosk
+  // says the ticket can be rated; after a tap, the thanks (or the reason
+  // it was refused) and no more buttons.
+  var rating = document.getElementById("rating");
+  var levels = document.getElementById("rating-levels");
+  var answer = document.getElementById("rating-answer");
+  var answered = false;
+  var sending = false;
+  var taps = 0;
+
+  function buttons() { return levels ? levels.querySelectorAll("button") : []; }
+
+  function showAnswer(kind, message) {
+    answer.className = "rating-answer " + kind;
+    answer.textContent = message;
+    answer.hidden = false;
+    levels.hidden = kind !== "sending" ? true : levels.hidden;
+    rating.hidden = false;
+  }
+
+  function rate(level) {
+    if (sending || answered) { return; }
+    sending = true;
+    Array.prototype.forEach.call(buttons(), function (b) { b.disabled = true; });
+    levels.hidden = true;
+    showAnswer("sending", "Đang gửi đánh giá…");
+    taps += 1;
+    var key = Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10) + "-" + taps;
+    var payload = JSON.stringify({ level: level, key: key });
+    function attempt(left) {
+      return fetch(rating.getAttribute("data-rate"), {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: payload
+      }).then(function (r) {
+        return r.json().then(function (data) { return { ok: r.ok, data: data }; });
+      }).catch(function (err) {
+        // No answer: send the same key again (never counted twice).
+        if (left > 0) {
+          return new Promise(function (res) { setTimeout(res, 1500); }).then(function () { return attempt(left - 1); });
+        }
+        throw err;
+      });
+    }
+    attempt(2).then(function (reply) {
+      answered = true;
+      if (reply.ok) { showAnswer("ok", "Cảm ơn ông/bà!"); }
+      else { showAnswer("refused", (reply.data && reply.data.message_vi) || "Chưa ghi nhận được đánh giá."); }
+    }).catch(function () {
+      // Not sent: the buttons come back for another try.
+      answer.hidden = true;
+      levels.hidden = false;
+      Array.prototype.forEach.call(buttons(), function (b) { b.disabled = false; });
+      showAnswer("refused", "Chưa gửi được đánh giá. Xin thử lại.");
+      levels.hidden = false;
+    }).then(function () { sending = false; });
+  }
+
+  function showRating(rateable, rated) {
+    if (!rating || answered || sending) { return; }
+    if (rated) {
+      answered = true;
+      showAnswer("ok", "Cảm ơn ông/bà!");
+    } else if (rateable) {
+      rating.hidden = false;
+      levels.hidden = false;
+    } else {
+      rating.hidden = true;
+    }
+  }
+
+  if (rating) {
+    Array.prototype.forEach.call(buttons(), function (b) {
+      b.style.backgroundColor = b.getAttribute("data-color") || "";
+      b.addEventListener("click", function () { rate(b.getAttribute("data-level")); });
+    });
+    showRating(rating.getAttribute("data-rateable") === "true",
+      rating.getAttribute("data-rated") === "true");
+  }
+
   function show(page) {
     main.className = "state-" + page.status;
     text("number", page.label);
@@ -67,6 +147,7 @@
     text("wait", page.text.wait);
     text("note", page.text.note);
     document.title = "Số " + page.label;
+    showRating(!!page.rateable, !!page.rated);
     if (page.status === "called") {
       var id = page.counter + "/" + page.recalls;
       if (id !== lastCall) {

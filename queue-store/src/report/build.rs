@@ -700,6 +700,7 @@ fn staff_name(actor: &Actor) -> String {
         Actor::Button => "button".into(),
         Actor::Touch => "touch".into(),
         Actor::System => "system".into(),
+        Actor::Phone => "phone".into(),
     }
 }
 

@@ -295,6 +295,8 @@ pub fn page_of(
         wait: None,
         transferred: ticket.department != ticket.issued_department || ticket.for_counter.is_some(),
         recalls: ticket.recalls,
+        rateable: false,
+        rated: None,
     };
     match ticket.state {
         TicketState::Waiting => {

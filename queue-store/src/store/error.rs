@@ -353,6 +353,15 @@ pub enum RatingError {
         /// The window, seconds.
         window_secs: u64,
     },
+    /// The ticket rated from its phone page has not been served yet
+    /// (waiting, called, parked) or was never served (no-show, cancelled).
+    #[error(
+        "ticket {ticket} is not being served and was not served; only a served ticket can be rated"
+    )]
+    NotServed {
+        /// The ticket.
+        ticket: TicketId,
+    },
     /// The store failed; nothing was recorded.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -370,6 +379,7 @@ impl RatingError {
             Self::OtherCounter { .. } => "other_counter",
             Self::NextCalled { .. } => "next_called",
             Self::TooLate { .. } => "too_late",
+            Self::NotServed { .. } => "not_served",
             Self::Store(_) => "unavailable",
         }
     }
@@ -384,6 +394,7 @@ impl RatingError {
             Self::OtherCounter { .. } => "Số này được phục vụ tại quầy khác.",
             Self::NextCalled { .. } => "Quầy đã gọi số tiếp theo, không thể đánh giá lượt trước.",
             Self::TooLate { .. } => "Đã hết thời gian đánh giá lượt phục vụ này.",
+            Self::NotServed { .. } => "Số của ông/bà chưa được phục vụ nên chưa thể đánh giá.",
             Self::UnknownCounter { .. }
             | Self::UnknownLevel { .. }
             | Self::BadSource { .. }

@@ -275,7 +275,7 @@ fn actor_name(actor: &Actor) -> Option<String> {
     match actor {
         Actor::Staff { name } => Some(name.clone()),
         Actor::Keypad { counter } => Some(format!("keypad-{counter}")),
-        Actor::Button | Actor::Touch | Actor::System => None,
+        Actor::Button | Actor::Touch | Actor::Phone | Actor::System => None,
     }
 }
 
@@ -1460,6 +1460,36 @@ impl QueueState {
             .get(&counter)
             .and_then(|c| c.last_finished.as_ref())
             .map(|f| f.ticket)
+    }
+
+    /// Whether a rating of `ticket` from its phone page would be accepted
+    /// now by [`Self::rate`]'s attach rule: not rated yet, and being served,
+    /// or the last ticket its counter finished, within the window and
+    /// before the counter called another number.
+    pub fn phone_can_rate(&self, config: &CenterConfig, ticket: &Ticket, now: Timestamp) -> bool {
+        if ticket.rating.is_some() {
+            return false;
+        }
+        match ticket.state {
+            TicketState::Serving { .. } => true,
+            TicketState::Done => {
+                let Some(counter) = ticket.counter else {
+                    return false;
+                };
+                let window =
+                    i64::try_from(config.ratings.attach_window.as_millis()).unwrap_or(i64::MAX);
+                self.counters
+                    .get(&counter)
+                    .and_then(|c| c.last_finished.as_ref())
+                    .is_some_and(|f| {
+                        f.ticket == ticket.id
+                            && !f.rated
+                            && !f.next_called
+                            && ms(now).saturating_sub(f.finished_at_ms) <= window
+                    })
+            }
+            _ => false,
+        }
     }
 
     /// A citizen's rating at a counter. The attach rule:

@@ -186,6 +186,8 @@ pub enum StoredActor {
     Touch,
     /// The kiosk itself.
     System,
+    /// A citizen's phone page (a new variant: older records never hold it).
+    Phone,
 }
 
 /// What an event records, as stored. Field meanings are those of the
@@ -487,6 +489,7 @@ impl From<&Actor> for StoredActor {
             Actor::Button => Self::Button,
             Actor::Touch => Self::Touch,
             Actor::System => Self::System,
+            Actor::Phone => Self::Phone,
         }
     }
 }
@@ -499,6 +502,7 @@ impl From<StoredActor> for Actor {
             StoredActor::Button => Self::Button,
             StoredActor::Touch => Self::Touch,
             StoredActor::System => Self::System,
+            StoredActor::Phone => Self::Phone,
         }
     }
 }
