@@ -367,9 +367,51 @@ fn open_sled(
             Err(e) if lock_held(&e) && started.elapsed() < lock_wait => {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
+            Err(sled::Error::Corruption { .. }) if set_aside_unfinished_snapshots(dir) > 0 => {
+                // Retried once the unfinished snapshots are out of the way.
+            }
             other => return other,
         }
     }
+}
+
+/// sled 0.34 writes its recovery snapshot to `snap.<lsn>.generating`,
+/// syncs it and only then renames it to `snap.<lsn>`: the rename is the
+/// commit, and the previous snapshot is removed only after it. But when it
+/// opens, sled takes the newest file starting with `snap.`, the unfinished
+/// one included, so a kill while a snapshot is being written (sled writes
+/// one at every opening) leaves a store it refuses as corrupt. Such a file
+/// was never the snapshot: it is moved aside (kept for diagnosis under a
+/// name sled ignores) and the previous snapshot and the log are used.
+/// Returns how many files were moved.
+fn set_aside_unfinished_snapshots(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut moved = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with("snap.") && name.ends_with(".generating")) {
+            continue;
+        }
+        let aside = dir.join(format!("unfinished-{name}"));
+        match std::fs::rename(entry.path(), &aside) {
+            Ok(()) => {
+                tracing::warn!(
+                    file = %entry.path().display(),
+                    aside = %aside.display(),
+                    "the store's last recovery snapshot was never finished (the kiosk was stopped while writing it); it is set aside and the store opens from the previous one"
+                );
+                moved += 1;
+            }
+            Err(err) => tracing::error!(
+                error = %err,
+                file = %entry.path().display(),
+                "cannot set an unfinished recovery snapshot aside; move it out of the data directory by hand"
+            ),
+        }
+    }
+    moved
 }
 
 impl std::fmt::Debug for Store {

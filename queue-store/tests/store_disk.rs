@@ -63,6 +63,36 @@ fn reopen_after_drop_keeps_everything() {
 }
 
 #[test]
+fn a_snapshot_left_unfinished_by_a_kill_does_not_stop_the_store_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = center();
+    let clock = ManualClock::new(morning());
+    let store = open(dir.path(), &config, &clock);
+    assert_eq!(issue(&store, "ho-tich"), "1001");
+    assert_eq!(issue(&store, "ho-tich"), "1002");
+    let seq = store.last_seq();
+    drop(store);
+    // What a kill leaves while sled writes its snapshot at an opening: a
+    // partial `.generating` file, newer than the last finished snapshot.
+    let unfinished = dir.path().join("snap.7FFFFFFFFFFFFFFF.generating");
+    std::fs::write(&unfinished, b"partial snapshot, no length, no crc").unwrap();
+    assert!(
+        matches!(sled::open(dir.path()), Err(sled::Error::Corruption { .. })),
+        "sled itself refuses the store with the unfinished snapshot"
+    );
+
+    let store = open(dir.path(), &config, &clock);
+    assert_eq!(store.last_seq(), seq);
+    assert_eq!(issue(&store, "ho-tich"), "1003");
+    assert!(!unfinished.exists());
+    assert!(dir
+        .path()
+        .join("unfinished-snap.7FFFFFFFFFFFFFFF.generating")
+        .exists());
+    assert_no_holes(&all_events(&store));
+}
+
+#[test]
 fn numbers_restart_each_service_day_at_the_reset_time() {
     let dir = tempfile::tempdir().unwrap();
     let config = center(); // day starts 04:00
