@@ -217,6 +217,8 @@ pub enum StoredEventKind {
         department: String,
         recall: bool,
         actor: StoredActor,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
     },
     NoShow {
         ticket: u64,
@@ -305,6 +307,8 @@ pub enum StoredEventKind {
         department: String,
         reason: String,
         actor: StoredActor,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
     },
     Parked {
         ticket: u64,
@@ -562,6 +566,7 @@ impl From<&EventKind> for StoredEventKind {
                 department,
                 recall,
                 actor,
+                service,
             } => Self::Called {
                 ticket: ticket.0,
                 label,
@@ -569,6 +574,7 @@ impl From<&EventKind> for StoredEventKind {
                 department,
                 recall,
                 actor: (&actor).into(),
+                service,
             },
             K::NoShow {
                 ticket,
@@ -701,6 +707,7 @@ impl From<&EventKind> for StoredEventKind {
                 department,
                 reason,
                 actor,
+                service,
             } => Self::CalledChosen {
                 ticket: ticket.0,
                 label,
@@ -708,6 +715,7 @@ impl From<&EventKind> for StoredEventKind {
                 department,
                 reason,
                 actor: (&actor).into(),
+                service,
             },
             K::Parked {
                 ticket,
@@ -780,6 +788,7 @@ impl From<StoredEventKind> for EventKind {
                 department,
                 recall,
                 actor,
+                service,
             } => Self::Called {
                 ticket: TicketId(ticket),
                 label,
@@ -787,6 +796,7 @@ impl From<StoredEventKind> for EventKind {
                 department,
                 recall,
                 actor: actor.into(),
+                service,
             },
             S::NoShow {
                 ticket,
@@ -921,6 +931,7 @@ impl From<StoredEventKind> for EventKind {
                 department,
                 reason,
                 actor,
+                service,
             } => Self::CalledChosen {
                 ticket: TicketId(ticket),
                 label,
@@ -928,6 +939,7 @@ impl From<StoredEventKind> for EventKind {
                 department,
                 reason,
                 actor: actor.into(),
+                service,
             },
             S::Parked {
                 ticket,
