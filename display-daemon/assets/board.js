@@ -228,7 +228,13 @@
       tile.dataset.status = c.status || "open";
       var name = el("div", "name", "QUẦY " + c.counter + (c.officer ? " · " + c.officer : ""));
       var number = el("div", "number", c.label || "—");
-      var dept = el("div", "dept", statusLine(c) || c.department || "");
+      var stopped = statusLine(c);
+      var dept = el("div", "dept", stopped || c.department || "");
+      if (!stopped && c.service) {
+        // The ticket's procedure, under its department, a little smaller.
+        dept.classList.add("with-service");
+        dept.appendChild(el("span", "service", c.service));
+      }
       name.style.height = nameH + "px";
       dept.style.height = deptH + "px";
       tile.style.padding = (num * TILE_PAD / 2) + "px 0";
@@ -366,7 +372,11 @@
     box.classList.toggle("empty", !latest);
     $("latest-number").textContent = latest ? latest.label : "—";
     $("latest-counter").textContent = latest ? latest.counter : "—";
-    $("latest-dept").textContent = latest ? latest.department : "";
+    var dept = $("latest-dept");
+    dept.textContent = latest ? latest.department : "";
+    if (latest && latest.service) {
+      dept.appendChild(el("span", "service", " – " + latest.service));
+    }
     if (isNew) flash(box);
     layoutHall();
   }
@@ -390,6 +400,8 @@
     fit($("counter-caption"), 6 * vh, 2 * vh);
     fit($("counter-number"), 40 * vh, 8 * vh);
     fit($("counter-department"), 5 * vh, 2 * vh);
+    var service = $("counter-service");
+    if (service && !service.hidden) fit(service, 4 * vh, 1.6 * vh);
   }
 
   function renderCounter(v, isNew) {
@@ -407,6 +419,9 @@
       : c && c.label ? (c.serving ? "Đang phục vụ số" : "Mời số") : "Chưa có số";
     $("counter-department").textContent = stopped ? (c.pause_reason || "")
       : c && c.department ? c.department : "";
+    var service = $("counter-service");
+    service.textContent = !stopped && c && c.label && c.service ? c.service : "";
+    service.hidden = !service.textContent;
     if (lastCounterLabel !== undefined && (label !== lastCounterLabel ||
         (isNew && v.latest && v.latest.counter === n))) {
       flash(numEl);

@@ -325,6 +325,7 @@ impl BoardState {
                 counter,
                 department,
                 recall,
+                service,
                 ..
             } => {
                 let call = CallInfo {
@@ -334,6 +335,7 @@ impl BoardState {
                     department: department.clone(),
                     at_ms: event.at_ms,
                     recall: *recall,
+                    service: service.clone(),
                 };
                 self.call(call, event.seq, delivery, &mut effects);
             }
@@ -342,6 +344,7 @@ impl BoardState {
                 label,
                 counter,
                 department,
+                service,
                 ..
             } => {
                 let call = CallInfo {
@@ -351,6 +354,7 @@ impl BoardState {
                     department: department.clone(),
                     at_ms: event.at_ms,
                     recall: false,
+                    service: service.clone(),
                 };
                 self.call(call, event.seq, delivery, &mut effects);
             }
@@ -392,6 +396,8 @@ impl BoardState {
                             department: department.clone(),
                             serving: true,
                             called_at_ms: event.at_ms,
+                            // Its call was missed; the next snapshot brings it.
+                            service: None,
                         });
                         effects.push(Effect::CounterChanged {
                             counter: *counter,
@@ -457,6 +463,7 @@ impl BoardState {
             department: call.department.clone(),
             serving,
             called_at_ms,
+            service: call.service.clone(),
         });
         if changed {
             effects.push(Effect::CounterChanged {

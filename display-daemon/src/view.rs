@@ -65,6 +65,9 @@ pub struct CounterView {
     pub label: Option<String>,
     /// Its department.
     pub department: Option<String>,
+    /// The Vietnamese name of its service (procedure), shown under the
+    /// number; `None` for a ticket without one.
+    pub service: Option<String>,
     /// Whether service started.
     pub serving: bool,
     /// `open`, `paused` or `closed`.
@@ -97,6 +100,8 @@ pub struct LatestView {
     pub counter: u16,
     /// Department.
     pub department: String,
+    /// The Vietnamese name of its service, shown under the number.
+    pub service: Option<String>,
     /// Whether it was a recall.
     pub recall: bool,
     /// Sequence number of the call event (0 when known from a snapshot);
@@ -151,6 +156,7 @@ impl BoardView {
                 department: current
                     .as_ref()
                     .map(|c| state.department_name(&c.department).to_owned()),
+                service: current.as_ref().and_then(|c| c.service.clone()),
                 serving: current.as_ref().is_some_and(|c| c.serving),
                 status: "open",
                 pause_reason: None,
@@ -165,6 +171,7 @@ impl BoardView {
                         counter: *n,
                         label: None,
                         department: None,
+                        service: None,
                         serving: false,
                         status: "open",
                         pause_reason: None,
@@ -185,6 +192,7 @@ impl BoardView {
             label: c.label.clone(),
             counter: c.counter,
             department: state.department_name(&c.department).to_owned(),
+            service: c.service.clone(),
             recall: c.recall,
             seq: if state.last_calls.first() == Some(c) {
                 state.latest_call_seq

@@ -47,6 +47,7 @@ fn called(seq: u64, ticket: u64, counter: u16, recall: bool) -> Event {
             department: "ho-tich".into(),
             recall,
             actor: Actor::Staff { name: "lan".into() },
+            service: None,
         },
     )
 }
@@ -100,6 +101,7 @@ fn snapshot(last_seq: u64) -> Snapshot {
                     department: "ho-tich".into(),
                     serving: true,
                     called_at_ms: T0,
+                    service: None,
                 }),
                 status: CounterStatus::Open,
                 officer: None,
@@ -131,6 +133,7 @@ fn snapshot(last_seq: u64) -> Snapshot {
             department: "ho-tich".into(),
             at_ms: T0,
             recall: false,
+            service: None,
         }],
         rating_levels: vec![],
     }
@@ -234,6 +237,7 @@ fn snapshot_converges_and_announces_nothing() {
         department: "ho-tich".into(),
         serving: false,
         called_at_ms: T0 + 30_000,
+        service: None,
     });
     fresh.departments[1].waiting = 0;
     let effects = state.apply_snapshot(fresh);
@@ -271,6 +275,7 @@ fn an_identical_snapshot_keeps_the_highlight() {
         department: "ho-tich".into(),
         serving: false,
         called_at_ms: T0 + 11_000,
+        service: None,
     });
     same.last_calls.insert(0, state.last_calls[0].clone());
     let effects = state.apply_snapshot(same);
@@ -505,6 +510,7 @@ fn counter_work_events_apply_exactly_once() {
             actor: Actor::Staff {
                 name: "hung".into(),
             },
+            service: None,
         },
     );
     let parked = ev(
@@ -563,4 +569,59 @@ fn counter_work_events_apply_exactly_once() {
         assert!(state.apply(e, Delivery::Live).is_empty());
     }
     assert_eq!(state, after_once);
+}
+
+#[test]
+fn a_call_of_a_ticket_with_a_service_shows_the_service_under_the_number() {
+    let long = "Đăng ký kết hôn có yếu tố nước ngoài";
+    let mut state = BoardState::new();
+    let mut first = snapshot(10);
+    if let Some(current) = first.counters[1].current.as_mut() {
+        current.service = Some("Khai sinh".into());
+    }
+    state.apply_snapshot(first);
+    let mut call = called(11, 6, 1, false);
+    if let EventKind::Called { service, .. } = &mut call.kind {
+        *service = Some(long.into());
+    }
+    let effects = state.apply(&call, Delivery::Live);
+    assert_eq!(
+        announces(&effects),
+        [("1006".to_string(), 1)],
+        "the voice is unchanged"
+    );
+    let options = ViewOptions {
+        mode: "hall-board",
+        counters: vec![],
+        focus_counter: None,
+        chime: true,
+        announcement: None,
+    };
+    let view = BoardView::new(&state, &options, 1);
+    let latest = view.latest.as_ref().unwrap();
+    assert_eq!(
+        (latest.label.as_str(), latest.service.as_deref()),
+        ("1006", Some(long))
+    );
+    let tiles: Vec<(u16, Option<&str>)> = view
+        .counters
+        .iter()
+        .map(|c| (c.counter, c.service.as_deref()))
+        .collect();
+    assert_eq!(tiles, [(1, Some(long)), (3, Some("Khai sinh"))]);
+    let json = serde_json::to_value(&view).unwrap();
+    assert_eq!(json["latest"]["service"], long);
+    assert_eq!(json["last_calls"][0]["service"], long);
+
+    // The next call at counter 1 is a button ticket: no service is left over.
+    state.apply(&finished(12, 6, 1), Delivery::Live);
+    state.apply(&called(13, 7, 1, false), Delivery::Live);
+    let view = BoardView::new(&state, &options, 2);
+    assert_eq!(view.latest.as_ref().unwrap().service, None);
+    assert_eq!(view.counters[0].service, None);
+    assert_eq!(
+        serde_json::to_value(&view).unwrap()["last_calls"][1]["service"],
+        long,
+        "the earlier call keeps its service in the list"
+    );
 }

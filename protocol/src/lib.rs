@@ -113,6 +113,11 @@ pub enum EventKind {
         recall: bool,
         /// Who pressed "next" or "recall".
         actor: Actor,
+        /// The Vietnamese name of the ticket's service (procedure), shown
+        /// under the number on the boards; absent for a ticket without a
+        /// service and from older kiosks.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
     },
     /// The called citizen did not come; the ticket is closed.
     NoShow {
@@ -279,6 +284,11 @@ pub enum EventKind {
         reason: String,
         /// Who called it.
         actor: Actor,
+        /// The Vietnamese name of the ticket's service (procedure), shown
+        /// under the number on the boards; absent for a ticket without a
+        /// service and from older kiosks.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
     },
     /// The ticket being served was parked: the citizen stepped away (to
     /// fetch a paper); it waits in the counter's parked list and comes back
@@ -543,6 +553,9 @@ pub struct CallInfo {
     pub at_ms: i64,
     /// Whether this was a repeated call.
     pub recall: bool,
+    /// The Vietnamese name of its service (procedure), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 /// What a counter is doing now.
@@ -581,6 +594,9 @@ pub struct CurrentTicket {
     pub serving: bool,
     /// When it was called, Unix ms.
     pub called_at_ms: i64,
+    /// The Vietnamese name of its service (procedure), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 /// The queue of one department.
@@ -777,6 +793,7 @@ mod tests {
                 department: "ho-tich".into(),
                 recall: false,
                 actor: Actor::Keypad { counter: 3 },
+                service: None,
             },
         };
         let json = serde_json::to_value(&event).unwrap();
@@ -800,6 +817,49 @@ mod tests {
         assert_eq!(snapshot.last_seq, 4);
         assert_eq!(snapshot.time_zone, "");
         assert_eq!(snapshot.center, "");
+    }
+
+    #[test]
+    fn a_call_carries_its_service_name_and_older_calls_still_parse() {
+        // A call from a kiosk older than services on the boards.
+        let old = r#"{"type": "called", "ticket": 5, "label": "1005", "counter": 2,
+            "department": "ho-tich", "recall": false,
+            "actor": {"type": "keypad", "counter": 2}}"#;
+        let kind: EventKind = serde_json::from_str(old).unwrap();
+        assert!(matches!(kind, EventKind::Called { service: None, .. }));
+        let call = r#"{"ticket": 5, "label": "1005", "counter": 2,
+            "department": "ho-tich", "at_ms": 0, "recall": false}"#;
+        assert_eq!(
+            serde_json::from_str::<CallInfo>(call).unwrap().service,
+            None
+        );
+
+        let kind = EventKind::CalledChosen {
+            ticket: TicketId(5),
+            label: "1005".into(),
+            counter: 2,
+            department: "ho-tich".into(),
+            reason: "Người khuyết tật".into(),
+            actor: Actor::Keypad { counter: 2 },
+            service: Some("Khai sinh".into()),
+        };
+        let json = serde_json::to_value(&kind).unwrap();
+        assert_eq!(json["service"], "Khai sinh");
+        assert_eq!(serde_json::from_value::<EventKind>(json).unwrap(), kind);
+        let none = EventKind::CalledChosen {
+            ticket: TicketId(5),
+            label: "1005".into(),
+            counter: 2,
+            department: "ho-tich".into(),
+            reason: "Người khuyết tật".into(),
+            actor: Actor::Keypad { counter: 2 },
+            service: None,
+        };
+        // No `service` key at all, so an older display reads it as before.
+        assert!(serde_json::to_value(&none)
+            .unwrap()
+            .get("service")
+            .is_none());
     }
 
     #[test]

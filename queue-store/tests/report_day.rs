@@ -56,6 +56,7 @@ fn called(t: u64, label: &str, c: u16, dep: &str, recall: bool, actor: Actor) ->
         department: dep.into(),
         recall,
         actor,
+        service: None,
     }
 }
 

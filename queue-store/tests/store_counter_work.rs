@@ -210,6 +210,7 @@ fn call_a_chosen_ticket_out_of_order_with_its_reason() {
             department: "ho-tich".into(),
             reason: "Hẹn trước".into(),
             actor: staff(),
+            service: None,
         }]
     );
     assert_eq!(q.snapshot(&c).last_calls[0].ticket, second.id);

@@ -136,3 +136,73 @@ fn the_report_by_service_counts_each_procedure_and_button_tickets_apart() {
     );
     assert_eq!(report.total.issued, Some(5));
 }
+
+#[test]
+fn a_call_carries_the_service_name_to_the_boards_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = center();
+    let clock = ManualClock::new(local(2026, 11, 26, 8, 0));
+    let store = open(dir.path(), &config, &clock);
+    let issue = |service: Option<&str>| {
+        store
+            .issue_service_under(&config, &"ho-tich".into(), service, None, Actor::Touch)
+            .unwrap()
+            .ticket
+    };
+    let plain = issue(None);
+    let birth = issue(Some("khai-sinh"));
+    let marriage = issue(Some("ket-hon"));
+    let keypad = |counter| Actor::Keypad { counter };
+    assert_eq!(store.call_next(1, keypad(1)).unwrap().id, plain.id);
+    assert_eq!(store.call_next(2, keypad(2)).unwrap().id, birth.id);
+    store.finish(1, None, keypad(1)).unwrap();
+    store
+        .call_chosen(1, marriage.id, "Hẹn trước", keypad(1))
+        .unwrap();
+
+    let EventsSince::Events(events) = store.events_since(0, 100).unwrap() else {
+        panic!("no event was pruned");
+    };
+    let calls: Vec<(String, Option<String>)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Called { label, service, .. }
+            | EventKind::CalledChosen { label, service, .. } => {
+                Some((label.clone(), service.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let expected = [
+        ("1001".to_string(), None),
+        ("1002".to_string(), Some("Khai sinh".to_string())),
+        ("1003".to_string(), Some("Kết hôn".to_string())),
+    ];
+    assert_eq!(calls, expected, "the Vietnamese name, not the id");
+
+    let shown = |store: &queue_store::store::Store| {
+        let snapshot = store.snapshot();
+        let current: Vec<Option<String>> = snapshot
+            .counters
+            .iter()
+            .map(|c| c.current.as_ref().and_then(|t| t.service.clone()))
+            .collect();
+        let last: Vec<Option<String>> = snapshot
+            .last_calls
+            .iter()
+            .map(|c| c.service.clone())
+            .collect();
+        (current, last)
+    };
+    let before = shown(&store);
+    assert_eq!(
+        before,
+        (
+            vec![Some("Kết hôn".into()), Some("Khai sinh".into()), None],
+            vec![Some("Kết hôn".into()), Some("Khai sinh".into()), None],
+        )
+    );
+    drop(store);
+    let store = open(dir.path(), &config, &clock);
+    assert_eq!(shown(&store), before, "the recent calls are read back");
+}

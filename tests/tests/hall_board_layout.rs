@@ -21,6 +21,10 @@
 //!   officer's display name, the board still fits, and resuming shows the
 //!   counter open again without reloading.
 //!
+//! - A call of a ticket for a long service ("Đăng ký kết hôn có yếu tố nước
+//!   ngoài"): the newest call, its counter tile and its counter display show
+//!   the service under the number, and every screen size above still fits.
+//!
 //! Screenshots go to `docs/` when missing or with `UPDATE_SCREENSHOTS=1`.
 //! Skipped with a message when chromedriver is not installed (`.ci/setup`
 //! installs Debian's `chromium` and `chromium-driver`).
@@ -677,6 +681,124 @@ async fn a_paused_counter_shows_on_the_hall_board_and_its_counter_display() {
 
     drop(desk);
     drop(browser);
+    counter.shutdown().await;
+    board.shutdown().await;
+    kiosk.stop().await;
+}
+
+const LONG_SERVICE: &str = "Đăng ký kết hôn có yếu tố nước ngoài";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_service_name_fits_under_the_newest_call_on_every_screen() {
+    if find_chromedriver().is_none() {
+        eprintln!("SKIPPED: chromedriver not installed; run .ci/setup");
+        return;
+    }
+    let mut config = phu_xuan();
+    let ho_tich = config
+        .departments
+        .iter_mut()
+        .find(|d| d.id.as_str() == "ho-tich")
+        .unwrap();
+    ho_tich.services.push(kiosk_config::Service {
+        id: "ket-hon-nuoc-ngoai".into(),
+        name: LONG_SERVICE.into(),
+        priority: None,
+        note: None,
+    });
+    let kiosk = Kiosk::start(config).await;
+    kiosk.busy_morning(1).await;
+    // Counter 1 took Hộ tịch's only ticket; it finishes and calls the
+    // touch screen's ticket for the long procedure, the newest call.
+    let store = kiosk.app.store().clone();
+    let config = kiosk.app.config();
+    let called = blocking(move || {
+        let issued = store
+            .issue_service_under(
+                &config,
+                &"ho-tich".into(),
+                Some("ket-hon-nuoc-ngoai"),
+                None,
+                Actor::Touch,
+            )
+            .unwrap();
+        let lan = Actor::Staff { name: "lan".into() };
+        store.finish(1, None, lan.clone()).unwrap();
+        let called = store.call_next(1, lan).unwrap();
+        assert_eq!(called.id, issued.ticket.id);
+        called.label
+    })
+    .await;
+    let expected_dept = format!("Hộ tịch – {LONG_SERVICE}");
+
+    let board = kiosk.display("hall-board", "").await;
+    let url = format!("http://{}/", board.local_addr());
+    for (width, height) in [(1920, 1080), (1366, 768), (1080, 1920)] {
+        let what = format!("hall board with a long service at {width}×{height}");
+        let browser = browser(width, height).await.unwrap();
+        browser.goto(&url).await.unwrap();
+        browser
+            .wait_for(
+                "return document.getElementById('latest-number').textContent + '/' + document.getElementById('latest-counter').textContent",
+                json!(format!("{called}/1")),
+            )
+            .await
+            .unwrap();
+        wait_still(&browser).await;
+        let shown = browser
+            .execute("var t = document.querySelector('#tiles .tile[data-counter=\"1\"]'); return [document.getElementById('latest-dept').textContent, t.querySelector('.number').textContent, t.querySelector('.dept .service').textContent, t.querySelector('.dept').textContent];")
+            .await
+            .unwrap();
+        assert_eq!(
+            shown,
+            json!([
+                expected_dept,
+                called,
+                LONG_SERVICE,
+                format!("Hộ tịch{LONG_SERVICE}")
+            ]),
+            "{what}"
+        );
+        assert_geometry(&browser, &what).await;
+        if (width, height) == (1920, 1080) {
+            save_doc(
+                "hall-board-service-1920x1080.png",
+                &browser.screenshot().await.unwrap(),
+            );
+        }
+    }
+
+    let counter = kiosk.display("counter", "counters = [1]").await;
+    let url = format!("http://{}/", counter.local_addr());
+    for (width, height) in [(800, 480), (1366, 768)] {
+        let what = format!("counter display with a long service at {width}×{height}");
+        let desk = browser(width, height).await.unwrap();
+        desk.goto(&url).await.unwrap();
+        desk.wait_for(
+            "return document.getElementById('counter-number').textContent",
+            json!(called),
+        )
+        .await
+        .unwrap();
+        wait_still(&desk).await;
+        let shown = desk
+            .execute("var s = document.getElementById('counter-service'); return [document.getElementById('counter-department').textContent, s.textContent, s.hidden, parseFloat(getComputedStyle(s).fontSize) < parseFloat(getComputedStyle(document.getElementById('counter-number')).fontSize)];")
+            .await
+            .unwrap();
+        assert_eq!(
+            shown,
+            json!(["Hộ tịch", LONG_SERVICE, false, true]),
+            "{what}"
+        );
+        assert_geometry(&desk, &what).await;
+        if (width, height) == (800, 480) {
+            save_doc(
+                "counter-display-service-800x480.png",
+                &desk.screenshot().await.unwrap(),
+            );
+        }
+    }
+
     counter.shutdown().await;
     board.shutdown().await;
     kiosk.stop().await;

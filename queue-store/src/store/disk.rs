@@ -260,18 +260,20 @@ pub fn load(tree: &sled::Tree) -> Result<QueueState, StoreError> {
                 counter,
                 department,
                 recall,
+                service,
                 ..
-            } => Some((ticket, label, counter, department, recall)),
+            } => Some((ticket, label, counter, department, recall, service)),
             EventKind::CalledChosen {
                 ticket,
                 label,
                 counter,
                 department,
+                service,
                 ..
-            } => Some((ticket, label, counter, department, false)),
+            } => Some((ticket, label, counter, department, false, service)),
             _ => None,
         };
-        if let Some((ticket, label, counter, department, recall)) = call {
+        if let Some((ticket, label, counter, department, recall, service)) = call {
             last_calls.push_back(CallInfo {
                 ticket,
                 label,
@@ -279,6 +281,7 @@ pub fn load(tree: &sled::Tree) -> Result<QueueState, StoreError> {
                 department,
                 at_ms: event.at_ms,
                 recall,
+                service,
             });
             if last_calls.len() >= LAST_CALLS {
                 break;

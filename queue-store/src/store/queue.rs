@@ -280,6 +280,15 @@ fn actor_name(actor: &Actor) -> Option<String> {
 }
 
 /// Remember on the ticket which counter and who acted on it last.
+/// The Vietnamese name of `ticket`'s service, for the boards: the service
+/// belongs to the department that issued the ticket (a transfer keeps it).
+/// `None` without a service, or when a reload removed it from the config.
+fn service_name(config: &CenterConfig, ticket: &Ticket) -> Option<String> {
+    let id = ticket.service.as_deref()?;
+    let department = config.department(&DepartmentId(ticket.issued_department.clone()))?;
+    department.service(id).map(|s| s.name.clone())
+}
+
 fn mark_handler(ticket: &mut Ticket, counter: u16, actor: &Actor) {
     ticket.counter = Some(counter);
     if let Some(name) = actor_name(actor) {
@@ -772,6 +781,7 @@ impl QueueState {
 
     fn record_call(
         &mut self,
+        config: &CenterConfig,
         ticket: &Ticket,
         counter: u16,
         recall: bool,
@@ -788,6 +798,7 @@ impl QueueState {
                 self.change.counters.insert(counter);
             }
         }
+        let service = service_name(config, ticket);
         self.last_calls.push_front(CallInfo {
             ticket: ticket.id,
             label: ticket.label.clone(),
@@ -795,6 +806,7 @@ impl QueueState {
             department: ticket.department.clone(),
             at_ms: ms(now),
             recall,
+            service: service.clone(),
         });
         self.last_calls.truncate(LAST_CALLS);
         self.push(
@@ -806,6 +818,7 @@ impl QueueState {
                 department: ticket.department.clone(),
                 recall,
                 actor,
+                service,
             },
         );
     }
@@ -894,7 +907,7 @@ impl QueueState {
         ticket.called_at_ms = Some(ms(now));
         mark_handler(&mut ticket, counter, &actor);
         self.put(ticket.clone());
-        self.record_call(&ticket, counter, false, actor, now);
+        self.record_call(config, &ticket, counter, false, actor, now);
         Ok(ticket)
     }
 
@@ -911,7 +924,7 @@ impl QueueState {
         ticket.recalls += 1;
         mark_handler(&mut ticket, counter, &actor);
         self.put(ticket.clone());
-        self.record_call(&ticket, counter, true, actor, now);
+        self.record_call(config, &ticket, counter, true, actor, now);
         Ok(ticket)
     }
 
@@ -1204,6 +1217,7 @@ impl QueueState {
         found.called_at_ms = Some(ms(now));
         mark_handler(&mut found, counter, &actor);
         self.put(found.clone());
+        let service = service_name(config, &found);
         self.last_calls.push_front(CallInfo {
             ticket: found.id,
             label: found.label.clone(),
@@ -1211,6 +1225,7 @@ impl QueueState {
             department: found.department.clone(),
             at_ms: ms(now),
             recall: false,
+            service: service.clone(),
         });
         self.last_calls.truncate(LAST_CALLS);
         self.push(
@@ -1222,6 +1237,7 @@ impl QueueState {
                 department: found.department.clone(),
                 reason: reason.to_owned(),
                 actor,
+                service,
             },
         );
         Ok(found)
@@ -1309,7 +1325,7 @@ impl QueueState {
         found.recalls += 1;
         mark_handler(&mut found, counter, &actor);
         self.put(found.clone());
-        self.record_call(&found, counter, true, actor, now);
+        self.record_call(config, &found, counter, true, actor, now);
         Ok(found)
     }
 
@@ -1681,6 +1697,7 @@ impl QueueState {
                     department: t.department.clone(),
                     serving: matches!(t.state, TicketState::Serving { .. }),
                     called_at_ms: t.called_at_ms.unwrap_or(t.issued_at_ms),
+                    service: service_name(config, t),
                 }),
                 status: self.counter_status(c.number),
                 officer: self.counters.get(&c.number).and_then(|r| r.officer.clone()),
@@ -1692,6 +1709,7 @@ impl QueueState {
                         department: t.department.clone(),
                         serving: false,
                         called_at_ms: t.called_at_ms.unwrap_or(t.issued_at_ms),
+                        service: service_name(config, t),
                     })
                     .collect(),
             })

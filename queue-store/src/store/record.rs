@@ -219,6 +219,8 @@ pub enum StoredEventKind {
         department: String,
         recall: bool,
         actor: StoredActor,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
     },
     NoShow {
         ticket: u64,
@@ -307,6 +309,8 @@ pub enum StoredEventKind {
         department: String,
         reason: String,
         actor: StoredActor,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
     },
     Parked {
         ticket: u64,
@@ -566,6 +570,7 @@ impl From<&EventKind> for StoredEventKind {
                 department,
                 recall,
                 actor,
+                service,
             } => Self::Called {
                 ticket: ticket.0,
                 label,
@@ -573,6 +578,7 @@ impl From<&EventKind> for StoredEventKind {
                 department,
                 recall,
                 actor: (&actor).into(),
+                service,
             },
             K::NoShow {
                 ticket,
@@ -705,6 +711,7 @@ impl From<&EventKind> for StoredEventKind {
                 department,
                 reason,
                 actor,
+                service,
             } => Self::CalledChosen {
                 ticket: ticket.0,
                 label,
@@ -712,6 +719,7 @@ impl From<&EventKind> for StoredEventKind {
                 department,
                 reason,
                 actor: (&actor).into(),
+                service,
             },
             K::Parked {
                 ticket,
@@ -784,6 +792,7 @@ impl From<StoredEventKind> for EventKind {
                 department,
                 recall,
                 actor,
+                service,
             } => Self::Called {
                 ticket: TicketId(ticket),
                 label,
@@ -791,6 +800,7 @@ impl From<StoredEventKind> for EventKind {
                 department,
                 recall,
                 actor: actor.into(),
+                service,
             },
             S::NoShow {
                 ticket,
@@ -925,6 +935,7 @@ impl From<StoredEventKind> for EventKind {
                 department,
                 reason,
                 actor,
+                service,
             } => Self::CalledChosen {
                 ticket: TicketId(ticket),
                 label,
@@ -932,6 +943,7 @@ impl From<StoredEventKind> for EventKind {
                 department,
                 reason,
                 actor: actor.into(),
+                service,
             },
             S::Parked {
                 ticket,
