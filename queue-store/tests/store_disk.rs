@@ -76,10 +76,23 @@ fn a_snapshot_left_unfinished_by_a_kill_does_not_stop_the_store_opening() {
     // partial `.generating` file, newer than the last finished snapshot.
     let unfinished = dir.path().join("snap.7FFFFFFFFFFFFFFF.generating");
     std::fs::write(&unfinished, b"partial snapshot, no length, no crc").unwrap();
+    // sled lets the closed store's file lock go from a background thread:
+    // the lock error is waited out.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let raw = loop {
+        match sled::open(dir.path()) {
+            Err(sled::Error::Io(e)) if std::time::Instant::now() < deadline => {
+                eprintln!("waiting for sled's lock: {e}");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => break other,
+        }
+    };
     assert!(
-        matches!(sled::open(dir.path()), Err(sled::Error::Corruption { .. })),
-        "sled itself refuses the store with the unfinished snapshot"
+        matches!(raw, Err(sled::Error::Corruption { .. })),
+        "sled itself refuses the store with the unfinished snapshot: {raw:?}"
     );
+    drop(raw);
 
     let store = open(dir.path(), &config, &clock);
     assert_eq!(store.last_seq(), seq);
