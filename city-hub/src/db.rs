@@ -110,7 +110,8 @@ pub const FACT_STATEMENTS: [&str; 4] = [
              WHERE c.center = e.center AND c.body -> 'ticket' = e.body -> 'ticket'
                AND c.kind = 'called' AND NOT (c.body ->> 'recall')::boolean
              ORDER BY c.seq LIMIT 1) c ON true
-      WHERE {scope} AND e.kind = 'ticket_issued'
+      WHERE {scope} AND e.kind = 'ticket_issued' AND {numbered}
+        AND e.body ->> 'service_day' IS NOT NULL AND e.body ->> 'department' IS NOT NULL
      ON CONFLICT DO NOTHING",
     "UPDATE ticket_facts t
         SET first_call_seq = c.seq, first_call = c.at_ms, officer = c.officer
@@ -118,7 +119,8 @@ pub const FACT_STATEMENTS: [&str; 4] = [
                     e.center, (e.body ->> 'ticket')::bigint AS ticket, e.seq, e.at_ms,
                     {caller_e} AS officer
                FROM events e
-              WHERE {scope} AND e.kind = 'called' AND NOT (e.body ->> 'recall')::boolean
+              WHERE {scope} AND e.kind = 'called' AND {numbered}
+                AND NOT (e.body ->> 'recall')::boolean
               ORDER BY e.center, (e.body ->> 'ticket')::bigint, e.seq) c
       WHERE t.center = c.center AND t.source = 'events' AND t.ticket = c.ticket
         AND (t.first_call_seq IS NULL OR t.first_call_seq > c.seq)",
@@ -140,7 +142,7 @@ pub const FACT_STATEMENTS: [&str; 4] = [
              WHERE c.center = e.center AND c.body -> 'ticket' = e.body -> 'ticket'
                AND c.kind = 'called' AND NOT (c.body ->> 'recall')::boolean AND c.seq < e.seq
              ORDER BY c.seq DESC LIMIT 1) c ON true
-      WHERE {scope} AND e.kind IN ('finished', 'no_show')
+      WHERE {scope} AND e.kind IN ('finished', 'no_show') AND {numbered}
      ON CONFLICT (center, seq) DO NOTHING",
     "INSERT INTO rating_facts (center, seq, ticket, day, department, hour, officer, level)
      SELECT e.center, e.seq, i.ticket, i.day, i.department, i.hour,
@@ -148,7 +150,7 @@ pub const FACT_STATEMENTS: [&str; 4] = [
        FROM events e
        JOIN ticket_facts i ON i.center = e.center AND i.source = 'events'
                           AND i.ticket = (e.body ->> 'ticket')::bigint
-      WHERE {scope} AND e.kind = 'rated'
+      WHERE {scope} AND e.kind = 'rated' AND {numbered}
      ON CONFLICT (center, seq) DO NOTHING",
 ];
 
@@ -159,8 +161,14 @@ pub fn fact_sql(statement: &str, scope: &str) -> String {
         .replace("{hour_e}", &HOUR_SQL.replace("{at}", "e.at_ms"))
         .replace("{caller_c}", &CALLER_SQL.replace("{c}", "c"))
         .replace("{caller_e}", &CALLER_SQL.replace("{c}", "e"))
+        .replace("{numbered}", NUMBERED_SQL)
         .replace("{scope}", scope)
 }
+
+/// An event `e` that names its ticket by number (a newer kiosk's event of
+/// another shape is stored but makes no facts, rather than failing its
+/// batch).
+const NUMBERED_SQL: &str = "jsonb_typeof(e.body -> 'ticket') = 'number'";
 
 /// The facts of the exported tickets `t` matching `{scope}` (replacing
 /// earlier ones of the same ticket).
