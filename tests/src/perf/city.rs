@@ -508,6 +508,18 @@ async fn scenario(hub_exe: &std::path::Path, cluster: &TempCluster) -> anyhow::R
         .await?
         .get(0);
     println!("city_month_ticket_facts: {tickets}");
+    let bytes: i64 = client
+        .query_one(
+            "SELECT pg_total_relation_size('ticket_facts') + pg_total_relation_size('stay_facts')
+                    + pg_total_relation_size('rating_facts')",
+            &[],
+        )
+        .await?
+        .get(0);
+    println!(
+        "city_month_facts_mib: {:.0} (with indexes)",
+        bytes as f64 / (1024.0 * 1024.0)
+    );
     println!(
         "city_month_seed_seconds: {:.1}",
         seeded.elapsed().as_secs_f64()
