@@ -154,6 +154,14 @@ pub const FACT_STATEMENTS: [&str; 4] = [
      ON CONFLICT (center, seq) DO NOTHING",
 ];
 
+/// The event kinds each of [`FACT_STATEMENTS`] reads facts from.
+const FACT_KINDS: [&[&str]; 4] = [
+    &["ticket_issued"],
+    &["called"],
+    &["finished", "no_show"],
+    &["rated"],
+];
+
 /// A fact statement with its placeholders filled; `scope` selects the
 /// events `e` it reads.
 pub fn fact_sql(statement: &str, scope: &str) -> String {
@@ -403,9 +411,15 @@ impl Db {
             .await?;
         // The facts of the whole batch, replayed events included: every
         // statement is idempotent, so they change nothing twice.
-        for statement in FACT_STATEMENTS {
+        // Prepared once per connection; a statement whose kinds are not in
+        // the batch is skipped.
+        for (statement, makers) in FACT_STATEMENTS.iter().zip(FACT_KINDS) {
+            if !kinds.iter().any(|k| makers.contains(&k.as_str())) {
+                continue;
+            }
             let sql = fact_sql(statement, "e.center = $1 AND e.seq = ANY($2)");
-            tx.execute(&sql, &[&center, &seqs]).await?;
+            let prepared = tx.prepare_cached(&sql).await?;
+            tx.execute(&prepared, &[&center, &seqs]).await?;
         }
         tx.commit().await?;
         Ok(written)
