@@ -20,6 +20,20 @@
 //! the hub) changes nothing the second time, and a batch that failed is not
 //! half there. The follower resumes from [`Db::last_seq`], what PostgreSQL
 //! actually holds, never from memory.
+//!
+//! # Ticket facts
+//!
+//! Reports read `ticket_facts`, `stay_facts` and `rating_facts`
+//! (migration 0004), not the events: the same transaction that inserts a
+//! batch derives the facts of its events ([`FACT_STATEMENTS`]): an issue
+//! adds its ticket (with its first call if already stored), a first call
+//! fills it in, a finish or no-show adds its stay, a rating its row. Each
+//! statement is keyed by the event that makes it (`ON CONFLICT DO
+//! NOTHING`, or an update that only moves the first call earlier), so a
+//! replayed batch changes nothing. Events arrive in sequence order, so an
+//! issue is stored before the calls and stays of its ticket. Backfilled
+//! day tickets become `source = 'tickets'` facts when they are stored, and
+//! the migration fills all three tables from what an existing hub holds.
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use queue_protocol::{DaySummary, Event, Ticket};
@@ -37,6 +51,9 @@ pub struct Migration {
     pub name: &'static str,
     /// The SQL.
     pub sql: &'static str,
+    /// After the SQL, fill the fact tables from the stored events and day
+    /// tickets (in the same transaction).
+    pub fill_facts: bool,
 }
 
 /// Every migration, in order.
@@ -45,18 +62,162 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "0001_events.sql",
         sql: include_str!("../migrations/0001_events.sql"),
+        fill_facts: false,
     },
     Migration {
         version: 2,
         name: "0002_ticket_index.sql",
         sql: include_str!("../migrations/0002_ticket_index.sql"),
+        fill_facts: false,
     },
     Migration {
         version: 3,
         name: "0003_backfill.sql",
         sql: include_str!("../migrations/0003_backfill.sql"),
+        fill_facts: false,
+    },
+    Migration {
+        version: 4,
+        name: "0004_ticket_facts.sql",
+        sql: include_str!("../migrations/0004_ticket_facts.sql"),
+        fill_facts: true,
     },
 ];
+
+/// The local hour of issue (`08`) of `issued_at` (Unix ms), in the reports'
+/// time zone.
+const HOUR_SQL: &str =
+    "to_char(to_timestamp({at} / 1000.0) AT TIME ZONE 'Asia/Ho_Chi_Minh', 'HH24')";
+
+/// Who made a `called` event `{c}`: the staff account, `keypad-N`, or the
+/// actor type.
+const CALLER_SQL: &str = "CASE {c}.body -> 'actor' ->> 'type'
+    WHEN 'staff' THEN {c}.body -> 'actor' ->> 'name'
+    WHEN 'keypad' THEN 'keypad-' || ({c}.body -> 'actor' ->> 'counter')
+    ELSE {c}.body -> 'actor' ->> 'type' END";
+
+/// The statements deriving facts from the events `e` matching `{scope}`, in
+/// order: tickets issued (with their first call if stored), first calls,
+/// closed stays, ratings. Every one is idempotent.
+pub const FACT_STATEMENTS: [&str; 4] = [
+    "INSERT INTO ticket_facts (center, source, ticket, day, department, issued_at, hour,
+                               first_call_seq, first_call, officer)
+     SELECT e.center, 'events', (e.body ->> 'ticket')::bigint, e.body ->> 'service_day',
+            e.body ->> 'department', e.at_ms, {hour_e}, c.seq, c.at_ms, c.officer
+       FROM events e
+       LEFT JOIN LATERAL (
+            SELECT c.seq, c.at_ms, {caller_c} AS officer FROM events c
+             WHERE c.center = e.center AND c.body -> 'ticket' = e.body -> 'ticket'
+               AND c.kind = 'called' AND NOT (c.body ->> 'recall')::boolean
+             ORDER BY c.seq LIMIT 1) c ON true
+      WHERE {scope} AND e.kind = 'ticket_issued' AND {numbered}
+        AND e.body ->> 'service_day' IS NOT NULL AND e.body ->> 'department' IS NOT NULL
+     ON CONFLICT DO NOTHING",
+    "UPDATE ticket_facts t
+        SET first_call_seq = c.seq, first_call = c.at_ms, officer = c.officer
+       FROM (SELECT DISTINCT ON (e.center, (e.body ->> 'ticket')::bigint)
+                    e.center, (e.body ->> 'ticket')::bigint AS ticket, e.seq, e.at_ms,
+                    {caller_e} AS officer
+               FROM events e
+              WHERE {scope} AND e.kind = 'called' AND {numbered}
+                AND NOT (e.body ->> 'recall')::boolean
+              ORDER BY e.center, (e.body ->> 'ticket')::bigint, e.seq) c
+      WHERE t.center = c.center AND t.source = 'events' AND t.ticket = c.ticket
+        AND (t.first_call_seq IS NULL OR t.first_call_seq > c.seq)",
+    "INSERT INTO stay_facts (center, seq, ticket, day, department, hour, officer,
+                             served, no_show, service)
+     SELECT e.center, e.seq, i.ticket, i.day, i.department, i.hour, c.officer,
+            (e.kind = 'finished')::int, (e.kind = 'no_show')::int,
+            CASE WHEN e.kind = 'finished' THEN
+                 (e.at_ms - coalesce(
+                     (SELECT min(s.at_ms) FROM events s
+                       WHERE s.center = e.center AND s.body -> 'ticket' = e.body -> 'ticket'
+                         AND s.kind = 'serving_started' AND s.seq > c.seq AND s.seq < e.seq),
+                     c.at_ms)) / 1000 END
+       FROM events e
+       JOIN ticket_facts i ON i.center = e.center AND i.source = 'events'
+                          AND i.ticket = (e.body ->> 'ticket')::bigint
+       LEFT JOIN LATERAL (
+            SELECT c.seq, c.at_ms, {caller_c} AS officer FROM events c
+             WHERE c.center = e.center AND c.body -> 'ticket' = e.body -> 'ticket'
+               AND c.kind = 'called' AND NOT (c.body ->> 'recall')::boolean AND c.seq < e.seq
+             ORDER BY c.seq DESC LIMIT 1) c ON true
+      WHERE {scope} AND e.kind IN ('finished', 'no_show') AND {numbered}
+     ON CONFLICT (center, seq) DO NOTHING",
+    "INSERT INTO rating_facts (center, seq, ticket, day, department, hour, officer, level)
+     SELECT e.center, e.seq, i.ticket, i.day, i.department, i.hour,
+            e.body ->> 'staff', e.body ->> 'level'
+       FROM events e
+       JOIN ticket_facts i ON i.center = e.center AND i.source = 'events'
+                          AND i.ticket = (e.body ->> 'ticket')::bigint
+      WHERE {scope} AND e.kind = 'rated' AND {numbered}
+     ON CONFLICT (center, seq) DO NOTHING",
+];
+
+/// The event kinds each of [`FACT_STATEMENTS`] reads facts from.
+const FACT_KINDS: [&[&str]; 4] = [
+    &["ticket_issued"],
+    &["called"],
+    &["finished", "no_show"],
+    &["rated"],
+];
+
+/// A fact statement with its placeholders filled; `scope` selects the
+/// events `e` it reads.
+pub fn fact_sql(statement: &str, scope: &str) -> String {
+    statement
+        .replace("{hour_e}", &HOUR_SQL.replace("{at}", "e.at_ms"))
+        .replace("{caller_c}", &CALLER_SQL.replace("{c}", "c"))
+        .replace("{caller_e}", &CALLER_SQL.replace("{c}", "e"))
+        .replace("{numbered}", NUMBERED_SQL)
+        .replace("{scope}", scope)
+}
+
+/// An event `e` that names its ticket by number (a newer kiosk's event of
+/// another shape is stored but makes no facts, rather than failing its
+/// batch).
+const NUMBERED_SQL: &str = "jsonb_typeof(e.body -> 'ticket') = 'number'";
+
+/// The facts of the exported tickets `t` matching `{scope}` (replacing
+/// earlier ones of the same ticket).
+const KEPT_FACTS: &str = "
+INSERT INTO ticket_facts (center, source, ticket, day, department, issued_at, hour,
+                          first_call, officer, served, no_show, service)
+SELECT center, 'tickets', id, day, department, issued_at, {hour}, called_at, officer,
+       (state = 'done')::int, (state = 'no_show')::int,
+       CASE WHEN state = 'done' AND officer IS NOT NULL AND closed_at IS NOT NULL
+            THEN (closed_at - coalesce(serving_at, called_at)) / 1000 END
+  FROM (SELECT t.center, t.day, t.id, t.body ->> 'issued_department' AS department,
+               (t.body ->> 'issued_at_ms')::bigint AS issued_at,
+               (t.body ->> 'called_at_ms')::bigint AS called_at,
+               (t.body ->> 'serving_at_ms')::bigint AS serving_at,
+               (t.body ->> 'closed_at_ms')::bigint AS closed_at,
+               t.body -> 'state' ->> 'type' AS state,
+               CASE WHEN t.body ->> 'called_at_ms' IS NOT NULL AND t.body ->> 'counter' IS NOT NULL
+                    THEN coalesce(t.body ->> 'served_by', 'unknown') END AS officer
+          FROM day_tickets t
+          JOIN backfilled_days b ON b.center = t.center AND b.day = t.day AND b.source = 'tickets'
+         WHERE {scope}) k
+ON CONFLICT (center, source, ticket) DO UPDATE SET
+    day = excluded.day, department = excluded.department, issued_at = excluded.issued_at,
+    hour = excluded.hour, first_call = excluded.first_call, officer = excluded.officer,
+    served = excluded.served, no_show = excluded.no_show, service = excluded.service";
+
+fn kept_facts_sql(scope: &str) -> String {
+    KEPT_FACTS
+        .replace("{hour}", &HOUR_SQL.replace("{at}", "issued_at"))
+        .replace("{scope}", scope)
+}
+
+/// Fills the fact tables from every stored event and exported ticket (the
+/// migration that creates them).
+async fn fill_facts(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), DbError> {
+    for statement in FACT_STATEMENTS {
+        tx.batch_execute(&fact_sql(statement, "true")).await?;
+    }
+    tx.batch_execute(&kept_facts_sql("true")).await?;
+    Ok(())
+}
 
 /// An arbitrary constant key for `pg_advisory_xact_lock` ("city" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6369_7479;
@@ -166,6 +327,9 @@ impl Db {
                 .is_some();
             if !done {
                 tx.batch_execute(migration.sql).await?;
+                if migration.fill_facts {
+                    fill_facts(&tx).await?;
+                }
                 tx.execute(
                     "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
                     &[&migration.version, &migration.name],
@@ -245,6 +409,18 @@ impl Db {
                 &[&center, &seqs, &ats, &kinds, &bodies],
             )
             .await?;
+        // The facts of the whole batch, replayed events included: every
+        // statement is idempotent, so they change nothing twice.
+        // Prepared once per connection; a statement whose kinds are not in
+        // the batch is skipped.
+        for (statement, makers) in FACT_STATEMENTS.iter().zip(FACT_KINDS) {
+            if !kinds.iter().any(|k| makers.contains(&k.as_str())) {
+                continue;
+            }
+            let sql = fact_sql(statement, "e.center = $1 AND e.seq = ANY($2)");
+            let prepared = tx.prepare_cached(&sql).await?;
+            tx.execute(&prepared, &[&center, &seqs]).await?;
+        }
         tx.commit().await?;
         Ok(written)
     }
@@ -370,12 +546,22 @@ impl Db {
         )
         .await?;
         tx.execute(
+            "DELETE FROM ticket_facts WHERE center = $1 AND day = $2 AND source = 'tickets'",
+            &[&center, &day],
+        )
+        .await?;
+        tx.execute(
             "INSERT INTO day_tickets (center, day, id, body)
              SELECT $1, $2, i, b FROM unnest($3::bigint[], $4::jsonb[]) AS t(i, b)",
             &[&center, &day, &ids, &bodies],
         )
         .await?;
         mark_day(&tx, center, day, "tickets").await?;
+        tx.execute(
+            &kept_facts_sql("t.center = $1 AND t.day = $2"),
+            &[&center, &day],
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -401,6 +587,11 @@ impl Db {
         .await?;
         tx.execute(
             "DELETE FROM day_summaries WHERE center = $1 AND day = $2",
+            &[&center, &day],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM ticket_facts WHERE center = $1 AND day = $2 AND source = 'tickets'",
             &[&center, &day],
         )
         .await?;

@@ -133,76 +133,31 @@ pub struct CityReport {
     pub notes: Vec<String>,
 }
 
-/// The per-ticket and per-stay facts the groupings aggregate: one row per
-/// issued ticket (issued, waiting, first caller) and one per closed stay
-/// (served or no-show, service time, its caller).
+/// The per-ticket and per-stay facts the groupings aggregate, read from the
+/// fact tables kept at ingest ([`db`](crate::db#ticket-facts)): one row per
+/// issued ticket (issued, waiting, first caller; for exported tickets also
+/// their outcome and service) and one per closed stay (served or no-show,
+/// service time, its caller). Events of a backfilled day are not used.
 const FACTS: &str = "
-WITH issued AS (
-    SELECT e.center, e.body -> 'ticket' AS ticket, e.body ->> 'service_day' AS day,
-           e.body ->> 'department' AS department, e.at_ms AS issued_at
-      FROM events e
-     WHERE e.kind = 'ticket_issued' AND e.body ->> 'service_day' BETWEEN $1 AND $2
-       AND NOT EXISTS (SELECT 1 FROM backfilled_days b
-                        WHERE b.center = e.center AND b.day = e.body ->> 'service_day')
-), kept AS (
-    SELECT t.center, t.day, t.body ->> 'issued_department' AS department,
-           (t.body ->> 'issued_at_ms')::bigint AS issued_at,
-           (t.body ->> 'called_at_ms')::bigint AS called_at,
-           (t.body ->> 'serving_at_ms')::bigint AS serving_at,
-           (t.body ->> 'closed_at_ms')::bigint AS closed_at,
-           t.body -> 'state' ->> 'type' AS state,
-           CASE WHEN t.body ->> 'called_at_ms' IS NOT NULL AND t.body ->> 'counter' IS NOT NULL
-                THEN coalesce(t.body ->> 'served_by', 'unknown') END AS officer
-      FROM day_tickets t
-      JOIN backfilled_days b ON b.center = t.center AND b.day = t.day AND b.source = 'tickets'
-     WHERE t.day BETWEEN $1 AND $2
-), calls AS (
-    SELECT e.center, e.body -> 'ticket' AS ticket, e.seq, e.at_ms,
-           CASE e.body -> 'actor' ->> 'type'
-                WHEN 'staff' THEN e.body -> 'actor' ->> 'name'
-                WHEN 'keypad' THEN 'keypad-' || (e.body -> 'actor' ->> 'counter')
-                ELSE e.body -> 'actor' ->> 'type' END AS officer
-      FROM events e
-     WHERE e.kind = 'called' AND NOT (e.body ->> 'recall')::boolean
-), firsts AS (
-    SELECT DISTINCT ON (center, ticket) center, ticket, at_ms AS first_call, officer
-      FROM calls ORDER BY center, ticket, seq
-), ends AS (
-    SELECT f.center, f.body -> 'ticket' AS ticket, f.kind, f.seq, f.at_ms,
-           c.seq AS call_seq, c.at_ms AS call_at, c.officer
-      FROM events f
-      LEFT JOIN LATERAL (
-            SELECT seq, at_ms, officer FROM calls c
-             WHERE c.center = f.center AND c.ticket = f.body -> 'ticket' AND c.seq < f.seq
-             ORDER BY c.seq DESC LIMIT 1) c ON true
-     WHERE f.kind IN ('finished', 'no_show')
-), facts AS (
-    SELECT i.center, i.day, i.department, fc.officer, i.issued_at,
-           1 AS issued, 0 AS served, 0 AS no_show,
-           (fc.first_call - i.issued_at) / 1000 AS waiting, NULL::bigint AS service
-      FROM issued i LEFT JOIN firsts fc ON fc.center = i.center AND fc.ticket = i.ticket
+WITH facts AS (
+    SELECT center, day, department, officer, hour,
+           1 AS issued, served, no_show, (first_call - issued_at) / 1000 AS waiting, service
+      FROM ticket_facts t
+     WHERE day BETWEEN $1 AND $2
+       AND (source = 'tickets' OR NOT EXISTS (
+            SELECT 1 FROM backfilled_days b WHERE b.center = t.center AND b.day = t.day))
     UNION ALL
-    SELECT i.center, i.day, i.department, e.officer, i.issued_at,
-           0, (e.kind = 'finished')::int, (e.kind = 'no_show')::int, NULL,
-           CASE WHEN e.kind = 'finished' THEN
-                (e.at_ms - coalesce(
-                    (SELECT min(s.at_ms) FROM events s
-                      WHERE s.center = e.center AND s.body -> 'ticket' = e.ticket
-                        AND s.kind = 'serving_started' AND s.seq > e.call_seq AND s.seq < e.seq),
-                    e.call_at)) / 1000 END
-      FROM ends e JOIN issued i ON i.center = e.center AND i.ticket = e.ticket
-    UNION ALL
-    SELECT center, day, department, officer, issued_at,
-           1, (state = 'done')::int, (state = 'no_show')::int,
-           (called_at - issued_at) / 1000,
-           CASE WHEN state = 'done' AND officer IS NOT NULL AND closed_at IS NOT NULL
-                THEN (closed_at - coalesce(serving_at, called_at)) / 1000 END
-      FROM kept
+    SELECT center, day, department, officer, hour, 0, served, no_show, NULL, service
+      FROM stay_facts s
+     WHERE day BETWEEN $1 AND $2
+       AND NOT EXISTS (
+            SELECT 1 FROM backfilled_days b WHERE b.center = s.center AND b.day = s.day)
 ), rated AS (
-    SELECT i.center, i.day, i.department, r.body ->> 'staff' AS officer, i.issued_at,
-           r.body ->> 'level' AS level
-      FROM events r JOIN issued i ON i.center = r.center AND i.ticket = r.body -> 'ticket'
-     WHERE r.kind = 'rated'
+    SELECT center, day, department, officer, hour, level
+      FROM rating_facts r
+     WHERE day BETWEEN $1 AND $2
+       AND NOT EXISTS (
+            SELECT 1 FROM backfilled_days b WHERE b.center = r.center AND b.day = r.day)
 )
 ";
 
@@ -222,9 +177,7 @@ fn key_sql(by: GroupBy) -> String {
         GroupBy::Center => "''".into(),
         GroupBy::Department => "department".into(),
         GroupBy::Officer => "officer".into(),
-        GroupBy::Hour => {
-            format!("to_char(to_timestamp(issued_at / 1000.0) AT TIME ZONE '{TIME_ZONE}', 'HH24')")
-        }
+        GroupBy::Hour => "hour".into(),
         GroupBy::Day => "day".into(),
     }
 }
