@@ -876,16 +876,7 @@ impl Store {
         actor: Actor,
     ) -> Result<Ticket, ActionError> {
         let mut inner = self.lock();
-        let found = match inner.queue.open_ticket(ticket) {
-            Some(t) => t.clone(),
-            None => match disk::get_ticket(&inner.db, ticket.0)? {
-                Some(t) => t,
-                None if inner.packed_ticket(ticket)?.is_some() => {
-                    return Err(ActionError::TicketClosed { ticket })
-                }
-                None => return Err(ActionError::UnknownTicket { ticket }),
-            },
-        };
+        let found = inner.changeable_ticket(ticket)?;
         let config = self.shared.config.load();
         self.run_locked(&mut inner, &config, |q, c, now| {
             q.bring_back(c, counter, found, actor, now)
@@ -908,17 +899,7 @@ impl Store {
         outcome: Result<(), String>,
     ) -> Result<Ticket, ActionError> {
         let mut inner = self.lock();
-        let found = match inner.queue.open_ticket(ticket) {
-            Some(t) => t.clone(),
-            None => match disk::get_ticket(&inner.db, ticket.0)? {
-                Some(t) => t,
-                // A packed day is history: its tickets no longer change.
-                None if inner.packed_ticket(ticket)?.is_some() => {
-                    return Err(ActionError::TicketClosed { ticket })
-                }
-                None => return Err(ActionError::UnknownTicket { ticket }),
-            },
-        };
+        let found = inner.changeable_ticket(ticket)?;
         let config = self.shared.config.load();
         self.run_locked(&mut inner, &config, |q, _, now| {
             Ok::<_, ActionError>(q.print_outcome(found, outcome, now))
@@ -1274,6 +1255,22 @@ impl Store {
 }
 
 impl Inner {
+    /// Ticket `id` as it is now, for an action that changes it: today's
+    /// from memory, an older one from disk; a packed day is history, its
+    /// tickets no longer change.
+    fn changeable_ticket(&self, id: TicketId) -> Result<Ticket, ActionError> {
+        if let Some(t) = self.queue.open_ticket(id) {
+            return Ok(t.clone());
+        }
+        match disk::get_ticket(&self.db, id.0)? {
+            Some(t) => Ok(t),
+            None if self.packed_ticket(id)?.is_some() => {
+                Err(ActionError::TicketClosed { ticket: id })
+            }
+            None => Err(ActionError::UnknownTicket { ticket: id }),
+        }
+    }
+
     fn page_of(
         &self,
         id: TicketId,

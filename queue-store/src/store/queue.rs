@@ -920,12 +920,26 @@ impl QueueState {
         actor: Actor,
         now: Timestamp,
     ) -> Result<Ticket, ActionError> {
-        let mut ticket = self.resolve_called(config, counter, ticket, "recall", now)?;
+        let ticket = self.resolve_called(config, counter, ticket, "recall", now)?;
+        Ok(self.call_again(config, ticket, counter, actor, now))
+    }
+
+    /// A repeat call of `ticket` to `counter` (a recall, or a parked ticket
+    /// called back): counted, and announced as a recall.
+    fn call_again(
+        &mut self,
+        config: &CenterConfig,
+        mut ticket: Ticket,
+        counter: u16,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Ticket {
+        ticket.state = TicketState::Called { counter };
         ticket.recalls += 1;
         mark_handler(&mut ticket, counter, &actor);
         self.put(ticket.clone());
         self.record_call(config, &ticket, counter, true, actor, now);
-        Ok(ticket)
+        ticket
     }
 
     /// The called citizen did not come.
@@ -1300,7 +1314,7 @@ impl QueueState {
         Self::check_counter(config, counter)?;
         self.check_open(counter)?;
         self.check_free(counter, "recall a parked ticket")?;
-        let mut found = self
+        let found = self
             .open
             .get(&ticket)
             .cloned()
@@ -1321,12 +1335,7 @@ impl QueueState {
                 })
             }
         }
-        found.state = TicketState::Called { counter };
-        found.recalls += 1;
-        mark_handler(&mut found, counter, &actor);
-        self.put(found.clone());
-        self.record_call(config, &found, counter, true, actor, now);
-        Ok(found)
+        Ok(self.call_again(config, found, counter, actor, now))
     }
 
     /// Bring a no-show of today back into its department's queue (at the
