@@ -535,21 +535,7 @@ impl Db {
             .collect();
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        tx.execute(
-            "DELETE FROM day_tickets WHERE center = $1 AND day = $2",
-            &[&center, &day],
-        )
-        .await?;
-        tx.execute(
-            "DELETE FROM day_summaries WHERE center = $1 AND day = $2",
-            &[&center, &day],
-        )
-        .await?;
-        tx.execute(
-            "DELETE FROM ticket_facts WHERE center = $1 AND day = $2 AND source = 'tickets'",
-            &[&center, &day],
-        )
-        .await?;
+        forget_exported_day(&tx, center, day).await?;
         tx.execute(
             "INSERT INTO day_tickets (center, day, id, body)
              SELECT $1, $2, i, b FROM unnest($3::bigint[], $4::jsonb[]) AS t(i, b)",
@@ -580,21 +566,7 @@ impl Db {
             .collect();
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        tx.execute(
-            "DELETE FROM day_tickets WHERE center = $1 AND day = $2",
-            &[&center, &day],
-        )
-        .await?;
-        tx.execute(
-            "DELETE FROM day_summaries WHERE center = $1 AND day = $2",
-            &[&center, &day],
-        )
-        .await?;
-        tx.execute(
-            "DELETE FROM ticket_facts WHERE center = $1 AND day = $2 AND source = 'tickets'",
-            &[&center, &day],
-        )
-        .await?;
+        forget_exported_day(&tx, center, day).await?;
         tx.execute(
             "INSERT INTO day_summaries (center, day, department, body)
              SELECT $1, $2, d, b FROM unnest($3::text[], $4::jsonb[]) AS t(d, b)
@@ -652,6 +624,23 @@ impl Db {
 
 fn r_u64(row: &tokio_postgres::Row, at: usize) -> u64 {
     row.get::<_, i64>(at).max(0) as u64
+}
+
+/// Removes what an earlier export of `day` left (its tickets or summaries
+/// and the facts drawn from them), so the new export replaces it whole.
+async fn forget_exported_day(
+    tx: &deadpool_postgres::Transaction<'_>,
+    center: &str,
+    day: &str,
+) -> Result<(), DbError> {
+    for sql in [
+        "DELETE FROM day_tickets WHERE center = $1 AND day = $2",
+        "DELETE FROM day_summaries WHERE center = $1 AND day = $2",
+        "DELETE FROM ticket_facts WHERE center = $1 AND day = $2 AND source = 'tickets'",
+    ] {
+        tx.execute(sql, &[&center, &day]).await?;
+    }
+    Ok(())
 }
 
 async fn mark_day(
