@@ -228,6 +228,41 @@ pub async fn wait_for<T>(
         .map_err(|_| anyhow::anyhow!("waited more than {limit:?} for {what}; something hangs"))
 }
 
+/// A child killed (SIGKILL) and reaped when dropped.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The child's stdout, line by line, from a thread of its own (so a test
+/// can wait for a line with a deadline); the thread ends with the pipe.
+pub fn stdout_lines(
+    child: &mut std::process::Child,
+) -> anyhow::Result<(
+    std::sync::mpsc::Receiver<String>,
+    std::thread::JoinHandle<()>,
+)> {
+    use std::io::BufRead as _;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("the child's stdout is not piped"))?;
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Ok((rx, reader))
+}
+
 /// A multi-threaded tokio runtime like the daemon's (two workers).
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()

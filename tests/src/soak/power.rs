@@ -22,10 +22,9 @@
 //! received more tickets than there are durable numbers.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,21 +36,11 @@ use queue_store::clock::SystemClock;
 use queue_store::store::{EventsSince, Store, StoreOptions};
 use rand::Rng;
 
-use super::{center, thousands, Mode, Row};
+use super::{center, thousands, KillOnDrop, Mode, Row};
 use crate::loopback_printer::LoopbackPrinter;
 
 /// The argument that makes the soak binary run [`child_main`].
 pub const CHILD_FLAG: &str = "--power-child";
-
-/// A child killed (SIGKILL) and reaped when dropped.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// (department, service day, number) → ticket id.
 type Printed = HashMap<(String, String, u32), u64>;
@@ -109,16 +98,7 @@ pub fn run(mode: Mode) -> anyhow::Result<Row> {
                 .spawn()
                 .context("starting the kiosk child")?,
         );
-        let stdout = child.0.stdout.take().context("child stdout")?;
-        let (tx, rx) = mpsc::channel::<String>();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let (rx, reader) = super::stdout_lines(&mut child.0)?;
         let mut lines = Vec::new();
         // Most rounds wait for the first ticket so kills land in the middle
         // of the work, not only during start-up.

@@ -18,10 +18,10 @@
 //! exactly once with its level; no ticket has two `Rated` events.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -33,7 +33,7 @@ use queue_store::store::{EventsSince, RatingRequest, Store, StoreOptions};
 use rand::Rng as _;
 
 use super::proxy::Proxy;
-use super::{thousands, Mode, Row};
+use super::{thousands, KillOnDrop, Mode, Row};
 use crate::perf::display::LoopbackKiosk;
 
 /// The flag that makes the soak binary the ratings child.
@@ -154,16 +154,6 @@ pub fn child_main(dir: PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Kills the child when dropped.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn power_cuts(mode: Mode, row: &mut Row) -> anyhow::Result<()> {
     let rounds = mode.pick(30, 200);
     let dir = tempfile::tempdir().context("temporary data directory")?;
@@ -182,16 +172,7 @@ fn power_cuts(mode: Mode, row: &mut Row) -> anyhow::Result<()> {
                 .spawn()
                 .context("starting the ratings child")?,
         );
-        let stdout = child.0.stdout.take().context("child stdout")?;
-        let (tx, rx) = mpsc::channel::<String>();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let (rx, reader) = super::stdout_lines(&mut child.0)?;
         let mut lines = Vec::new();
         if let Ok(line) = rx.recv_timeout(Duration::from_secs(20)) {
             lines.push(line);
