@@ -7,6 +7,7 @@
 #[path = "../../kiosk/tests/api_support/mod.rs"]
 mod api_support;
 mod pg_support;
+mod traffic;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,71 +18,11 @@ use city_hub::config::{Center, HubConfig};
 use city_hub::report::{report, GroupBy, Row};
 use city_hub::HubHandle;
 use display_daemon::http::BaseUrl;
-use jiff::SignedDuration;
 use pg_support::PgCluster;
-use queue_protocol::Actor;
 use queue_store::report::{from_store, ReportRequest};
+use traffic::timed_day;
 
 const CENTER: &str = "phu-hoi";
-
-/// `tickets` issued minutes apart, then three officers call, sometimes
-/// recall, serve for varied times, with a no-show every fourth call.
-async fn traffic(kiosk: &TestKiosk, tickets: usize, seed: u64) {
-    let store = kiosk.app.store().clone();
-    let clock = kiosk.clock.clone();
-    kiosk::app::blocking(move || {
-        let mut step = seed;
-        let mut next = move || {
-            step = step
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (step >> 33) % 240
-        };
-        for i in 0..tickets {
-            let department = if i % 3 == 0 { "dat-dai" } else { "ho-tich" };
-            store
-                .issue(&department.into(), None, Actor::Button)
-                .expect("issued");
-            clock.advance(SignedDuration::from_secs(20 + next() as i64));
-        }
-        let officers = ["lan", "minh", "hoa"];
-        let mut round = 0u64;
-        while store.snapshot().departments.iter().any(|d| d.waiting > 0) {
-            for counter in 1..=3u16 {
-                let staff = Actor::Staff {
-                    name: officers[usize::from(counter - 1)].into(),
-                };
-                let Ok(ticket) = store.call_next(counter, staff.clone()) else {
-                    continue;
-                };
-                round += 1;
-                clock.advance(SignedDuration::from_secs(5 + next() as i64 / 4));
-                if round % 4 == 0 {
-                    store
-                        .no_show(counter, Some(ticket.id), staff)
-                        .expect("no-show");
-                    continue;
-                }
-                if round % 5 == 0 {
-                    store
-                        .recall(counter, Some(ticket.id), staff.clone())
-                        .expect("recall");
-                    clock.advance(SignedDuration::from_secs(30));
-                }
-                if round % 6 != 0 {
-                    store
-                        .start_serving(counter, Some(ticket.id), staff.clone())
-                        .expect("start");
-                }
-                clock.advance(SignedDuration::from_secs(60 + next() as i64 * 3));
-                store
-                    .finish(counter, Some(ticket.id), staff)
-                    .expect("finish");
-            }
-        }
-    })
-    .await;
-}
 
 fn hub_config(pg: &PgCluster, kiosk: &TestKiosk) -> HubConfig {
     HubConfig {
@@ -187,19 +128,19 @@ async fn three_days_cut_off_are_backfilled_from_the_day_export() {
     store.config().replace(Arc::new(config));
 
     // Thursday 26: the hub follows the morning, then loses the center.
-    traffic(&kiosk, 12, 1).await;
+    timed_day(&kiosk, 12, 1).await;
     let hub = city_hub::start(&hub_config(&pg, &kiosk)).await.unwrap();
     caught_up(&hub, &kiosk).await;
     let before_outage = hub.status.center(CENTER).unwrap().stored_seq;
     hub.stop().await;
-    traffic(&kiosk, 9, 2).await;
+    timed_day(&kiosk, 9, 2).await;
 
     // Friday 27 to Monday 30 without the hub; the kiosk's daily
     // housekeeping runs each morning (events kept for two days, tickets
     // for three).
     for (day, seed) in [(27, 3), (28, 4), (29, 5), (30, 6)] {
         kiosk.clock.set(local(2026, 11, day, 8, 0));
-        traffic(&kiosk, 10 + day as usize % 5, seed).await;
+        timed_day(&kiosk, 10 + day as usize % 5, seed).await;
         let s = store.clone();
         kiosk::app::blocking(move || s.prune().expect("prune")).await;
     }
