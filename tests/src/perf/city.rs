@@ -32,6 +32,12 @@
 //!    kiosk's API served, `CITY_PRESSES` presses (default 300) with no
 //!    reader, then as many with the hub following the kiosk's stream:
 //!    `city_press_alone_p50/p99_ms` and `city_press_followed_p50/p99_ms`.
+//!    The hub is a batch behind at the last press
+//!    (`city_press_followed_hub_stored_at_last_press`); the phase then waits
+//!    (30 s at most) until it has stored every event
+//!    (`city_press_followed_hub_caught_up_ms`, from the last press) and
+//!    fails unless PostgreSQL holds one row per kiosk event
+//!    (`city_press_followed_hub_rows`).
 //!
 //! The hub's resident memory is read from `/proc/PID/status` after each of
 //! the first two phases. Build the hub first:
@@ -330,12 +336,45 @@ fn press_followed(
     }
     round("followed", 1)?;
     let last = app.store().last_seq();
+    let pressed = Instant::now();
     let stored_then = runtime
         .block_on(stored(&client))?
         .first()
         .copied()
         .unwrap_or(0);
-    println!("city_press_followed_hub_stored: {stored_then} of {last}");
+    println!("city_press_followed_hub_stored_at_last_press: {stored_then} of {last}");
+    // The hub follows behind (a batch waits up to 50 ms for more, then one
+    // commit): wait until it has stored every event, then count the rows,
+    // so a lost event would show rather than a phase that ended early.
+    let deadline = pressed + Duration::from_secs(30);
+    loop {
+        let now = runtime
+            .block_on(stored(&client))?
+            .first()
+            .copied()
+            .unwrap_or(0);
+        if now >= last {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the hub stored {now} of the kiosk's {last} events 30 s after the last press");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    println!(
+        "city_press_followed_hub_caught_up_ms: {:.0}",
+        pressed.elapsed().as_secs_f64() * 1000.0
+    );
+    let rows = runtime.block_on(async {
+        city_hub::Db::new(&cluster.database())?
+            .event_count("press")
+            .await
+            .map_err(anyhow::Error::from)
+    })?;
+    println!("city_press_followed_hub_rows: {rows} of {last}");
+    if rows != last {
+        bail!("PostgreSQL holds {rows} rows for the kiosk's {last} events");
+    }
     drop(hub);
     let _ = stop.send(());
     let _ = std::fs::remove_file(&config_path);
