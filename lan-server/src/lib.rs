@@ -54,6 +54,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 
+pub mod login;
 pub mod tls;
 
 pub use tls::TlsAcceptor;
