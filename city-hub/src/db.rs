@@ -34,6 +34,15 @@
 //! issue is stored before the calls and stays of its ticket. Backfilled
 //! day tickets become `source = 'tickets'` facts when they are stored, and
 //! the migration fills all three tables from what an existing hub holds.
+//!
+//! A batch's statements read the batch's events from arrays sent with them
+//! (each fact statement only the events of its kinds), not back from
+//! `events`, and are sent together (pipelined): one round trip for all
+//! five, besides BEGIN and COMMIT. What a fact needs from earlier batches (a
+//! ticket's calls, its facts) is looked up by key: a lateral subquery with
+//! a `LIMIT`, so the plan cannot become a scan while a young table has no
+//! statistics (that made the stay and rating statements grow with the
+//! table and cost three quarters of PostgreSQL's time).
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use queue_protocol::{DaySummary, Event, Ticket};
