@@ -546,6 +546,7 @@ async fn scenario(hub_exe: &std::path::Path, cluster: &TempCluster) -> anyhow::R
     }
     drop(hub);
     drop(centers);
+    let _ = std::fs::remove_file(&config);
     if !phase("month") {
         return Ok(());
     }
