@@ -16,22 +16,37 @@
 //! | GET | `/api/v1/report` | session | `from`, `to`, `by`, `format=json\|csv\|table` |
 //!
 //! Sessions live in memory (a hub restart logs everyone out) for 12 hours;
-//! the cookie is HttpOnly and SameSite=Strict. At most two password checks
-//! run at once (argon2id takes 19 MiB each), so a login flood cannot eat
-//! the server's memory. Admins also see each center's link details
+//! the cookie is HttpOnly and SameSite=Strict.
+//!
+//! Logins go through the kiosk's guards ([`lan_server::login`]): at most
+//! two password checks run at once, on two threads of their own (argon2id
+//! takes 19 MiB each), and a login arriving while both are busy is answered
+//! 429 at once, so a flood cannot eat the server's memory or queue up; each
+//! attempt is counted per address (and per address and name) before its
+//! check, and after five failures (twenty from one address at any names)
+//! the address must wait, doubling per failure up to a minute (429 with
+//! `Retry-After` and the wait on the page); a global ceiling bounds the
+//! checks of everyone together. A login body over 4 KiB is refused with
+//! 413, one that is not the form with 400. Admins also see each center's link details
 //! (sequences, the technician's message); viewers see what the office needs.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, Form, FromRequest, Path, Query, Request, State,
+};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
+use lan_server::login::{LoginThrottle, PasswordChecks, Refusal, ThrottleLimits};
 use serde::Deserialize;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 
 use crate::accounts::{Accounts, Role};
 use crate::config::Center;
@@ -46,6 +61,12 @@ pub const SESSION_COOKIE: &str = "city_hub_session";
 
 /// How long a session lasts.
 const SESSION_MS: i64 = 12 * 3600 * 1000;
+
+/// Password checks at once (argon2id: 19 MiB each).
+const PASSWORD_CHECKS: usize = 2;
+
+/// The largest login body read (the form's fields are far smaller).
+const LOGIN_BODY_MAX: usize = 4096;
 
 /// How often the live view is recomputed.
 const LIVE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
@@ -70,8 +91,10 @@ pub struct Dashboard {
     accounts: Accounts,
     /// Open sessions by secret.
     sessions: Arc<Mutex<HashMap<String, Session>>>,
-    /// Password checks allowed at once.
-    logins: Arc<Semaphore>,
+    /// The threads that check passwords (and how many ran).
+    checks: Arc<PasswordChecks>,
+    /// Failed logins per address.
+    throttle: Arc<LoginThrottle>,
     /// The latest city view (`None` until first computed).
     live: watch::Receiver<Option<Arc<Vec<CenterNow>>>>,
     /// Local time, Unix ms (a test's clock can replace it).
@@ -154,7 +177,11 @@ impl Dashboard {
                 status,
                 accounts,
                 sessions: Arc::default(),
-                logins: Arc::new(Semaphore::new(2)),
+                checks: Arc::new(
+                    PasswordChecks::start(PASSWORD_CHECKS)
+                        .expect("cannot start the password-check threads (out of threads?)"),
+                ),
+                throttle: Arc::new(LoginThrottle::new(ThrottleLimits::default())),
                 live,
                 now,
             },
@@ -162,10 +189,20 @@ impl Dashboard {
         )
     }
 
+    /// Password checks run so far, and the most that ran at once.
+    pub fn password_checks(&self) -> (u64, usize) {
+        (self.checks.evaluated(), self.checks.peak())
+    }
+
     /// The dashboard's routes.
     pub fn router(self) -> Router {
         Router::new()
-            .route("/login", get(login_page).post(login))
+            .route(
+                "/login",
+                get(login_page)
+                    .post(login)
+                    .layer(DefaultBodyLimit::max(LOGIN_BODY_MAX)),
+            )
             .route("/logout", post(logout))
             .route("/", get(city_page))
             .route("/center/{id}", get(center_page))
@@ -245,21 +282,95 @@ struct LoginForm {
     password: String,
 }
 
-async fn login(State(d): State<Dashboard>, Form(form): Form<LoginForm>) -> Response {
-    if form.name.len() > 64 || form.password.len() > 256 {
-        return (StatusCode::BAD_REQUEST, "name or password too long").into_response();
-    }
-    let Ok(_permit) = d.logins.clone().acquire_owned().await else {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+/// A login refused before its check: 429, `Retry-After` and the wait on
+/// the page.
+fn too_many(wait: Duration, why: &str) -> Response {
+    let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, secs.to_string())],
+        Html(page(
+            "Đăng nhập",
+            &format!(
+                r#"<div class="login"><h1>Tạm thời chưa đăng nhập được</h1><p>{why} Hãy thử lại sau {secs} giây.</p><p><a href="/login">Thử lại</a></p></div>"#
+            ),
+        )),
+    )
+        .into_response()
+}
+
+async fn login(
+    State(d): State<Dashboard>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    request: Request,
+) -> Response {
+    let addr = peer.map_or(
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        |Extension(ConnectInfo(a))| a.ip(),
+    );
+    // An announced length over the limit is refused before reading a byte
+    // (a body without a length is cut at the limit while read).
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let form = if announced.is_some_and(|n| n > LOGIN_BODY_MAX as u64) {
+        Err(StatusCode::PAYLOAD_TOO_LARGE)
+    } else {
+        Form::<LoginForm>::from_request(request, &d)
+            .await
+            .map_err(|rejection: FormRejection| match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::BAD_REQUEST,
+            })
     };
+    let form = match form {
+        Ok(Form(form)) if form.name.len() <= 64 && form.password.len() <= 256 => form,
+        refused => {
+            let status = refused.err().unwrap_or(StatusCode::BAD_REQUEST);
+            tracing::info!(%addr, "dashboard login with a malformed body ({status})");
+            return (
+                status,
+                Html(page(
+                    "Đăng nhập",
+                    r#"<div class="login"><h1>Yêu cầu đăng nhập không hợp lệ</h1><p>Hãy nhập tên đăng nhập và mật khẩu vào biểu mẫu.</p><p><a href="/login">Thử lại</a></p></div>"#,
+                )),
+            )
+                .into_response();
+        }
+    };
+    // A thread must be free before anything is counted: a refusal here
+    // costs nothing and is not held against the address.
+    let Some(permit) = d.checks.try_permit() else {
+        return too_many(
+            Duration::from_secs(1),
+            "Đang có nhiều lượt đăng nhập cùng lúc.",
+        );
+    };
+    // Counted before the check, so parallel guesses cannot all get past.
+    if let Err(refusal) = d.throttle.begin(addr, &form.name, Instant::now()) {
+        tracing::info!(%addr, ?refusal, "dashboard login throttled");
+        let why = match refusal {
+            Refusal::Throttled(_) => "Máy này đã đăng nhập sai quá nhiều lần.",
+            Refusal::Ceiling(_) => "Có quá nhiều lượt đăng nhập trong thời gian ngắn.",
+        };
+        return too_many(refusal.wait(), why);
+    }
     let accounts = d.accounts.clone();
-    let name = form.name.clone();
-    let role = tokio::task::spawn_blocking(move || accounts.check(&name, &form.password))
+    let (name, password) = (form.name.clone(), form.password);
+    let role = permit
+        .run(move || accounts.check(&name, &password))
         .await
-        .ok()
         .flatten();
     let Some(role) = role else {
-        tracing::info!(name = %form.name, "dashboard login refused");
+        // The name only if it is an account's (it may be a password typed
+        // in the wrong field).
+        let name = if d.accounts.list().iter().any(|(n, _)| *n == form.name) {
+            form.name.as_str()
+        } else {
+            "(no such account)"
+        };
+        tracing::info!(%name, %addr, "dashboard login refused");
         return (
             StatusCode::UNAUTHORIZED,
             Html(page(
@@ -269,6 +380,7 @@ async fn login(State(d): State<Dashboard>, Form(form): Form<LoginForm>) -> Respo
         )
             .into_response();
     };
+    d.throttle.succeeded(addr, &form.name);
     let mut secret = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
     let secret: String = secret.iter().map(|b| format!("{b:02x}")).collect();

@@ -34,10 +34,20 @@
 //! issue is stored before the calls and stays of its ticket. Backfilled
 //! day tickets become `source = 'tickets'` facts when they are stored, and
 //! the migration fills all three tables from what an existing hub holds.
+//!
+//! A batch's statements read the batch's events from arrays sent with them
+//! (each fact statement only the events of its kinds), not back from
+//! `events`, and are sent together (pipelined): one round trip for all
+//! five, besides BEGIN and COMMIT. What a fact needs from earlier batches (a
+//! ticket's calls, its facts) is looked up by key: a lateral subquery with
+//! a `LIMIT`, so the plan cannot become a scan while a young table has no
+//! statistics (that made the stay and rating statements grow with the
+//! table and cost three quarters of PostgreSQL's time).
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use queue_protocol::{DaySummary, Event, Ticket};
 use serde_json::Value;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 
 use crate::config::RawDatabase;
@@ -96,15 +106,18 @@ const CALLER_SQL: &str = "CASE {c}.body -> 'actor' ->> 'type'
     WHEN 'keypad' THEN 'keypad-' || ({c}.body -> 'actor' ->> 'counter')
     ELSE {c}.body -> 'actor' ->> 'type' END";
 
-/// The statements deriving facts from the events `e` matching `{scope}`, in
-/// order: tickets issued (with their first call if stored), first calls,
-/// closed stays, ratings. Every one is idempotent.
+/// The statements deriving facts from the events `e` of `{events}` matching
+/// `{scope}`, in order: tickets issued (with their first call if stored),
+/// first calls, closed stays, ratings. Every one is idempotent. `{events}`
+/// is the stored events (the migration) or a batch's events sent with the
+/// statement ([`BATCH_EVENTS`]); what they look up besides (a ticket's
+/// calls, its facts) is always read from the tables.
 pub const FACT_STATEMENTS: [&str; 4] = [
     "INSERT INTO ticket_facts (center, source, ticket, day, department, issued_at, hour,
                                first_call_seq, first_call, officer)
      SELECT e.center, 'events', (e.body ->> 'ticket')::bigint, e.body ->> 'service_day',
             e.body ->> 'department', e.at_ms, {hour_e}, c.seq, c.at_ms, c.officer
-       FROM events e
+       FROM {events} e
        LEFT JOIN LATERAL (
             SELECT c.seq, c.at_ms, {caller_c} AS officer FROM events c
              WHERE c.center = e.center AND c.body -> 'ticket' = e.body -> 'ticket'
@@ -118,7 +131,7 @@ pub const FACT_STATEMENTS: [&str; 4] = [
        FROM (SELECT DISTINCT ON (e.center, (e.body ->> 'ticket')::bigint)
                     e.center, (e.body ->> 'ticket')::bigint AS ticket, e.seq, e.at_ms,
                     {caller_e} AS officer
-               FROM events e
+               FROM {events} e
               WHERE {scope} AND e.kind = 'called' AND {numbered}
                 AND NOT (e.body ->> 'recall')::boolean
               ORDER BY e.center, (e.body ->> 'ticket')::bigint, e.seq) c
@@ -134,9 +147,8 @@ pub const FACT_STATEMENTS: [&str; 4] = [
                        WHERE s.center = e.center AND s.body -> 'ticket' = e.body -> 'ticket'
                          AND s.kind = 'serving_started' AND s.seq > c.seq AND s.seq < e.seq),
                      c.at_ms)) / 1000 END
-       FROM events e
-       JOIN ticket_facts i ON i.center = e.center AND i.source = 'events'
-                          AND i.ticket = (e.body ->> 'ticket')::bigint
+       FROM {events} e
+       JOIN LATERAL ({ticket_of_e}) i ON true
        LEFT JOIN LATERAL (
             SELECT c.seq, c.at_ms, {caller_c} AS officer FROM events c
              WHERE c.center = e.center AND c.body -> 'ticket' = e.body -> 'ticket'
@@ -147,9 +159,8 @@ pub const FACT_STATEMENTS: [&str; 4] = [
     "INSERT INTO rating_facts (center, seq, ticket, day, department, hour, officer, level)
      SELECT e.center, e.seq, i.ticket, i.day, i.department, i.hour,
             e.body ->> 'staff', e.body ->> 'level'
-       FROM events e
-       JOIN ticket_facts i ON i.center = e.center AND i.source = 'events'
-                          AND i.ticket = (e.body ->> 'ticket')::bigint
+       FROM {events} e
+       JOIN LATERAL ({ticket_of_e}) i ON true
       WHERE {scope} AND e.kind = 'rated' AND {numbered}
      ON CONFLICT (center, seq) DO NOTHING",
 ];
@@ -162,10 +173,36 @@ const FACT_KINDS: [&[&str]; 4] = [
     &["rated"],
 ];
 
+/// The facts of the ticket of event `e` as kept from the events (at most
+/// one row: the key). A lateral subquery with a `LIMIT`, so PostgreSQL
+/// always looks each one up by the key: joined, a young table's missing
+/// statistics made it scan the center's facts once per event, which grew
+/// with every batch.
+const TICKET_OF_E: &str = "SELECT i.ticket, i.day, i.department, i.hour FROM ticket_facts i
+             WHERE i.center = e.center AND i.source = 'events'
+               AND i.ticket = (e.body ->> 'ticket')::bigint LIMIT 1";
+
 /// A fact statement with its placeholders filled; `scope` selects the
-/// events `e` it reads.
+/// stored events `e` it reads.
 pub fn fact_sql(statement: &str, scope: &str) -> String {
+    fact_sql_over(statement, "events", scope)
+}
+
+/// The events of a batch as a table shaped like `events`: center `$1`,
+/// then the arrays `$2` seq, `$3` at_ms, `$4` kind, `$5` body.
+const BATCH_EVENTS: &str = "(SELECT $1::text AS center, s AS seq, a AS at_ms, k AS kind, b AS body
+    FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::jsonb[]) AS t(s, a, k, b))";
+
+/// The fact statements over a batch's events ([`BATCH_EVENTS`]), made once.
+fn batch_fact_sql() -> &'static [String; 4] {
+    static SQL: std::sync::OnceLock<[String; 4]> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| FACT_STATEMENTS.map(|s| fact_sql_over(s, BATCH_EVENTS, "true")))
+}
+
+fn fact_sql_over(statement: &str, events: &str, scope: &str) -> String {
     statement
+        .replace("{events}", events)
+        .replace("{ticket_of_e}", TICKET_OF_E)
         .replace("{hour_e}", &HOUR_SQL.replace("{at}", "e.at_ms"))
         .replace("{caller_c}", &CALLER_SQL.replace("{c}", "c"))
         .replace("{caller_e}", &CALLER_SQL.replace("{c}", "e"))
@@ -386,41 +423,52 @@ impl Db {
         if events.is_empty() {
             return Ok(0);
         }
-        let mut seqs = Vec::with_capacity(events.len());
-        let mut ats = Vec::with_capacity(events.len());
-        let mut kinds = Vec::with_capacity(events.len());
-        let mut bodies = Vec::with_capacity(events.len());
+        // Each statement gets the events it reads (the insert all of them,
+        // a fact statement those of its kinds), as arrays unnested
+        // server-side: a batch of 500 events is five statements, however
+        // many rows, and its bodies are not read back from the table.
+        let mut groups: [Columns<'_>; 5] = Default::default();
         for event in events {
-            seqs.push(i64::try_from(event.seq).unwrap_or(i64::MAX));
-            ats.push(event.at_ms);
-            kinds.push(event.kind_name());
-            bodies.push(&event.kind);
+            let kind = event.kind_name();
+            let fact = FACT_KINDS
+                .iter()
+                .position(|makers| makers.contains(&kind.as_str()));
+            if let Some(fact) = fact {
+                groups[1 + fact].push(event, kind.clone());
+            }
+            groups[0].push(event, kind);
         }
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        // One statement per batch: arrays unnested server-side, so a batch of
-        // 500 events is one round trip.
-        let written = tx
-            .execute(
-                "INSERT INTO events (center, seq, at_ms, kind, body)
-                 SELECT $1, s, a, k, b
-                   FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::jsonb[]) AS t(s, a, k, b)
-                 ON CONFLICT (center, seq) DO NOTHING",
-                &[&center, &seqs, &ats, &kinds, &bodies],
-            )
-            .await?;
-        // The facts of the whole batch, replayed events included: every
-        // statement is idempotent, so they change nothing twice.
-        // Prepared once per connection; a statement whose kinds are not in
-        // the batch is skipped.
-        for (statement, makers) in FACT_STATEMENTS.iter().zip(FACT_KINDS) {
-            if !kinds.iter().any(|k| makers.contains(&k.as_str())) {
+        let mut statements = Vec::with_capacity(groups.len());
+        for (at, columns) in groups.iter().enumerate() {
+            if columns.seqs.is_empty() {
+                // A fact statement whose kinds are not in the batch.
                 continue;
             }
-            let sql = fact_sql(statement, "e.center = $1 AND e.seq = ANY($2)");
-            let prepared = tx.prepare_cached(&sql).await?;
-            tx.execute(&prepared, &[&center, &seqs]).await?;
+            let sql = match at {
+                0 => INSERT_EVENTS,
+                fact => &batch_fact_sql()[fact - 1],
+            };
+            // Prepared once per connection.
+            statements.push((tx.prepare_cached(sql).await?, columns));
         }
+        // Sent together (pipelined), run in order: the insert first, so a
+        // fact statement sees the batch's events among the stored ones.
+        let params: Vec<[&(dyn ToSql + Sync); 5]> = statements
+            .iter()
+            .map(|(_, c)| -> [&(dyn ToSql + Sync); 5] {
+                [&center, &c.seqs, &c.ats, &c.kinds, &c.bodies]
+            })
+            .collect();
+        let counts = futures_util::future::try_join_all(
+            statements
+                .iter()
+                .zip(&params)
+                .map(|((statement, _), params)| tx.execute(statement, params)),
+        )
+        .await?;
+        let written = counts.first().copied().unwrap_or(0);
         tx.commit().await?;
         Ok(written)
     }
@@ -624,6 +672,31 @@ impl Db {
 
 fn r_u64(row: &tokio_postgres::Row, at: usize) -> u64 {
     row.get::<_, i64>(at).max(0) as u64
+}
+
+/// Inserts a batch's events (the arrays of [`BATCH_EVENTS`]); those already
+/// stored are skipped.
+const INSERT_EVENTS: &str = "INSERT INTO events (center, seq, at_ms, kind, body)
+     SELECT $1, s, a, k, b
+       FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::jsonb[]) AS t(s, a, k, b)
+     ON CONFLICT (center, seq) DO NOTHING";
+
+/// Some events of a batch, by column.
+#[derive(Default)]
+struct Columns<'a> {
+    seqs: Vec<i64>,
+    ats: Vec<i64>,
+    kinds: Vec<String>,
+    bodies: Vec<&'a Value>,
+}
+
+impl<'a> Columns<'a> {
+    fn push(&mut self, event: &'a RawEvent, kind: String) {
+        self.seqs.push(i64::try_from(event.seq).unwrap_or(i64::MAX));
+        self.ats.push(event.at_ms);
+        self.kinds.push(kind);
+        self.bodies.push(&event.kind);
+    }
 }
 
 /// Removes what an earlier export of `day` left (its tickets or summaries

@@ -4,7 +4,11 @@
 //! /metrics` (Prometheus text). Read-only and without personal data; bind it
 //! to loopback or the management LAN (`[http] listen`). With `[http]
 //! accounts` set, the same listener serves the city dashboard
-//! ([`crate::dashboard`]) too: [`serve_city`].
+//! ([`crate::dashboard`]) too: [`serve_city`]. Both serve through
+//! [`lan_server::Server`], as the kiosk does: a request head must arrive
+//! within 15 s, a silent connection is closed after 60 s, and connections
+//! are bounded in all (512) and per address (64), so idle or half-sent
+//! requests cannot hold the hub's sockets.
 //!
 //! [`CenterStatus`]: crate::follower::CenterStatus
 
@@ -122,8 +126,8 @@ pub async fn serve(
     status: HubStatus,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(status))
-        .with_graceful_shutdown(shutdown)
+    lan_server::Server::new(router(status))
+        .serve(listener, shutdown)
         .await
 }
 
@@ -137,8 +141,8 @@ pub async fn serve_city(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let refresher = tokio::spawn(refresher);
-    let served = axum::serve(listener, router(status).merge(dashboard.router()))
-        .with_graceful_shutdown(shutdown)
+    let served = lan_server::Server::new(router(status).merge(dashboard.router()))
+        .serve(listener, shutdown)
         .await;
     refresher.abort();
     served

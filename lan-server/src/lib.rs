@@ -34,7 +34,10 @@
 //! `into_make_service_with_connect_info`.
 //!
 //! It does not know routes, credentials or what a stream sends: those stay
-//! with each server.
+//! with each server. [`login`] holds what every server that checks
+//! passwords from the network shares (the kiosk's API, the city hub's
+//! dashboard): the per-address login throttle and the bounded
+//! password-check threads.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -54,6 +57,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 
+pub mod login;
 pub mod tls;
 
 pub use tls::TlsAcceptor;

@@ -7,6 +7,12 @@
 //!    call, start, finish, two ratings in three), so the hub starts 40
 //!    replays at once: `city_ingest_events_per_second` is every event
 //!    stored / the time from the first stored to the last (goal ≥ 20,000).
+//!    As the machine is shared, the CPU time spent per 1,000 events is
+//!    printed too, a figure other loads change little:
+//!    `city_ingest_hub_cpu_ms_per_1000_events` (the hub process since its
+//!    start) and `city_ingest_postgres_cpu_ms_per_1000_events` (the
+//!    postmaster and every backend and worker of the cluster, during the
+//!    ingest).
 //! 2. **Lag at the real rate**: then the 40 centers make events at a busy
 //!    day's real rate (3,000 tickets in 8 hours each: 20 events/s for the
 //!    city) for `CITY_LAG_SECS` (default 30); each event's lag is from its
@@ -26,10 +32,17 @@
 //!    kiosk's API served, `CITY_PRESSES` presses (default 300) with no
 //!    reader, then as many with the hub following the kiosk's stream:
 //!    `city_press_alone_p50/p99_ms` and `city_press_followed_p50/p99_ms`.
+//!    The hub is a batch behind at the last press
+//!    (`city_press_followed_hub_stored_at_last_press`); the phase then waits
+//!    (30 s at most) until it has stored every event
+//!    (`city_press_followed_hub_caught_up_ms`, from the last press) and
+//!    fails unless PostgreSQL holds one row per kiosk event
+//!    (`city_press_followed_hub_rows`).
 //!
 //! The hub's resident memory is read from `/proc/PID/status` after each of
 //! the first two phases. Build the hub first:
-//! `cargo build --release -p city-hub`.
+//! `cargo build --release -p city-hub`. `CITY_PHASES=press,ingest,month`
+//! (any of them; the lag phase goes with `ingest`) runs only some phases.
 
 use std::collections::VecDeque;
 use std::process::{Child, Command, Stdio};
@@ -88,6 +101,62 @@ fn ticket_events(center: &SimCenter, day: &str, t: u64, start_ms: i64) {
             "source": "counter_button", "actor": {"type": "system"}}),
         );
     }
+}
+
+/// CPU time (user + system) of process `pid`, and of its reaped children
+/// when `children`, in ms (`/proc/PID/stat`).
+fn cpu_ms(pid: u32, children: bool) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which may hold spaces: state is 3.
+    let fields: Vec<u64> = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let ticks = fields.get(11)? + fields.get(12)?;
+    let reaped = if children {
+        fields.get(13)? + fields.get(14)?
+    } else {
+        0
+    };
+    // SAFETY: sysconf has no memory-safety preconditions.
+    #[allow(unsafe_code)]
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Some((ticks + reaped) * 1000 / hz)
+}
+
+/// CPU time of the whole PostgreSQL cluster (the postmaster, its live
+/// backends and those that ended), ms.
+fn postgres_cpu_ms(cluster: &TempCluster) -> Option<u64> {
+    let pid_file = std::fs::read_to_string(cluster.dir().join("data/postmaster.pid")).ok()?;
+    let postmaster: u32 = pid_file.lines().next()?.trim().parse().ok()?;
+    let mut total = cpu_ms(postmaster, true)?;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if parent == Some(postmaster) {
+            total += cpu_ms(pid, false).unwrap_or(0);
+        }
+    }
+    Some(total)
+}
+
+/// Whether phase `name` runs: `CITY_PHASES` (comma-separated: `press`,
+/// `ingest`, `month`; the lag phase runs with `ingest`) or all.
+fn phase(name: &str) -> bool {
+    std::env::var("CITY_PHASES").map_or(true, |v| v.split(',').any(|p| p.trim() == name))
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -156,8 +225,12 @@ pub fn run() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let cluster = TempCluster::start_with(true)?;
-    press_followed(&runtime, &hub_exe, &cluster)?;
-    runtime.block_on(scenario(&hub_exe, &cluster))?;
+    if phase("press") {
+        press_followed(&runtime, &hub_exe, &cluster)?;
+    }
+    if phase("ingest") || phase("month") {
+        runtime.block_on(scenario(&hub_exe, &cluster))?;
+    }
     drop(runtime);
     drop(cluster);
     Ok(())
@@ -263,12 +336,45 @@ fn press_followed(
     }
     round("followed", 1)?;
     let last = app.store().last_seq();
+    let pressed = Instant::now();
     let stored_then = runtime
         .block_on(stored(&client))?
         .first()
         .copied()
         .unwrap_or(0);
-    println!("city_press_followed_hub_stored: {stored_then} of {last}");
+    println!("city_press_followed_hub_stored_at_last_press: {stored_then} of {last}");
+    // The hub follows behind (a batch waits up to 50 ms for more, then one
+    // commit): wait until it has stored every event, then count the rows,
+    // so a lost event would show rather than a phase that ended early.
+    let deadline = pressed + Duration::from_secs(30);
+    loop {
+        let now = runtime
+            .block_on(stored(&client))?
+            .first()
+            .copied()
+            .unwrap_or(0);
+        if now >= last {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the hub stored {now} of the kiosk's {last} events 30 s after the last press");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    println!(
+        "city_press_followed_hub_caught_up_ms: {:.0}",
+        pressed.elapsed().as_secs_f64() * 1000.0
+    );
+    let rows = runtime.block_on(async {
+        city_hub::Db::new(&cluster.database())?
+            .event_count("press")
+            .await
+            .map_err(anyhow::Error::from)
+    })?;
+    println!("city_press_followed_hub_rows: {rows} of {last}");
+    if rows != last {
+        bail!("PostgreSQL holds {rows} rows for the kiosk's {last} events");
+    }
     drop(hub);
     let _ = stop.send(());
     let _ = std::fs::remove_file(&config_path);
@@ -332,6 +438,7 @@ async fn scenario(hub_exe: &std::path::Path, cluster: &TempCluster) -> anyhow::R
 
     // 1. Ingest: 40 replays at once.
     let started = Instant::now();
+    let postgres_before = postgres_cpu_ms(cluster);
     let mut first_stored = None;
     let deadline = started + Duration::from_secs(600);
     loop {
@@ -366,6 +473,20 @@ async fn scenario(hub_exe: &std::path::Path, cluster: &TempCluster) -> anyhow::R
     );
     if let Some(kib) = rss_kib(pid) {
         println!("city_hub_rss_after_ingest_mib: {:.1}", kib as f64 / 1024.0);
+    }
+    // CPU per 1,000 events: independent of what else the machine runs.
+    let per_1000 = |ms: u64| ms as f64 * 1000.0 / total.max(1) as f64;
+    if let Some(hub_ms) = cpu_ms(pid, false) {
+        println!(
+            "city_ingest_hub_cpu_ms_per_1000_events: {:.1}",
+            per_1000(hub_ms)
+        );
+    }
+    if let (Some(before), Some(after)) = (postgres_before, postgres_cpu_ms(cluster)) {
+        println!(
+            "city_ingest_postgres_cpu_ms_per_1000_events: {:.1}",
+            per_1000(after.saturating_sub(before))
+        );
     }
 
     // 2. Lag at the real rate: 20 events/s for the city, one every 50 ms
@@ -425,6 +546,10 @@ async fn scenario(hub_exe: &std::path::Path, cluster: &TempCluster) -> anyhow::R
     }
     drop(hub);
     drop(centers);
+    let _ = std::fs::remove_file(&config);
+    if !phase("month") {
+        return Ok(());
+    }
 
     // 3. A city month, seeded straight into PostgreSQL.
     let days = env_usize("CITY_MONTH_DAYS", 22) as i64;
