@@ -29,7 +29,8 @@
 //!
 //! The hub's resident memory is read from `/proc/PID/status` after each of
 //! the first two phases. Build the hub first:
-//! `cargo build --release -p city-hub`.
+//! `cargo build --release -p city-hub`. `CITY_ONLY=month` runs phase 3
+//! alone (no hub process, no simulated centers).
 
 use std::collections::VecDeque;
 use std::process::{Child, Command, Stdio};
@@ -156,8 +157,12 @@ pub fn run() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let cluster = TempCluster::start_with(true)?;
-    press_followed(&runtime, &hub_exe, &cluster)?;
-    runtime.block_on(scenario(&hub_exe, &cluster))?;
+    if std::env::var("CITY_ONLY").as_deref() == Ok("month") {
+        runtime.block_on(month(&cluster))?;
+    } else {
+        press_followed(&runtime, &hub_exe, &cluster)?;
+        runtime.block_on(scenario(&hub_exe, &cluster))?;
+    }
     drop(runtime);
     drop(cluster);
     Ok(())
@@ -425,8 +430,11 @@ async fn scenario(hub_exe: &std::path::Path, cluster: &TempCluster) -> anyhow::R
     }
     drop(hub);
     drop(centers);
+    month(cluster).await
+}
 
-    // 3. A city month, seeded straight into PostgreSQL.
+/// Phase 3: a city month, seeded straight into PostgreSQL.
+async fn month(cluster: &TempCluster) -> anyhow::Result<()> {
     let days = env_usize("CITY_MONTH_DAYS", 22) as i64;
     let db = city_hub::Db::new(&cluster.database())?;
     db.migrate().await?;
