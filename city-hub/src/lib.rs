@@ -64,6 +64,7 @@ pub mod follower;
 pub mod http;
 pub mod live;
 pub mod report;
+pub mod rollup;
 
 use std::time::Duration;
 
@@ -95,6 +96,30 @@ impl HubHandle {
     }
 }
 
+/// Rebuilds the stale day rollups every [`rollup::REFRESH_EVERY`], so a
+/// report finds little left to rebuild.
+async fn rollup_refresher(db: Db, mut stopped: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(rollup::REFRESH_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            _ = every.tick() => {}
+        }
+        // Stopping abandons a rebuild: PostgreSQL rolls it back.
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            done = rollup::refresh(&db, None) => if let Err(e) = done {
+                tracing::warn!(
+                    "rebuilding report rollups failed (retried in {:?}): {e}",
+                    rollup::REFRESH_EVERY
+                );
+            }
+        }
+    }
+}
+
 /// Connects, applies the migrations and starts one follower per center.
 pub async fn start(config: &HubConfig) -> Result<HubHandle, DbError> {
     let db = Db::new(&config.database)?;
@@ -110,6 +135,7 @@ pub async fn start(config: &HubConfig) -> Result<HubHandle, DbError> {
         idle_timeout: Duration::from_secs(45),
     };
     let mut tasks = JoinSet::new();
+    tasks.spawn(rollup_refresher(db.clone(), stopped.clone()));
     for center in &config.centers {
         let mut stopped = stopped.clone();
         tasks.spawn(follower::follow(
