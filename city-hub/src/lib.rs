@@ -21,9 +21,12 @@
 //! - [`follower`]: one task per center, resume and backoff, and the
 //!   [`HubStatus`] that says how each center is doing (a refused token, an
 //!   unreachable kiosk, PostgreSQL errors);
-//! - [`report`]: city reports computed in SQL with the kiosk report's rules
-//!   (by center, department, officer, hour or day; ratings; backfilled and
+//! - [`report`]: city reports with the kiosk report's rules (by center,
+//!   department, officer, hour or day; ratings; backfilled and
 //!   summary-only days);
+//! - [`rollup`]: the day rollups reports merge (per center-day and
+//!   grouping, exact waiting and service distributions), kept true as
+//!   facts change;
 //! - [`http`]: `/healthz`, `/api/v1/status` and `/metrics` of the hub;
 //! - [`live`]: what each center is doing now, from today's events;
 //! - [`dashboard`] and [`accounts`]: the city dashboard (login, live view,

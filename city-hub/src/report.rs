@@ -30,6 +30,16 @@
 //! Ratings are the `rated` events (`level` per ticket), counted in the
 //! ticket's issuing department, day and hour, and at the officer who served
 //! it (`staff`).
+//!
+//! # How
+//!
+//! [`report`] merges the day rollups of the range ([`rollup`]: per
+//! center-day and grouping key, the sums and the exact distribution of
+//! waiting and service seconds), rebuilding first those whose facts
+//! changed, then adds the summary-only days. [`report_from_facts`] computes
+//! the same report with one GROUP BY over the per-ticket facts (sorting
+//! every group's samples); it is the reference the rollups are tested
+//! against, and seconds slower on a city month.
 
 use std::collections::BTreeMap;
 
@@ -191,7 +201,7 @@ const SUMMARIES: &str = "SELECT s.center, s.day, s.body FROM day_summaries s
   ORDER BY s.center, s.day, s.department";
 
 /// Builds the report over service days `from..=to` (`YYYY-MM-DD`) from the
-/// day rollups ([`rollup`](crate::rollup)), first rebuilding those of the
+/// day rollups ([`rollup`]), first rebuilding those of the
 /// range whose facts changed.
 pub async fn report(db: &Db, from: &str, to: &str, by: GroupBy) -> Result<CityReport, DbError> {
     rollup::refresh(db, Some((from, to))).await?;
