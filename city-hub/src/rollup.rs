@@ -105,27 +105,30 @@ impl Dimension {
 
 /// The facts of the center-days `$1` (centers) / `$2` (days), with the
 /// report's rule for backfilled days: tickets (`what` 0), closed stays (1)
-/// and ratings (2).
+/// and ratings (2). Lateral, so each center-day is an index range scan
+/// (the planner cannot tell how few center-days an array holds, and a join
+/// once scanned the whole fact tables per chunk).
 const FACTS_OF_DAYS: &str = "
 WITH d AS (
     SELECT d.center, d.day, NOT EXISTS (
                SELECT 1 FROM backfilled_days b WHERE b.center = d.center AND b.day = d.day) AS streamed
       FROM unnest($1::text[], $2::text[]) AS d(center, day)
 )
-SELECT t.center, t.day, t.department, t.officer, t.hour, 0, t.served, t.no_show,
-       (t.first_call - t.issued_at) / 1000, t.service, NULL::text
-  FROM d JOIN ticket_facts t ON t.day = d.day AND t.center = d.center
- WHERE t.source = 'tickets' OR d.streamed
-UNION ALL
-SELECT s.center, s.day, s.department, s.officer, s.hour, 1, s.served, s.no_show,
-       NULL::bigint, s.service, NULL::text
-  FROM d JOIN stay_facts s ON s.day = d.day AND s.center = d.center
- WHERE d.streamed
-UNION ALL
-SELECT r.center, r.day, r.department, r.officer, r.hour, 2, 0, 0,
-       NULL::bigint, NULL::bigint, coalesce(r.level, 'unknown')
-  FROM d JOIN rating_facts r ON r.day = d.day AND r.center = d.center
- WHERE d.streamed";
+SELECT f.* FROM d CROSS JOIN LATERAL (
+    SELECT t.center, t.day, t.department, t.officer, t.hour, 0 AS what, t.served, t.no_show,
+           (t.first_call - t.issued_at) / 1000 AS waiting, t.service, NULL::text AS level
+      FROM ticket_facts t
+     WHERE t.day = d.day AND t.center = d.center AND (t.source = 'tickets' OR d.streamed)
+    UNION ALL
+    SELECT s.center, s.day, s.department, s.officer, s.hour, 1, s.served, s.no_show,
+           NULL::bigint, s.service, NULL::text
+      FROM stay_facts s
+     WHERE s.day = d.day AND s.center = d.center AND d.streamed
+    UNION ALL
+    SELECT r.center, r.day, r.department, r.officer, r.hour, 2, 0, 0,
+           NULL::bigint, NULL::bigint, coalesce(r.level, 'unknown')
+      FROM rating_facts r
+     WHERE r.day = d.day AND r.center = d.center AND d.streamed) f";
 
 /// Rebuilds the stale days of `from..=to` (every stale day with `None`),
 /// after turning the ingest marks into stale days. Returns how many
@@ -185,12 +188,15 @@ async fn resolve_marks(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), Db
     let versions: Vec<i64> = marks.iter().map(|r| r.get(3)).collect();
     tx.execute(
         "INSERT INTO rollup_stale (center, day)
-         SELECT DISTINCT t.center, t.day
+         SELECT DISTINCT m.center, t.day
            FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS m(center, first_seq, last_seq)
-           JOIN events e ON e.center = m.center AND e.seq BETWEEN m.first_seq AND m.last_seq
-           JOIN ticket_facts t ON t.center = e.center AND t.source = 'events'
-                              AND t.ticket = CASE WHEN jsonb_typeof(e.body -> 'ticket') = 'number'
-                                                  THEN (e.body ->> 'ticket')::bigint END
+          CROSS JOIN LATERAL (
+                SELECT DISTINCT (e.body ->> 'ticket')::bigint AS ticket FROM events e
+                 WHERE e.center = m.center AND e.seq BETWEEN m.first_seq AND m.last_seq
+                   AND jsonb_typeof(e.body -> 'ticket') = 'number') e
+          CROSS JOIN LATERAL (
+                SELECT t.day FROM ticket_facts t
+                 WHERE t.center = m.center AND t.source = 'events' AND t.ticket = e.ticket) t
          ON CONFLICT (center, day) DO UPDATE SET version = rollup_stale.version + 1",
         &[&centers, &firsts, &lasts],
     )
