@@ -41,7 +41,11 @@
 //! A report first brings the days of its range up to date ([`refresh`]),
 //! and the hub refreshes every day in the background every few minutes
 //! ([`REFRESH_EVERY`]), so a report rarely rebuilds more than the days that
-//! changed since (today's, during opening hours). A marking carries a
+//! changed since (today's, during opening hours). A rebuild reads its
+//! center-day's facts back: about 0.1 s for a 3,000-ticket day on the
+//! loaded development machine, nearly all of it PostgreSQL sending the
+//! facts, so a report covering today at 40 busy centers pays a few
+//! seconds once, and the next one only for what changed since. A marking carries a
 //! version and a rebuild clears only the version it read, in the same
 //! transaction as the rows it wrote: a crash rolls both back, and a
 //! marking made while a rebuild ran survives it. Rebuilds take an advisory
