@@ -64,6 +64,9 @@ pub struct Migration {
     /// After the SQL, fill the fact tables from the stored events and day
     /// tickets (in the same transaction).
     pub fill_facts: bool,
+    /// After the SQL, build the day rollups of the days it marked stale
+    /// (in the same transaction, [`rollup`](crate::rollup)).
+    pub build_rollups: bool,
 }
 
 /// Every migration, in order.
@@ -73,24 +76,35 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0001_events.sql",
         sql: include_str!("../migrations/0001_events.sql"),
         fill_facts: false,
+        build_rollups: false,
     },
     Migration {
         version: 2,
         name: "0002_ticket_index.sql",
         sql: include_str!("../migrations/0002_ticket_index.sql"),
         fill_facts: false,
+        build_rollups: false,
     },
     Migration {
         version: 3,
         name: "0003_backfill.sql",
         sql: include_str!("../migrations/0003_backfill.sql"),
         fill_facts: false,
+        build_rollups: false,
     },
     Migration {
         version: 4,
         name: "0004_ticket_facts.sql",
         sql: include_str!("../migrations/0004_ticket_facts.sql"),
         fill_facts: true,
+        build_rollups: false,
+    },
+    Migration {
+        version: 5,
+        name: "0005_day_rollups.sql",
+        sql: include_str!("../migrations/0005_day_rollups.sql"),
+        fill_facts: false,
+        build_rollups: true,
     },
 ];
 
@@ -268,6 +282,14 @@ pub enum DbError {
     /// A statement failed.
     #[error("PostgreSQL refused a statement: {0}")]
     Sql(#[from] tokio_postgres::Error),
+    /// A day rollup's packed distribution cannot be read.
+    #[error("the report rollup of {center} {day} is unreadable; rebuild it: INSERT INTO rollup_stale (center, day) VALUES ('{center}', '{day}') ON CONFLICT DO NOTHING, then run the report again")]
+    Rollup {
+        /// The center.
+        center: String,
+        /// The service day.
+        day: String,
+    },
     /// The database was migrated by a newer hub.
     #[error("the database is at schema version {found}, newer than this hub knows ({known}); run the newer city-hub or restore a backup")]
     TooNew {
@@ -366,6 +388,9 @@ impl Db {
                 tx.batch_execute(migration.sql).await?;
                 if migration.fill_facts {
                     fill_facts(&tx).await?;
+                }
+                if migration.build_rollups {
+                    crate::rollup::rebuild_stale(&tx, None).await?;
                 }
                 tx.execute(
                     "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
@@ -469,6 +494,11 @@ impl Db {
         )
         .await?;
         let written = counts.first().copied().unwrap_or(0);
+        // The report rollups of the days these events touch are stale.
+        let seqs = &groups[0].seqs;
+        let (first, last) = (seqs.iter().min(), seqs.iter().max());
+        let mark = tx.prepare_cached(crate::rollup::MARK_SQL).await?;
+        tx.execute(&mark, &[&center, &first, &last]).await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -728,6 +758,9 @@ async fn mark_day(
         &[&center, &day, &source],
     )
     .await?;
+    // Its figures changed source: its report rollup is stale.
+    tx.execute(crate::rollup::STALE_SQL, &[&center, &day])
+        .await?;
     Ok(())
 }
 

@@ -21,9 +21,12 @@
 //! - [`follower`]: one task per center, resume and backoff, and the
 //!   [`HubStatus`] that says how each center is doing (a refused token, an
 //!   unreachable kiosk, PostgreSQL errors);
-//! - [`report`]: city reports computed in SQL with the kiosk report's rules
-//!   (by center, department, officer, hour or day; ratings; backfilled and
+//! - [`report`]: city reports with the kiosk report's rules (by center,
+//!   department, officer, hour or day; ratings; backfilled and
 //!   summary-only days);
+//! - [`rollup`]: the day rollups reports merge (per center-day and
+//!   grouping, exact waiting and service distributions), kept true as
+//!   facts change;
 //! - [`http`]: `/healthz`, `/api/v1/status` and `/metrics` of the hub;
 //! - [`live`]: what each center is doing now, from today's events;
 //! - [`dashboard`] and [`accounts`]: the city dashboard (login, live view,
@@ -42,16 +45,14 @@
 //!
 //! # Reports
 //!
-//! Reports read per-ticket facts the hub keeps at ingest (migration 0004,
-//! [`db`](crate::db#ticket-facts)), one GROUP BY per report: a city month
-//! (40 centers × 22 days × 3,000 tickets) by center takes 5.9–6.9 s, by
-//! the other groupings 6.5–8.5 s (`perf -- city`, load 3–5).
-//!
-//! # Not built yet (issue #21)
-//!
-//! The month report under a second (the goal; the nearest-rank
-//! percentiles sort each group's samples). The Debian package has no
-//! manual page.
+//! Reports merge day rollups ([`rollup`], migration 0005) built from the
+//! per-ticket facts the hub keeps at ingest (migration 0004,
+//! [`db`](crate::db#ticket-facts)): a city month (40 centers × 22 days ×
+//! 3,000 tickets) takes 46–348 ms by any grouping, against 9.7–19 s for
+//! the same report sorted from the facts, with identical rows (`perf --
+//! city`, load 7–12). A report first rebuilds the days of its range whose
+//! facts changed: about 0.1 s per center-day at that load (today at 40
+//! centers: 2.6–3.7 s).
 //!
 //! # Ingest
 //!
@@ -60,6 +61,10 @@
 //! [`db`](crate::db#ticket-facts)): 26,000–30,000 events/s from 40 centers
 //! at once, PostgreSQL spending about 24 ms of CPU per 1,000 events and
 //! the hub 5 (`perf -- city`, load 7–11).
+//!
+//! # Not built yet (issue #21)
+//!
+//! The Debian package has no manual page.
 
 pub mod accounts;
 pub mod backfill;
@@ -71,6 +76,7 @@ pub mod follower;
 pub mod http;
 pub mod live;
 pub mod report;
+pub mod rollup;
 
 use std::time::Duration;
 
@@ -102,6 +108,30 @@ impl HubHandle {
     }
 }
 
+/// Rebuilds the stale day rollups every [`rollup::REFRESH_EVERY`], so a
+/// report finds little left to rebuild.
+async fn rollup_refresher(db: Db, mut stopped: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(rollup::REFRESH_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            _ = every.tick() => {}
+        }
+        // Stopping abandons a rebuild: PostgreSQL rolls it back.
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            done = rollup::refresh(&db, None) => if let Err(e) = done {
+                tracing::warn!(
+                    "rebuilding report rollups failed (retried in {:?}): {e}",
+                    rollup::REFRESH_EVERY
+                );
+            }
+        }
+    }
+}
+
 /// Connects, applies the migrations and starts one follower per center.
 pub async fn start(config: &HubConfig) -> Result<HubHandle, DbError> {
     let db = Db::new(&config.database)?;
@@ -117,6 +147,7 @@ pub async fn start(config: &HubConfig) -> Result<HubHandle, DbError> {
         idle_timeout: Duration::from_secs(45),
     };
     let mut tasks = JoinSet::new();
+    tasks.spawn(rollup_refresher(db.clone(), stopped.clone()));
     for center in &config.centers {
         let mut stopped = stopped.clone();
         tasks.spawn(follower::follow(

@@ -30,14 +30,26 @@
 //! Ratings are the `rated` events (`level` per ticket), counted in the
 //! ticket's issuing department, day and hour, and at the officer who served
 //! it (`staff`).
+//!
+//! # How
+//!
+//! [`report`] merges the day rollups of the range ([`rollup`]: per
+//! center-day and grouping key, the sums and the exact distribution of
+//! waiting and service seconds), rebuilding first those whose facts
+//! changed, then adds the summary-only days. [`report_from_facts`] computes
+//! the same report with one GROUP BY over the per-ticket facts (sorting
+//! every group's samples); it is the reference the rollups are tested
+//! against, and seconds slower on a city month.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use queue_protocol::{DaySummary, DurationStats};
 
 use crate::db::{Db, DbError};
+use crate::rollup::{self, Dimension, Merged};
 
 /// How rows are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -182,8 +194,109 @@ fn key_sql(by: GroupBy) -> String {
     }
 }
 
-/// Builds the report over service days `from..=to` (`YYYY-MM-DD`).
+/// The exported summaries of the summary-only days of `$1..=$2`.
+const SUMMARIES: &str = "SELECT s.center, s.day, s.body FROM day_summaries s
+   JOIN backfilled_days b ON b.center = s.center AND b.day = s.day AND b.source = 'summaries'
+  WHERE s.day BETWEEN $1 AND $2
+  ORDER BY s.center, s.day, s.department";
+
+/// Builds the report over service days `from..=to` (`YYYY-MM-DD`) from the
+/// day rollups ([`rollup`]), first rebuilding those of the
+/// range whose facts changed.
 pub async fn report(db: &Db, from: &str, to: &str, by: GroupBy) -> Result<CityReport, DbError> {
+    rollup::refresh(db, Some((from, to))).await?;
+    let dimension = match by {
+        GroupBy::Center | GroupBy::Day => Dimension::Day,
+        GroupBy::Department => Dimension::Department,
+        GroupBy::Officer => Dimension::Officer,
+        GroupBy::Hour => Dimension::Hour,
+    };
+    let client = db.pool().get().await?;
+    let dimension = dimension.as_str();
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&from, &to];
+    let rollup_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&from, &to, &dimension];
+    let (rows, summaries) = tokio::try_join!(
+        client.query(
+            "SELECT center, day, key, issued, served, no_show, waiting, service, ratings
+               FROM day_rollups WHERE dimension = $3 AND day BETWEEN $1 AND $2",
+            &rollup_params,
+        ),
+        client.query(SUMMARIES, &params),
+    )?;
+    /// A row while its days are merged.
+    #[derive(Default)]
+    struct Merging {
+        issued: i64,
+        served: i64,
+        no_show: i64,
+        waiting: Merged,
+        service: Merged,
+        ratings: BTreeMap<String, u64>,
+    }
+    let mut merging: BTreeMap<(String, String), Merging> = BTreeMap::new();
+    for r in &rows {
+        let (center, day): (String, String) = (r.get(0), r.get(1));
+        let key = match by {
+            GroupBy::Center => String::new(),
+            GroupBy::Day => day.clone(),
+            _ => r.get(2),
+        };
+        let unreadable = || DbError::Rollup {
+            center: center.clone(),
+            day: day.clone(),
+        };
+        let m = merging.entry((center.clone(), key)).or_default();
+        m.issued += r.get::<_, i64>(3);
+        m.served += r.get::<_, i64>(4);
+        m.no_show += r.get::<_, i64>(5);
+        m.waiting.add_packed(r.get(6)).ok_or_else(unreadable)?;
+        m.service.add_packed(r.get(7)).ok_or_else(unreadable)?;
+        let ratings: Value = r.get(8);
+        for (level, n) in ratings.as_object().ok_or_else(unreadable)? {
+            *m.ratings.entry(level.clone()).or_default() += n.as_u64().ok_or_else(unreadable)?;
+        }
+    }
+    let count = |v: i64| v.max(0) as u64;
+    let stats = |m: Merged| {
+        let (count, p50, p90, max) = m.stats();
+        let secs = |v: Option<i64>| v.map(|s| s.max(0) as u64);
+        Stats {
+            count,
+            p50_secs: secs(p50),
+            p90_secs: secs(p90),
+            max_secs: secs(max),
+        }
+    };
+    let by_key = merging
+        .into_iter()
+        .map(|((center, key), m)| {
+            let row = Row {
+                center: center.clone(),
+                key: key.clone(),
+                issued: (by != GroupBy::Officer).then(|| count(m.issued)),
+                served: count(m.served),
+                no_show: count(m.no_show),
+                waiting: stats(m.waiting),
+                service: stats(m.service),
+                ratings_total: m.ratings.values().sum(),
+                ratings: m.ratings,
+                summary_days: 0,
+            };
+            ((center, key), row)
+        })
+        .collect();
+    Ok(with_summaries(from, to, by, by_key, &summaries))
+}
+
+/// Builds the report over service days `from..=to` straight from the
+/// per-ticket facts: the reference the rollups must equal (tests and
+/// `perf -- city` compare the two), seconds slower on a city month.
+pub async fn report_from_facts(
+    db: &Db,
+    from: &str,
+    to: &str,
+    by: GroupBy,
+) -> Result<CityReport, DbError> {
     let key = key_sql(by);
     let filter = if by == GroupBy::Officer {
         "WHERE officer IS NOT NULL"
@@ -211,13 +324,7 @@ pub async fn report(db: &Db, from: &str, to: &str, by: GroupBy) -> Result<CityRe
     let (rows, ratings, summaries) = tokio::try_join!(
         client.query(&sql, &params),
         client.query(&ratings_sql, &params),
-        client.query(
-            "SELECT s.center, s.day, s.body FROM day_summaries s
-               JOIN backfilled_days b ON b.center = s.center AND b.day = s.day AND b.source = 'summaries'
-              WHERE s.day BETWEEN $1 AND $2
-              ORDER BY s.center, s.day, s.department",
-            &params,
-        ),
+        client.query(SUMMARIES, &params),
     )?;
     let secs = |v: Option<i64>| v.map(|s| s.max(0) as u64);
     let mut by_key: BTreeMap<(String, String), Row> = BTreeMap::new();
@@ -263,9 +370,33 @@ pub async fn report(db: &Db, from: &str, to: &str, by: GroupBy) -> Result<CityRe
         *row.ratings.entry(level).or_default() += n;
         row.ratings_total += n;
     }
+    Ok(with_summaries(from, to, by, by_key, &summaries))
+}
+
+/// Adds the summary-only days (`summaries`, rows of [`SUMMARIES`]) to the
+/// rows of the other days, and says what the reader should know.
+fn with_summaries(
+    from: &str,
+    to: &str,
+    by: GroupBy,
+    mut by_key: BTreeMap<(String, String), Row>,
+    summaries: &[tokio_postgres::Row],
+) -> CityReport {
+    let empty = |center: &str, key: &str| Row {
+        center: center.to_owned(),
+        key: key.to_owned(),
+        issued: (by != GroupBy::Officer).then_some(0),
+        served: 0,
+        no_show: 0,
+        waiting: Stats::default(),
+        service: Stats::default(),
+        ratings: BTreeMap::new(),
+        ratings_total: 0,
+        summary_days: 0,
+    };
     let mut summary_only = Vec::new();
     let mut kept: BTreeMap<(String, String), Vec<(String, DaySummary)>> = BTreeMap::new();
-    for r in &summaries {
+    for r in summaries {
         let (center, day): (String, String) = (r.get(0), r.get(1));
         if summary_only.last() != Some(&(center.clone(), day.clone())) {
             summary_only.push((center.clone(), day.clone()));
@@ -310,14 +441,14 @@ pub async fn report(db: &Db, from: &str, to: &str, by: GroupBy) -> Result<CityRe
             ),
         });
     }
-    Ok(CityReport {
+    CityReport {
         from: from.to_owned(),
         to: to.to_owned(),
         by,
         rows: by_key.into_values().collect(),
         summary_only,
         notes,
-    })
+    }
 }
 
 /// Adds per-day summary statistics to `stats` by the kiosk's rule: a
