@@ -48,14 +48,18 @@
 //! cores) the slowest 1% of issues spend most of their time waiting for a
 //! CPU, not for the disk (sled hands each write to a pool thread and wakes
 //! all its idle pool threads to do so), and so does the raw `fsync`: both
-//! p99s sit on the scheduler's 4 ms ticks and the ratio is about 1. With
-//! the CPU taken out (diagnostic runs under `SCHED_FIFO`) the disk's part
-//! shows, and the ratio is above 2.5: issue p99 3.6–12.6 ms against a raw
-//! append + `fsync` p99 0.6–4.6 ms; of the issue, our `fdatasync` p99 2–9
-//! ms (median 0.1 ms), sled's flush p99 0.5–1.7 ms. Keeping the log file's
-//! tail pre-extended with written zeros (so no write grows the file)
-//! brought sled's flush p99 to 0.25 ms but left the `fdatasync` p99 at 4–8
-//! ms; turning sled's flusher off left it at 4–5 ms. The pre-extension is
+//! p99s sit on the scheduler's 4 ms ticks and the ratio is about 1. When
+//! the CPU waits are short (raw `fsync` p50 0.12 ms) the ratio is 2.5–3 and
+//! the slowest 1% of issues (3.4 ms under strace) spend under 0.6 ms in
+//! these syscalls (`fdatasync` p99 0.45 ms, both `sync_file_range`s 0.6
+//! ms): the rest is sled's hand-offs between threads. Diagnostic runs with
+//! the whole process under `SCHED_FIFO` showed an `fdatasync` p99 of 2–9
+//! ms, but there sled's pool threads starve the kernel's own I/O threads
+//! (one such run spun both cores until killed), so those figures mostly
+//! measure that. In them, keeping the log file's tail pre-extended with
+//! written zeros (so no write grows the file) brought sled's flush p99
+//! from 0.5–1.7 ms to 0.25 ms; turning sled's flusher off changed nothing
+//! clear. The pre-extension is
 //! not used: writing past sled's end of file from outside sled races with
 //! sled's own writes (its flusher and segment cleaning write, and start new
 //! segments at the end of the file, on their own threads, outside the

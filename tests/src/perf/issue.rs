@@ -15,10 +15,9 @@
 //! `fdatasync`) against the cheapest durable append a program can do
 //! (append + `fsync` on one thread). It depends on the machine's load more
 //! than on the store: on a busy 2-core machine both p99s are the
-//! scheduler's 4 ms ticks and the ratio is about 1; without competition for
-//! the CPU (a diagnostic run under `SCHED_FIFO`, not part of this
-//! scenario) it was 3–6. The store module's docs (`queue_store::store`,
-//! "Durability") say where the time goes.
+//! scheduler's 4 ms ticks and the ratio is about 1; when CPU waits are
+//! short (fsync p50 ~0.12 ms) it is 2.5–3. The store module's docs
+//! (`queue_store::store`, "Durability") say where the time goes.
 
 use std::io::Write;
 use std::sync::Arc;
