@@ -52,15 +52,15 @@
 //! the CPU waits are short (raw `fsync` p50 0.12 ms) the ratio is 2.5–3 and
 //! the slowest 1% of issues (3.4 ms under strace) spend under 0.6 ms in
 //! these syscalls (`fdatasync` p99 0.45 ms, both `sync_file_range`s 0.6
-//! ms): the rest is sled's hand-offs between threads. Diagnostic runs with
+//! ms): the rest is, as far as strace can tell (it slows those too),
+//! sled's hand-offs between threads. Diagnostic runs with
 //! the whole process under `SCHED_FIFO` showed an `fdatasync` p99 of 2–9
 //! ms, but there sled's pool threads starve the kernel's own I/O threads
 //! (one such run spun both cores until killed), so those figures mostly
 //! measure that. In them, keeping the log file's tail pre-extended with
 //! written zeros (so no write grows the file) brought sled's flush p99
 //! from 0.5–1.7 ms to 0.25 ms; turning sled's flusher off changed nothing
-//! clear. The pre-extension is
-//! not used: writing past sled's end of file from outside sled races with
+//! clear. The pre-extension is not used: writing past sled's end of file from outside sled races with
 //! sled's own writes (its flusher and segment cleaning write, and start new
 //! segments at the end of the file, on their own threads, outside the
 //! store's lock); a lost race overwrites log records sled counts as
