@@ -36,6 +36,41 @@
 //! SIGKILLs) and the soak's power-cut row check the kill side; the power cut
 //! side rests on this argument (a SIGKILL cannot drop the page cache).
 //!
+//! Where an issue's time goes (#16, `strace -f -T` and a timed build of
+//! `perf -- issue` on ext4 over virtio, 2026-12-01): each issue is exactly
+//! two `pwrite` + `sync_file_range` pairs, each done by one of sled's pool
+//! threads (a 24-byte batch manifest, which sled writes on its own before
+//! the batch, then the batch itself, ~850 bytes, or ~15 KB when sled
+//! rewrites a whole node), then our `fdatasync`; no `fallocate`, no
+//! truncation; sled's flusher adds an `fsync` now and then (37 in a run of
+//! 10,100 issues). Medians: 0.15 ms per `sync_file_range`, 0.13 ms for the
+//! `fdatasync`. Under the machine's usual load (load average 5–12 on 2
+//! cores) the slowest 1% of issues spend most of their time waiting for a
+//! CPU, not for the disk (sled hands each write to a pool thread and wakes
+//! all its idle pool threads to do so), and so does the raw `fsync`: both
+//! p99s sit on the scheduler's 4 ms ticks and the ratio is about 1. When
+//! the CPU waits are short (raw `fsync` p50 0.12 ms) the ratio is 2.5–3 and
+//! the slowest 1% of issues (3.4 ms under strace) spend under 0.6 ms in
+//! these syscalls (`fdatasync` p99 0.45 ms, both `sync_file_range`s 0.6
+//! ms): the rest is, as far as strace can tell (it slows those too),
+//! sled's hand-offs between threads. Diagnostic runs with
+//! the whole process under `SCHED_FIFO` showed an `fdatasync` p99 of 2–9
+//! ms, but there sled's pool threads starve the kernel's own I/O threads
+//! (one such run spun both cores until killed), so those figures mostly
+//! measure that. In them, keeping the log file's tail pre-extended with
+//! written zeros (so no write grows the file) brought sled's flush p99
+//! from 0.5–1.7 ms to 0.25 ms; turning sled's flusher off changed nothing
+//! clear. The pre-extension is not used: writing past sled's end of file from outside sled races with
+//! sled's own writes (its flusher and segment cleaning write, and start new
+//! segments at the end of the file, on their own threads, outside the
+//! store's lock); a lost race overwrites log records sled counts as
+//! written, which a SIGKILL test would rarely catch. Doing it safely needs
+//! sled to zero a segment when it allocates it (its `bump_tip`), i.e. a
+//! patched sled. Once a store is older than its first segment cleanings,
+//! sled mostly writes into freed segments inside the file (it zero-fills
+//! them when it opens), where no write grows the file anyway. The sync path
+//! is unchanged.
+//!
 //! [`Store::prune`] changes two trees at once (see `disk.rs`): each finished
 //! day is packed, and each expired day removed, in **one sled transaction**
 //! across both trees, so a crash leaves a day either untouched or fully
