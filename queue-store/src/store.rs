@@ -93,6 +93,7 @@
 //! at the end of the run it is below 1×. See `tests/src/perf/year.rs`.
 
 pub mod citizen;
+pub mod compact;
 pub mod day;
 mod disk;
 pub mod error;
@@ -304,6 +305,7 @@ impl Opened {
         lock_wait: std::time::Duration,
     ) -> Result<Opened, StoreError> {
         let began = std::time::Instant::now();
+        finish_compaction(dir, lock_wait)?;
         let db = open_sled(dir, cache_bytes, lock_wait).map_err(|source| StoreError::Open {
             dir: dir.to_owned(),
             source,
@@ -345,6 +347,23 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// Whether sled could not open because its directory lock is held.
 fn lock_held(err: &sled::Error) -> bool {
     matches!(err, sled::Error::Io(e) if e.to_string().starts_with("could not acquire lock"))
+}
+
+/// Completes a committed compaction or discards an uncommitted one (see
+/// [`compact`]) before sled opens `dir`, once no other handle holds sled's
+/// lock (waiting up to `lock_wait`, as [`open_sled`] does).
+fn finish_compaction(dir: &Path, lock_wait: std::time::Duration) -> Result<(), StoreError> {
+    match compact::finish(dir, lock_wait)? {
+        compact::Finished::Swapped => {
+            tracing::info!(dir = %dir.display(), "the compacted queue store is in place");
+        }
+        compact::Finished::Discarded => tracing::warn!(
+            dir = %dir.display(),
+            "a compaction of the queue store was stopped before it was complete; the store is used as it was before it"
+        ),
+        compact::Finished::Nothing | compact::Finished::Stopped => {}
+    }
+    Ok(())
 }
 
 /// Opens sled in `dir`, waiting up to `lock_wait` for its directory lock.
@@ -1364,6 +1383,131 @@ impl Store {
             took: began.elapsed(),
             trimmed,
         })
+    }
+}
+
+/// When the maintenance step compacts the store: once sled's files exceed
+/// both `min_bytes` and `factor` times their size right after the last
+/// compaction (none yet: `min_bytes` alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactPolicy {
+    /// Below this, never.
+    pub min_bytes: u64,
+    /// Growth over the last compacted size that makes it due.
+    pub factor: u64,
+}
+
+impl Default for CompactPolicy {
+    /// 64 MiB and twice the last compacted size: with a year of a busy
+    /// center (about 50 MB of live records) one copy every few weeks.
+    fn default() -> Self {
+        Self {
+            min_bytes: 64 * 1024 * 1024,
+            factor: 2,
+        }
+    }
+}
+
+/// What [`Store::compact`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compaction {
+    /// Records copied (every tree).
+    pub records: u64,
+    /// sled's files before.
+    pub bytes_before: u64,
+    /// The copy's files.
+    pub bytes_after: u64,
+    /// How long the store was closed to changes.
+    pub took: std::time::Duration,
+}
+
+impl Store {
+    /// Bytes of sled's files in the data directory (what the disk holds
+    /// for the store; [`Store::disk_bytes`] is sled's own count).
+    pub fn file_bytes(&self) -> Result<u64, StoreError> {
+        compact::sled_bytes(&self.shared.dir)
+            .map_err(|e| disk::io_err("measuring sled's files", e.into()))
+    }
+
+    /// Whether `policy` says the store is due for [`Store::compact`];
+    /// the files' size when it is.
+    pub fn compaction_due(&self, policy: &CompactPolicy) -> Result<Option<u64>, StoreError> {
+        let bytes = self.file_bytes()?;
+        let base = compact::last_compacted_bytes(&self.shared.dir).unwrap_or(0);
+        let due = bytes >= policy.min_bytes && bytes >= base.saturating_mul(policy.factor);
+        Ok(due.then_some(bytes))
+    }
+
+    /// The maintenance step's compaction (see [`compact`]): under the
+    /// store lock, every record is copied into fresh sled files beside the
+    /// store and committed; the copy replaces the store's files at the
+    /// next opening of the data directory, before sled opens it.
+    ///
+    /// Meant as the last use of this handle: `kiosk run` calls it at the
+    /// daily re-execution, after the daemon stopped taking presses and
+    /// requests, and the re-executed image opens the compacted store. A
+    /// change asked of this handle afterwards is never written to the old
+    /// files: the handle first reopens the data directory (which swaps the
+    /// copy in), and refuses the change while that fails. On an error
+    /// before the commit the copy is removed and the store is unchanged.
+    pub fn compact(&self) -> Result<Compaction, StoreError> {
+        match self.compact_steps(compact::Steps::ALL)? {
+            Some(done) => Ok(done),
+            None => Err(StoreError::Inconsistent(
+                "the compaction stopped without a reason".into(),
+            )),
+        }
+    }
+
+    /// [`Store::compact`], stopping after `steps` file operations as a
+    /// kill would (the store is left as the kill would leave it); `true`
+    /// when it ran to the end. Tests only.
+    #[doc(hidden)]
+    pub fn compact_stopping_after(&self, steps: usize) -> Result<bool, StoreError> {
+        Ok(self
+            .compact_steps(compact::Steps::stop_after(steps))?
+            .is_some())
+    }
+
+    fn compact_steps(&self, steps: compact::Steps) -> Result<Option<Compaction>, StoreError> {
+        let mut inner = self.lock();
+        let began = std::time::Instant::now();
+        if let Some(reason) = inner.broken.clone() {
+            return Err(StoreError::Unavailable { reason });
+        }
+        // Everything acknowledged is on disk already; whatever the
+        // durability, nothing may wait in sled's buffers when it is copied.
+        inner
+            .db
+            .flush()
+            .map_err(|e| disk::io_err("flushing before the compaction", e))?;
+        let dir = self.shared.dir.clone();
+        let bytes_before = compact::sled_bytes(&dir)
+            .map_err(|e| disk::io_err("measuring sled's files", e.into()))?;
+        match compact::copy_and_commit(&inner.db, &dir, inner.cache_bytes, steps)? {
+            compact::Copied::Stopped => Ok(None),
+            compact::Copied::Committed { records, bytes } => {
+                // From here the old files are no longer the store.
+                inner.broken = Some(
+                    "the store was compacted; it is reopened (and the copy swapped in) before the next change".into(),
+                );
+                compact::record_bytes(&dir, bytes);
+                let done = Compaction {
+                    records,
+                    bytes_before,
+                    bytes_after: bytes,
+                    took: began.elapsed(),
+                };
+                tracing::info!(
+                    records,
+                    bytes_before,
+                    bytes_after = bytes,
+                    ms = done.took.as_millis() as u64,
+                    "queue store compacted; the copy is swapped in when the store opens next"
+                );
+                Ok(Some(done))
+            }
+        }
     }
 }
 
