@@ -157,6 +157,7 @@ where
     let never = Reexec {
         at_roll: false,
         requested: std::future::pending(),
+        compact: CompactPolicy::default(),
     };
     run_until(app, hardware, listener, public, api, extra, shutdown, never)
         .await
@@ -169,6 +170,8 @@ pub struct Reexec<F> {
     pub at_roll: bool,
     /// Whenever this completes (`SIGUSR2` in `kiosk run`).
     pub requested: F,
+    /// When the store is compacted before the re-execution.
+    pub compact: CompactPolicy,
 }
 
 /// How [`run_until`] ended.
@@ -201,6 +204,7 @@ where
 {
     let Hardware { buttons, lights } = hardware;
     let roll = reexec.at_roll.then(|| Arc::new(Notify::new()));
+    let compact = reexec.compact;
     let address = listener.local_addr().ok();
     let stop_buttons = Arc::new(AtomicBool::new(false));
     let (press_tx, press_rx) = mpsc::channel(PRESS_QUEUE);
@@ -315,7 +319,7 @@ where
         "kiosk stopped for re-execution; the listening socket stays open"
     );
     let store = app.store().clone();
-    blocking(move || compact_if_due(&store, &CompactPolicy::default())).await;
+    blocking(move || compact_if_due(&store, &compact)).await;
     Ok(Ended::Reexec(listener))
 }
 

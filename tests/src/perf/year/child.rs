@@ -26,7 +26,7 @@ use jiff::Timestamp;
 use kiosk::commands::run::{inherited_listener, reexec_self, NoPin};
 use kiosk::daemon::{api_state, open_app, run_until, Ended, Hardware, Reexec};
 use queue_store::clock::ManualClock;
-use queue_store::store::{Durability, Store};
+use queue_store::store::{compact, CompactPolicy, Durability, Store};
 use tokio::sync::Notify;
 
 use super::{against_fresh, simulate_day, DEPARTMENTS};
@@ -128,15 +128,38 @@ pub fn run(dir: &Path, days: i32) -> anyhow::Result<()> {
             Reexec {
                 at_roll: false,
                 requested: async move { again.notified().await },
+                compact: compact_policy(),
             },
         )
         .await?;
         driver.await??;
         match ended {
-            Ended::Reexec(listener) => Err(reexec_self(listener)),
+            Ended::Reexec(listener) => {
+                let store_dir = &config.kiosk.data_dir;
+                if store_dir.join(compact::READY).exists() {
+                    println!(
+                        "year_compacted_after_day_{day}_bytes: {} bytes",
+                        compact::last_compacted_bytes(store_dir).unwrap_or(0)
+                    );
+                }
+                Err(reexec_self(listener))
+            }
             Ended::Stopped => Ok(()),
         }
     })
+}
+
+/// The daemon's compaction policy, or never with `YEAR_NO_COMPACT=1`
+/// (for comparison with a kiosk that only re-executes).
+fn compact_policy() -> CompactPolicy {
+    if std::env::var_os("YEAR_NO_COMPACT").is_some() {
+        CompactPolicy {
+            min_bytes: u64::MAX,
+            factor: 1,
+        }
+    } else {
+        CompactPolicy::default()
+    }
 }
 
 /// This image's work; true when the next day follows (re-execute).
