@@ -392,7 +392,8 @@ pub fn log_outcome(press: &ButtonPress, outcome: &PressOutcome) {
 /// Keeps the LEDs and the fault events in step with the printer and the
 /// opening hours; rolls the service day and prunes old days on the way.
 /// With `roll`, a roll this process lived through (not its start) is
-/// announced there once no department is open: the daily re-execution.
+/// announced there once no department is open: the daily re-execution,
+/// which then leaves the day's prune to the new image.
 async fn keep_status<L: OutputPin + Send + 'static>(
     app: App,
     mut lights: StatusLights<L>,
@@ -418,12 +419,25 @@ async fn keep_status<L: OutputPin + Send + 'static>(
         })
         .await;
         if today.is_some() && today != pruned_day {
-            let store = app.store().clone();
-            match blocking(move || store.prune()).await {
-                Ok(report) => tracing::debug!(?report, "retention checked"),
-                Err(err) => tracing::error!(error = %err, "retention failed; old days are kept"),
+            let lived_through_roll = roll.is_some() && pruned_day.is_some();
+            if lived_through_roll && !any_department_open(&app) {
+                // The new image packs and prunes first thing (its first
+                // pass here): sled deletes the blob of a replaced node only
+                // once the log segment that replaced it is full, which the
+                // new day's writes bring about; pruned just before the
+                // `execve`, that deletion was lost with the process and
+                // each roll left a megabyte or more of dead blobs.
+                reexec_due = true;
+            } else {
+                let store = app.store().clone();
+                match blocking(move || store.prune()).await {
+                    Ok(report) => tracing::debug!(?report, "retention checked"),
+                    Err(err) => {
+                        tracing::error!(error = %err, "retention failed; old days are kept");
+                    }
+                }
+                reexec_due = lived_through_roll;
             }
-            reexec_due = roll.is_some() && pruned_day.is_some();
             pruned_day = today;
         }
         if reexec_due && !any_department_open(&app) {
