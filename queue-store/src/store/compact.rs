@@ -3,11 +3,11 @@
 //! whole. This module owns every file name of the swap; `Store::compact`
 //! decides when, and `Store::open` finishes a swap before sled opens.
 //!
-//! Why: sled 0.34 never gives back the space of its log's segments that
-//! stay more than half live, and the kiosk's daily re-execution (one sled
-//! opening per service day) leaves about 1.1 MB more of them each day
-//! (`perf -- year`: 717 MB after a simulated year against 308 MB for one
-//! process image). A copy holds only the live records.
+//! Why: sled 0.34 never reclaims some of its files — log segments that stay
+//! more than half live, and blobs whose deferred deletion was lost when a
+//! process ended (the store module's "Compaction" docs) — so what the disk
+//! holds is not bounded by what the store keeps. A copy holds only the live
+//! records.
 //!
 //! # Files
 //!
