@@ -31,13 +31,18 @@
 //! have no opening sessions at all counts as always open: it is never
 //! re-executed at the roll, only when asked.
 //!
-//! Each sled opening leaves about 1.1 MB of log that sled never reclaims,
-//! so before the `execve` [`compact_if_due`] copies the store into fresh
-//! files once they have grown past [`CompactPolicy`] (64 MiB, and twice
-//! their size right after the last copy); the new image swaps the copy in
-//! when it opens the store (crash-safe: `queue_store::store::compact`).
-//! The copy happens while nothing takes presses or requests, so it only
-//! lengthens that day's window.
+//! At the roll the old image only starts the new day: the new image packs
+//! and prunes the finished one in its first pass, because sled deletes the
+//! blob file of a node it replaced only once the log segment holding the
+//! replacement is full, and a process that ends first loses that deletion
+//! (the store module's "Compaction" docs). What sled never reclaims anyway
+//! is bounded by the maintenance step's compaction: before the `execve`,
+//! [`compact_if_due`] copies the store into fresh files once they have
+//! grown past [`CompactPolicy`] (64 MiB, and twice their size right after
+//! the last copy), and the new image swaps the copy in when it opens the
+//! store (crash-safe: `queue_store::store::compact`). The copy happens
+//! while nothing takes presses or requests, so it only lengthens that
+//! day's window.
 
 use std::future::Future;
 use std::path::Path;
