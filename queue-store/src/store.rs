@@ -382,6 +382,10 @@ fn finish_compaction(dir: &Path, lock_wait: std::time::Duration) -> Result<(), S
             dir = %dir.display(),
             "a compaction of the queue store was stopped before it was complete; the store is used as it was before it"
         ),
+        compact::Finished::Cleaned => tracing::info!(
+            dir = %dir.display(),
+            "what the last compaction of the queue store left is removed"
+        ),
         compact::Finished::Nothing | compact::Finished::Stopped => {}
     }
     Ok(())

@@ -272,6 +272,22 @@ fn an_uncommitted_copy_is_discarded_and_the_files_of_others_stay() {
     std::fs::create_dir_all(dir.path().join(compact::NEW_DIR).join("blobs")).unwrap();
     std::fs::write(dir.path().join(compact::NEW_DIR).join("db"), b"half a copy").unwrap();
     std::fs::write(dir.path().join("accounts.json"), b"{}").unwrap();
+    assert_eq!(
+        compact::finish(dir.path(), LOCK_WAIT).unwrap(),
+        Finished::Discarded
+    );
+    // What a complete swap leaves when killed before its last removals.
+    std::fs::create_dir_all(dir.path().join(compact::NEW_DIR)).unwrap();
+    std::fs::create_dir_all(dir.path().join(compact::OLD_DIR)).unwrap();
+    std::fs::write(dir.path().join(compact::OLD_DIR).join("db"), b"old").unwrap();
+    assert_eq!(
+        compact::finish(dir.path(), LOCK_WAIT).unwrap(),
+        Finished::Cleaned
+    );
+    assert_eq!(
+        compact::finish(dir.path(), LOCK_WAIT).unwrap(),
+        Finished::Nothing
+    );
     let store = open(dir.path(), &config, &clock);
     assert_eq!(state(&store), before);
     assert!(leftovers(dir.path()).is_empty());

@@ -309,9 +309,12 @@ fn commit(
 pub enum Finished {
     /// Nothing to do.
     Nothing,
-    /// A copy never committed (or leftovers of a complete swap) removed:
-    /// the store is the one that was there.
+    /// A copy never committed removed: the store is the one that was
+    /// there.
     Discarded,
+    /// What a complete swap left (the old files, an empty directory)
+    /// removed.
+    Cleaned,
     /// A committed copy swapped in.
     Swapped,
     /// Stopped by the test's [`Steps`] before the end.
@@ -408,12 +411,23 @@ fn finish_steps(dir: &Path, mut steps: Steps) -> Result<Finished, StoreError> {
             let mut found = Finished::Nothing;
             for leftover in [&new_dir, &old_dir] {
                 if leftover.exists() {
+                    // A copy with files in it was never committed; an empty
+                    // one, or the old files, are what a complete swap left.
+                    let copy = leftover == &new_dir
+                        && std::fs::read_dir(leftover)
+                            .map_err(io("looking at what a compaction left"))?
+                            .next()
+                            .is_some();
                     if !steps.go() {
                         return Ok(Finished::Stopped);
                     }
                     std::fs::remove_dir_all(leftover)
                         .map_err(io("removing what a compaction left"))?;
-                    found = Finished::Discarded;
+                    if copy {
+                        found = Finished::Discarded;
+                    } else if found == Finished::Nothing {
+                        found = Finished::Cleaned;
+                    }
                 }
             }
             let _ = std::fs::remove_file(dir.join(READY_TMP));
