@@ -250,10 +250,56 @@ fn copy(
     }
     new.flush()
         .map_err(sled_io("flushing the compacted store"))?;
+    drop(new);
+    write_snapshot(new_dir, cache_bytes);
     // sled flushes with sync_file_range only; the files and the directory
     // must be on the disk before the commit names them.
     sync_tree(new_dir).map_err(io("syncing the compacted store"))?;
     Ok(Some(records))
+}
+
+/// How long [`write_snapshot`] waits for the copy's handle to let go.
+const SNAPSHOT_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Open the copy once more, so that sled writes its recovery snapshot
+/// (it does only when it opens): without one, the new image replays the
+/// whole copied log when it opens the store — seconds on a year's data,
+/// and tens of megabytes resident for that day. The handle just dropped
+/// may keep sled's lock a moment (its last frees wait in this thread's
+/// epoch bag, which writes to a scratch store move along); if it does not
+/// let go in time, the copy is committed without a new snapshot, which
+/// only makes that opening slower.
+fn write_snapshot(new_dir: &Path, cache_bytes: u64) {
+    let started = std::time::Instant::now();
+    let scratch = sled::Config::new().temporary(true).open();
+    loop {
+        match sled::Config::new()
+            .path(new_dir)
+            .cache_capacity(cache_bytes)
+            .open()
+        {
+            Ok(reopened) => {
+                drop(reopened);
+                return;
+            }
+            Err(sled::Error::Io(e))
+                if e.to_string().starts_with("could not acquire lock")
+                    && started.elapsed() < SNAPSHOT_LOCK_WAIT =>
+            {
+                if let Ok(scratch) = &scratch {
+                    for _ in 0..128 {
+                        let _ = scratch.insert(b"churn", b"");
+                        let _ = scratch.remove(b"churn");
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "the compacted store was not reopened to write its recovery snapshot; the next opening replays its whole log");
+                return;
+            }
+        }
+    }
 }
 
 /// Step 2.
