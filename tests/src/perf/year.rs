@@ -43,8 +43,9 @@
 //! its log since its last opening: the last roll).
 //! `year_disk_db_bytes`, `year_disk_blobs_bytes` and `year_disk_snap_bytes`
 //! split sled's files; `year_compacted_after_day_N_bytes` is printed for each
-//! compaction the kiosk made before a re-execution (the copy's size), and
-//! `YEAR_NO_COMPACT=1` turns them off for comparison.
+//! compaction the kiosk made before a re-execution (the copy's size),
+//! `YEAR_NO_COMPACT=1` turns them off for comparison and
+//! `YEAR_COMPACT_MIN_BYTES` lowers the size they start from.
 //! `YEAR_DAYS` shortens the run for a quick look, `YEAR_RSS_EVERY_DAY=1`
 //! prints both memory lines for every day, `YEAR_NO_REEXEC=1` runs the whole
 //! year in one process image (a kiosk with `daily_reexec = false`, for

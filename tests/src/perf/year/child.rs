@@ -151,16 +151,23 @@ pub fn run(dir: &Path, days: i32) -> anyhow::Result<()> {
 }
 
 /// The daemon's compaction policy, or never with `YEAR_NO_COMPACT=1`
-/// (for comparison with a kiosk that only re-executes).
+/// (for comparison with a kiosk that only re-executes), or from
+/// `YEAR_COMPACT_MIN_BYTES` bytes on (to see compactions in a short run).
 fn compact_policy() -> CompactPolicy {
     if std::env::var_os("YEAR_NO_COMPACT").is_some() {
-        CompactPolicy {
+        return CompactPolicy {
             min_bytes: u64::MAX,
             factor: 1,
-        }
-    } else {
-        CompactPolicy::default()
+        };
     }
+    let mut policy = CompactPolicy::default();
+    if let Some(min) = std::env::var("YEAR_COMPACT_MIN_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        policy.min_bytes = min;
+    }
+    policy
 }
 
 /// This image's work; true when the next day follows (re-execute).
