@@ -110,8 +110,9 @@
 //! opens — a kill at any step leaves the old or the new store, whole (the
 //! [`compact`] module). The daemon compacts before a re-execution when
 //! [`Store::compaction_due`] says so under [`CompactPolicy`] (64 MiB, and
-//! twice the size right after the last copy). Records are copied byte for
-//! byte: the disk format does not change.
+//! twice the size right after the last copy): `perf -- year` ended at
+//! 61.6 MB with 13 compactions (copies of 23–40 MB). Records are copied
+//! byte for byte: the disk format does not change.
 
 pub mod citizen;
 pub mod compact;
