@@ -30,6 +30,19 @@
 //! restarts; at the roll the center is closed. A center whose departments
 //! have no opening sessions at all counts as always open: it is never
 //! re-executed at the roll, only when asked.
+//!
+//! At the roll the old image only starts the new day: the new image packs
+//! and prunes the finished one in its first pass, because sled deletes the
+//! blob file of a node it replaced only once the log segment holding the
+//! replacement is full, and a process that ends first loses that deletion
+//! (the store module's "Compaction" docs). What sled never reclaims anyway
+//! is bounded by the maintenance step's compaction: before the `execve`,
+//! [`compact_if_due`] copies the store into fresh files once they have
+//! grown past [`CompactPolicy`] (64 MiB, and twice their size right after
+//! the last copy), and the new image swaps the copy in when it opens the
+//! store (crash-safe: `queue_store::store::compact`). The copy happens
+//! while nothing takes presses or requests, so it only lengthens that
+//! day's window.
 
 use std::future::Future;
 use std::path::Path;
@@ -52,7 +65,7 @@ use crate::buttons::{ButtonPanel, ButtonPoller, ButtonPress};
 use crate::leds::{KioskCondition, LightState, StatusLights};
 use crate::printing::{Printer, PrinterHealth};
 use queue_store::clock::Clock;
-use queue_store::store::{Store, StoreOptions};
+use queue_store::store::{CompactPolicy, Store, StoreOptions};
 
 /// How many accepted presses may wait while one is being printed. A press
 /// beyond this is dropped by the button thread rather than queued behind a
@@ -149,6 +162,7 @@ where
     let never = Reexec {
         at_roll: false,
         requested: std::future::pending(),
+        compact: CompactPolicy::default(),
     };
     run_until(app, hardware, listener, public, api, extra, shutdown, never)
         .await
@@ -161,6 +175,8 @@ pub struct Reexec<F> {
     pub at_roll: bool,
     /// Whenever this completes (`SIGUSR2` in `kiosk run`).
     pub requested: F,
+    /// When the store is compacted before the re-execution.
+    pub compact: CompactPolicy,
 }
 
 /// How [`run_until`] ended.
@@ -193,6 +209,7 @@ where
 {
     let Hardware { buttons, lights } = hardware;
     let roll = reexec.at_roll.then(|| Arc::new(Notify::new()));
+    let compact = reexec.compact;
     let address = listener.local_addr().ok();
     let stop_buttons = Arc::new(AtomicBool::new(false));
     let (press_tx, press_rx) = mpsc::channel(PRESS_QUEUE);
@@ -306,7 +323,41 @@ where
         stopping_ms = stopping_at.elapsed().as_millis() as u64,
         "kiosk stopped for re-execution; the listening socket stays open"
     );
+    let store = app.store().clone();
+    blocking(move || compact_if_due(&store, &compact)).await;
     Ok(Ended::Reexec(listener))
+}
+
+/// The maintenance step's compaction, between the stop for a re-execution
+/// and the `execve` (see the module docs): when `policy` says sled's files
+/// grew enough, the store is copied into fresh files, which the new image
+/// swaps in when it opens the store. Nothing takes presses or requests at
+/// that point (connections wait in the socket's backlog). A failure is
+/// logged and the store is used as it is; `None` when nothing was done.
+pub fn compact_if_due(
+    store: &Store,
+    policy: &CompactPolicy,
+) -> Option<queue_store::store::Compaction> {
+    match store.compaction_due(policy) {
+        Ok(Some(bytes)) => {
+            tracing::info!(
+                bytes,
+                "the queue store's files grew: compacting them before the re-execution"
+            );
+            match store.compact() {
+                Ok(done) => Some(done),
+                Err(err) => {
+                    tracing::error!(error = %err, "compacting the queue store failed; it is used as it is and the next roll tries again");
+                    None
+                }
+            }
+        }
+        Ok(None) => None,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot measure the queue store's files; no compaction this time");
+            None
+        }
+    }
 }
 
 /// Turns each accepted press into a ticket, one at a time, in press order.
@@ -346,7 +397,8 @@ pub fn log_outcome(press: &ButtonPress, outcome: &PressOutcome) {
 /// Keeps the LEDs and the fault events in step with the printer and the
 /// opening hours; rolls the service day and prunes old days on the way.
 /// With `roll`, a roll this process lived through (not its start) is
-/// announced there once no department is open: the daily re-execution.
+/// announced there once no department is open: the daily re-execution,
+/// which then leaves the day's prune to the new image.
 async fn keep_status<L: OutputPin + Send + 'static>(
     app: App,
     mut lights: StatusLights<L>,
@@ -372,12 +424,25 @@ async fn keep_status<L: OutputPin + Send + 'static>(
         })
         .await;
         if today.is_some() && today != pruned_day {
-            let store = app.store().clone();
-            match blocking(move || store.prune()).await {
-                Ok(report) => tracing::debug!(?report, "retention checked"),
-                Err(err) => tracing::error!(error = %err, "retention failed; old days are kept"),
+            let lived_through_roll = roll.is_some() && pruned_day.is_some();
+            if lived_through_roll && !any_department_open(&app) {
+                // The new image packs and prunes first thing (its first
+                // pass here): sled deletes the blob of a replaced node only
+                // once the log segment that replaced it is full, which the
+                // new day's writes bring about; pruned just before the
+                // `execve`, that deletion was lost with the process and
+                // each roll left a megabyte or more of dead blobs.
+                reexec_due = true;
+            } else {
+                let store = app.store().clone();
+                match blocking(move || store.prune()).await {
+                    Ok(report) => tracing::debug!(?report, "retention checked"),
+                    Err(err) => {
+                        tracing::error!(error = %err, "retention failed; old days are kept");
+                    }
+                }
+                reexec_due = lived_through_roll;
             }
-            reexec_due = roll.is_some() && pruned_day.is_some();
             pruned_day = today;
         }
         if reexec_due && !any_department_open(&app) {

@@ -17,6 +17,7 @@ pub mod flood;
 pub mod hostile;
 pub mod http;
 pub mod load;
+pub mod maintenance;
 pub mod network;
 pub mod power;
 pub mod printer;
@@ -107,6 +108,7 @@ pub const SCENARIOS: &[(&str, Scenario)] = &[
     ("load", load::run),
     ("hostile", hostile::run),
     ("ratings", ratings::run),
+    ("maintenance", maintenance::run),
 ];
 
 /// Runs one scenario; a setup error or a panic becomes a wrong row.

@@ -134,6 +134,7 @@ pub async fn run(
     let reexec = Reexec {
         at_roll: config.kiosk.daily_reexec,
         requested: reexec_signal(),
+        compact: queue_store::store::CompactPolicy::default(),
     };
     let ended = run_until(
         app,

@@ -1,7 +1,8 @@
 //! `soak [--quick] [--only NAME,…]`: the reliability and security suite.
 //!
 //! Runs every scenario of [`system_tests::soak`] (power cuts, disk full,
-//! printer faults, network faults, load, hostile input, ratings), prints one table
+//! printer faults, network faults, load, hostile input, ratings, kills in
+//! the maintenance step), prints one table
 //! (scenario, tries, what was checked, lost or wrong) and the figures, and
 //! exits 1 when anything was lost or wrong. `--quick` takes a few minutes
 //! (CI); without it each scenario runs several times longer.
@@ -9,7 +10,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use system_tests::soak::{power, ratings, run_one, table, Mode, SCENARIOS};
+use system_tests::soak::{maintenance, power, ratings, run_one, table, Mode, SCENARIOS};
 
 fn main() -> anyhow::Result<ExitCode> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -21,6 +22,16 @@ fn main() -> anyhow::Result<ExitCode> {
             .parse()
             .context("PORT is a port number")?;
         power::child_main(dir.into(), port)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.first().map(String::as_str) == Some(maintenance::CHILD_FLAG) {
+        let dir = args.get(1).context("--maintenance-child DIR PORT")?;
+        let port = args
+            .get(2)
+            .context("--maintenance-child DIR PORT")?
+            .parse()
+            .context("PORT is a port number")?;
+        maintenance::child_main(dir.into(), port)?;
         return Ok(ExitCode::SUCCESS);
     }
     if args.first().map(String::as_str) == Some(ratings::CHILD_FLAG) {

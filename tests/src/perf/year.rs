@@ -41,6 +41,11 @@
 //! own `sled_ms`/`total_ms` of its opening from the kiosk's log); the figure
 //! is the first, the start right after the year's kiosk ended (sled replays
 //! its log since its last opening: the last roll).
+//! `year_disk_db_bytes`, `year_disk_blobs_bytes` and `year_disk_snap_bytes`
+//! split sled's files; `year_compacted_after_day_N_bytes` is printed for each
+//! compaction the kiosk made before a re-execution (the copy's size),
+//! `YEAR_NO_COMPACT=1` turns them off for comparison and
+//! `YEAR_COMPACT_MIN_BYTES` lowers the size they start from.
 //! `YEAR_DAYS` shortens the run for a quick look, `YEAR_RSS_EVERY_DAY=1`
 //! prints both memory lines for every day, `YEAR_NO_REEXEC=1` runs the whole
 //! year in one process image (a kiosk with `daily_reexec = false`, for
@@ -79,6 +84,27 @@ fn dir_bytes(dir: &std::path::Path) -> anyhow::Result<u64> {
         };
     }
     Ok(total)
+}
+
+/// What of the data directory is sled's log (`db`), its blobs and its
+/// snapshots: `year_disk_db_bytes`, `year_disk_blobs_bytes`,
+/// `year_disk_snap_bytes`.
+fn print_store_files(store: &std::path::Path) -> anyhow::Result<()> {
+    let (mut db, mut blobs, mut snap) = (0, 0, 0);
+    for entry in std::fs::read_dir(store).with_context(|| format!("listing {}", store.display()))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        match name.as_str() {
+            "db" => db += entry.metadata()?.len(),
+            "blobs" => blobs += dir_bytes(&entry.path())?,
+            _ if name.starts_with("snap.") => snap += entry.metadata()?.len(),
+            _ => {}
+        }
+    }
+    println!("year_disk_db_bytes: {db} bytes");
+    println!("year_disk_blobs_bytes: {blobs} bytes");
+    println!("year_disk_snap_bytes: {snap} bytes");
+    Ok(())
 }
 
 fn rss_bytes() -> anyhow::Result<u64> {
@@ -338,6 +364,7 @@ pub fn run() -> anyhow::Result<()> {
         windows.len()
     );
     println!("year_disk_bytes: {disk_bytes} bytes");
+    print_store_files(&dir_path.join("store"))?;
     println!("year_rss_max_after_day_30_bytes: {after_day_30} bytes");
     println!("year_rss_peak_before_roll_bytes: {peak} bytes");
     if !windows.is_empty() {

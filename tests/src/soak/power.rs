@@ -45,15 +45,15 @@ pub const CHILD_FLAG: &str = "--power-child";
 /// (department, service day, number) → ticket id.
 type Printed = HashMap<(String, String, u32), u64>;
 
-struct Line {
-    kind: String,
-    key: (String, String, u32),
-    id: u64,
+pub(super) struct Line {
+    pub(super) kind: String,
+    pub(super) key: (String, String, u32),
+    pub(super) id: u64,
     /// The touch press's service, if any.
-    service: Option<String>,
+    pub(super) service: Option<String>,
 }
 
-fn parse(line: &str) -> Option<Line> {
+pub(super) fn parse(line: &str) -> Option<Line> {
     let mut parts = line.split(' ');
     let kind = parts.next()?.to_owned();
     if kind != "PRINTED" && kind != "FAILED" {
@@ -258,7 +258,10 @@ pub fn run(mode: Mode) -> anyhow::Result<Row> {
     Ok(row)
 }
 
-fn open_store(dir: &Path, config: &Arc<kiosk_config::CenterConfig>) -> anyhow::Result<Store> {
+pub(super) fn open_store(
+    dir: &Path,
+    config: &Arc<kiosk_config::CenterConfig>,
+) -> anyhow::Result<Store> {
     // The killed child's sled lock goes with its process; the kernel may
     // take a moment to release it.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -305,7 +308,7 @@ pub fn child_main(dir: PathBuf, printer_port: u16) -> anyhow::Result<()> {
     })
 }
 
-async fn press(app: &App, config: &kiosk_config::CenterConfig, i: usize) -> String {
+pub(super) async fn press(app: &App, config: &kiosk_config::CenterConfig, i: usize) -> String {
     let mut department = &config.departments[(i * 7) % config.departments.len()];
     // Every other press comes from the touch screen, half of those for a
     // department with services (Hộ tịch in the Phú Xuân config): a child

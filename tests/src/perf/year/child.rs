@@ -7,8 +7,9 @@
 //!
 //! Each image of the process simulates one service day through the daemon's
 //! store (the clock is a [`ManualClock`], so a day takes seconds), rolls to
-//! the next day, prunes, and asks for the re-execution; the next image
-//! finds which day it is in `sim_day` beside the store. It talks to the
+//! the next day and asks for the re-execution; the next image packs and
+//! prunes first (as the daemon's does) and finds which day it is in
+//! `sim_day` beside the store. It talks to the
 //! parent over stdin/stdout: it prints `year_day_ready N` once live and
 //! `year_day_end N` after the day's service, and waits for a line on stdin
 //! after each, so the parent reads `/proc/PID/status` at those points;
@@ -26,7 +27,7 @@ use jiff::Timestamp;
 use kiosk::commands::run::{inherited_listener, reexec_self, NoPin};
 use kiosk::daemon::{api_state, open_app, run_until, Ended, Hardware, Reexec};
 use queue_store::clock::ManualClock;
-use queue_store::store::{Durability, Store};
+use queue_store::store::{compact, CompactPolicy, Durability, Store};
 use tokio::sync::Notify;
 
 use super::{against_fresh, simulate_day, DEPARTMENTS};
@@ -128,15 +129,45 @@ pub fn run(dir: &Path, days: i32) -> anyhow::Result<()> {
             Reexec {
                 at_roll: false,
                 requested: async move { again.notified().await },
+                compact: compact_policy(),
             },
         )
         .await?;
         driver.await??;
         match ended {
-            Ended::Reexec(listener) => Err(reexec_self(listener)),
+            Ended::Reexec(listener) => {
+                let store_dir = &config.kiosk.data_dir;
+                if store_dir.join(compact::READY).exists() {
+                    println!(
+                        "year_compacted_after_day_{day}_bytes: {} bytes",
+                        compact::last_compacted_bytes(store_dir).unwrap_or(0)
+                    );
+                }
+                Err(reexec_self(listener))
+            }
             Ended::Stopped => Ok(()),
         }
     })
+}
+
+/// The daemon's compaction policy, or never with `YEAR_NO_COMPACT=1`
+/// (for comparison with a kiosk that only re-executes), or from
+/// `YEAR_COMPACT_MIN_BYTES` bytes on (to see compactions in a short run).
+fn compact_policy() -> CompactPolicy {
+    if std::env::var_os("YEAR_NO_COMPACT").is_some() {
+        return CompactPolicy {
+            min_bytes: u64::MAX,
+            factor: 1,
+        };
+    }
+    let mut policy = CompactPolicy::default();
+    if let Some(min) = std::env::var("YEAR_COMPACT_MIN_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        policy.min_bytes = min;
+    }
+    policy
 }
 
 /// This image's work; true when the next day follows (re-execute).
@@ -151,8 +182,10 @@ fn drive(
     let tz = config.center.timezone.clone();
     report_and_wait(&format!("year_day_ready {day}"))?;
     if day == days {
-        // The morning after the year: the final figures.
+        // The morning after the year: the new image's prune, as the
+        // daemon's first pass does, then the final figures.
         store.set_durability(Durability::Flush)?;
+        store.prune()?;
         let (p99_fresh, p99_year) = against_fresh(store, config, clock)?;
         println!(
             "events_kept: {} events",
@@ -183,12 +216,15 @@ fn drive(
         );
     }
     report_and_wait(&format!("year_day_end {day}"))?;
-    // The roll, as the daemon does it: the new day starts, old days are
-    // packed and pruned; then everything is flushed and the process
-    // re-executes itself.
+    // The roll, as the daemon does it: the new day starts, everything is
+    // flushed and the process re-executes itself; the new image packs and
+    // prunes old days first thing (`simulate_day`). `YEAR_PRUNE_EARLY=1`
+    // prunes here instead, before the re-execution, as the daemon did.
     clock.set(day_start(first, day + 1, &tz)?);
     store.roll_service_day()?;
-    store.prune()?;
+    if std::env::var_os("YEAR_PRUNE_EARLY").is_some() {
+        store.prune()?;
+    }
     store.set_durability(Durability::Flush)?;
     let next = dir_of(config).join("sim_day");
     std::fs::write(next.with_extension("new"), (day + 1).to_string())?;
