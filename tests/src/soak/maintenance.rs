@@ -1,15 +1,14 @@
 //! Scenario `maintenance kills`: the kiosk is killed with SIGKILL during
-//! its maintenance step — the service-day roll, the compaction of the
-//! store, the re-execution, the new image's opening, which swaps the
-//! compacted copy in, and its prune.
+//! its maintenance step — the service-day roll and prune, the compaction
+//! of the store, the re-execution and the new image's opening, which swaps
+//! the compacted copy in.
 //!
 //! The kiosk is the soak binary re-run as `soak --maintenance-child DIR
 //! PORT` ([`child_main`]). Each image of it opens the store as the daemon
-//! does ([`open_app`]: a committed compaction is swapped in here), packs
-//! and prunes as the daemon's first pass does, and prints `OPENED`;
-//! presses a few tickets through the real press pipeline (the power-cut
-//! scenario's presses, one `PRINTED …` line each), then runs the
-//! maintenance step with the daemon's own functions — roll,
+//! does ([`open_app`]: a committed compaction is swapped in here) and
+//! prints `OPENED`, presses a few tickets through the real press pipeline
+//! (the power-cut scenario's presses, one `PRINTED …` line each), then runs
+//! the maintenance step with the daemon's own functions — roll, prune,
 //! [`compact_if_due`] with a policy that always compacts — printing
 //! `MAINT begin` before it and `MAINT committed` after the copy is
 //! committed, and re-executes itself exactly as `kiosk run` does
@@ -61,10 +60,10 @@ const ALWAYS: CompactPolicy = CompactPolicy {
 /// Where a kill fell, from the lines the child printed before it.
 #[derive(Debug, Default)]
 struct Phases {
-    /// After `MAINT begin`, before `MAINT committed`: roll, copy.
+    /// After `MAINT begin`, before `MAINT committed`: roll, prune, copy.
     copy: u64,
     /// After the commit, before the new image said `OPENED`: the
-    /// `execve`, the opening that swaps the copy in, the prune.
+    /// `execve` and the opening that swaps the copy in.
     swap: u64,
     /// After the new image opened.
     after: u64,
@@ -264,7 +263,7 @@ pub fn run(mode: Mode) -> anyhow::Result<Row> {
         format!("kills missed the maintenance step: {phases:?}")
     });
     row.check(format!(
-        "{} kills: {} in roll/copy, {} between the commit and the new image's prune (execve, swap, open, prune), {} after",
+        "{} kills: {} in roll/prune/copy, {} between the commit and the new image's opening (execve, swap), {} after",
         rounds, phases.copy, phases.swap, phases.after
     ));
     row.check(format!(
@@ -290,9 +289,6 @@ pub fn child_main(dir: PathBuf, printer_port: u16) -> anyhow::Result<()> {
     super::runtime()?.block_on(async move {
         let transport = ticket_printer::open(&config.kiosk.printer)?;
         let app = open_app(Arc::clone(&config), transport, Arc::new(SystemClock))?;
-        // The daemon's first pass: the new image packs and prunes.
-        let store = app.store().clone();
-        blocking(move || store.prune()).await?;
         say("OPENED")?;
         let want = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let listener = match inherited_listener(want) {
@@ -307,6 +303,7 @@ pub fn child_main(dir: PathBuf, printer_port: u16) -> anyhow::Result<()> {
         let store = app.store().clone();
         let compacted = blocking(move || -> anyhow::Result<bool> {
             store.roll_service_day()?;
+            store.prune()?;
             Ok(compact_if_due(&store, &ALWAYS).is_some())
         })
         .await?;

@@ -7,9 +7,8 @@
 //!
 //! Each image of the process simulates one service day through the daemon's
 //! store (the clock is a [`ManualClock`], so a day takes seconds), rolls to
-//! the next day and asks for the re-execution; the next image packs and
-//! prunes first (as the daemon's does) and finds which day it is in
-//! `sim_day` beside the store. It talks to the
+//! the next day, prunes, and asks for the re-execution; the next image
+//! finds which day it is in `sim_day` beside the store. It talks to the
 //! parent over stdin/stdout: it prints `year_day_ready N` once live and
 //! `year_day_end N` after the day's service, and waits for a line on stdin
 //! after each, so the parent reads `/proc/PID/status` at those points;
@@ -182,10 +181,8 @@ fn drive(
     let tz = config.center.timezone.clone();
     report_and_wait(&format!("year_day_ready {day}"))?;
     if day == days {
-        // The morning after the year: the new image's prune, as the
-        // daemon's first pass does, then the final figures.
+        // The morning after the year: the final figures.
         store.set_durability(Durability::Flush)?;
-        store.prune()?;
         let (p99_fresh, p99_year) = against_fresh(store, config, clock)?;
         println!(
             "events_kept: {} events",
@@ -216,15 +213,12 @@ fn drive(
         );
     }
     report_and_wait(&format!("year_day_end {day}"))?;
-    // The roll, as the daemon does it: the new day starts, everything is
-    // flushed and the process re-executes itself; the new image packs and
-    // prunes old days first thing (`simulate_day`). `YEAR_PRUNE_EARLY=1`
-    // prunes here instead, before the re-execution, as the daemon did.
+    // The roll, as the daemon does it: the new day starts, old days are
+    // packed and pruned; then everything is flushed and the process
+    // re-executes itself.
     clock.set(day_start(first, day + 1, &tz)?);
     store.roll_service_day()?;
-    if std::env::var_os("YEAR_PRUNE_EARLY").is_some() {
-        store.prune()?;
-    }
+    store.prune()?;
     store.set_durability(Durability::Flush)?;
     let next = dir_of(config).join("sim_day");
     std::fs::write(next.with_extension("new"), (day + 1).to_string())?;
