@@ -36,12 +36,11 @@ use anyhow::Context;
 use kiosk::app::blocking;
 use kiosk::commands::run::{inherited_listener, reexec_self};
 use kiosk::daemon::{compact_if_due, open_app};
-use queue_protocol::TicketId;
 use queue_store::clock::SystemClock;
-use queue_store::store::{compact, CompactPolicy, EventsSince};
+use queue_store::store::{compact, CompactPolicy};
 use rand::Rng;
 
-use super::power::{open_store, parse, press};
+use super::power::{check_reopened, count_unique_numbers, open_store, parse, press};
 use super::{center, thousands, KillOnDrop, Mode, Row};
 use crate::loopback_printer::LoopbackPrinter;
 
@@ -196,66 +195,11 @@ pub fn run(mode: Mode) -> anyhow::Result<Row> {
                 format!("round {round}: {leftover} left after the store opened")
             });
         }
-        for line in &acked {
-            match store.ticket(TicketId(line.id)) {
-                Ok(Some(t)) => row.expect(
-                    (&t.issued_department, &t.service_day, t.number)
-                        == (&line.key.0, &line.key.1, line.key.2),
-                    || {
-                        format!(
-                            "round {round}: ticket {} has another number: {t:?}",
-                            line.id
-                        )
-                    },
-                ),
-                other => row.fail(format!(
-                    "round {round}: acknowledged ticket {} {:?} lost: {other:?}",
-                    line.id, line.key
-                )),
-            }
-        }
-        match store.events_since(checked_seq, usize::MAX) {
-            Ok(EventsSince::Events(events)) => {
-                let mut expected = checked_seq + 1;
-                for event in &events {
-                    if event.seq != expected {
-                        row.fail(format!(
-                            "round {round}: event log hole: expected seq {expected}, found {}",
-                            event.seq
-                        ));
-                    }
-                    expected = event.seq + 1;
-                }
-                let last = store.last_seq();
-                row.expect(expected == last + 1, || {
-                    format!(
-                        "round {round}: log ends at {} but last_seq is {last}",
-                        expected - 1
-                    )
-                });
-                checked_seq = last;
-            }
-            other => row.fail(format!("round {round}: events unreadable: {other:?}")),
-        }
+        checked_seq = check_reopened(&mut row, &store, round, &acked, checked_seq);
     }
 
     let store = open_store(dir.path(), &config)?;
-    let mut numbers: HashMap<(String, String, u32), u64> = HashMap::new();
-    let mut stored = 0u64;
-    for day in store.service_days() {
-        for t in store.day_tickets(day)? {
-            stored += 1;
-            if let Some(other) = numbers.insert(
-                (t.issued_department.clone(), t.service_day.clone(), t.number),
-                t.id.0,
-            ) {
-                row.fail(format!(
-                    "number {} of {} issued twice (tickets {other} and {})",
-                    t.label, t.issued_department, t.id
-                ));
-            }
-        }
-    }
+    let stored = count_unique_numbers(&mut row, &store)?;
     row.expect(committed > 0, || {
         "no compaction was ever committed: the maintenance step was not exercised".to_string()
     });

@@ -160,68 +160,13 @@ pub fn run(mode: Mode) -> anyhow::Result<Row> {
             }
         };
         opened += 1;
-        for line in &acked {
-            match store.ticket(TicketId(line.id)) {
-                Ok(Some(t)) => row.expect(
-                    (&t.issued_department, &t.service_day, t.number, &t.service)
-                        == (&line.key.0, &line.key.1, line.key.2, &line.service),
-                    || {
-                        format!(
-                            "round {round}: ticket {} has another number or service: {t:?}",
-                            line.id
-                        )
-                    },
-                ),
-                other => row.fail(format!(
-                    "round {round}: acknowledged ticket {} {:?} lost: {other:?}",
-                    line.id, line.key
-                )),
-            }
-        }
-        match store.events_since(checked_seq, usize::MAX) {
-            Ok(EventsSince::Events(events)) => {
-                let mut expected = checked_seq + 1;
-                for event in &events {
-                    if event.seq != expected {
-                        row.fail(format!(
-                            "round {round}: event log hole: expected seq {expected}, found {}",
-                            event.seq
-                        ));
-                    }
-                    expected = event.seq + 1;
-                }
-                let last = store.last_seq();
-                row.expect(expected == last + 1, || {
-                    format!(
-                        "round {round}: log ends at {} but last_seq is {last}",
-                        expected - 1
-                    )
-                });
-                checked_seq = last;
-            }
-            other => row.fail(format!("round {round}: events unreadable: {other:?}")),
-        }
+        checked_seq = check_reopened(&mut row, &store, round, &acked, checked_seq);
     }
 
     // Every ticket in the store has its own number; the printer never got
     // more tickets than there are durable numbers.
     let store = open_store(dir.path(), &config)?;
-    let mut numbers: HashMap<(String, String, u32), u64> = HashMap::new();
-    let mut stored = 0u64;
-    for day in store.service_days() {
-        for t in store.day_tickets(day)? {
-            stored += 1;
-            if let Some(other) = numbers.insert(
-                (t.issued_department.clone(), t.service_day.clone(), t.number),
-                t.id.0,
-            ) {
-                row.fail(format!(
-                    "number {} of {} issued twice (tickets {other} and {})",
-                    t.label, t.issued_department, t.id
-                ));
-            }
-        }
-    }
+    let stored = count_unique_numbers(&mut row, &store)?;
     received += printer.tickets.try_iter().count() as u64;
     row.expect(received <= stored, || {
         format!("the printer received {received} tickets but only {stored} numbers are durable")
@@ -256,6 +201,83 @@ pub fn run(mode: Mode) -> anyhow::Result<Row> {
         thousands(events)
     ));
     Ok(row)
+}
+/// After the `round`th kill: every acknowledged ticket is in the reopened
+/// store with its number (and service), and the event log after
+/// `checked_seq` has no hole; returns the last seq now checked.
+pub(super) fn check_reopened(
+    row: &mut Row,
+    store: &Store,
+    round: impl std::fmt::Display,
+    acked: &[Line],
+    checked_seq: u64,
+) -> u64 {
+    for line in acked {
+        match store.ticket(TicketId(line.id)) {
+            Ok(Some(t)) => row.expect(
+                (&t.issued_department, &t.service_day, t.number, &t.service)
+                    == (&line.key.0, &line.key.1, line.key.2, &line.service),
+                || {
+                    format!(
+                        "round {round}: ticket {} has another number or service: {t:?}",
+                        line.id
+                    )
+                },
+            ),
+            other => row.fail(format!(
+                "round {round}: acknowledged ticket {} {:?} lost: {other:?}",
+                line.id, line.key
+            )),
+        }
+    }
+    match store.events_since(checked_seq, usize::MAX) {
+        Ok(EventsSince::Events(events)) => {
+            let mut expected = checked_seq + 1;
+            for event in &events {
+                if event.seq != expected {
+                    row.fail(format!(
+                        "round {round}: event log hole: expected seq {expected}, found {}",
+                        event.seq
+                    ));
+                }
+                expected = event.seq + 1;
+            }
+            let last = store.last_seq();
+            row.expect(expected == last + 1, || {
+                format!(
+                    "round {round}: log ends at {} but last_seq is {last}",
+                    expected - 1
+                )
+            });
+            last
+        }
+        other => {
+            row.fail(format!("round {round}: events unreadable: {other:?}"));
+            checked_seq
+        }
+    }
+}
+
+/// The store's tickets, counted; a number issued twice in a department's
+/// service day is a failure of the row.
+pub(super) fn count_unique_numbers(row: &mut Row, store: &Store) -> anyhow::Result<u64> {
+    let mut numbers: HashMap<(String, String, u32), u64> = HashMap::new();
+    let mut stored = 0u64;
+    for day in store.service_days() {
+        for t in store.day_tickets(day)? {
+            stored += 1;
+            if let Some(other) = numbers.insert(
+                (t.issued_department.clone(), t.service_day.clone(), t.number),
+                t.id.0,
+            ) {
+                row.fail(format!(
+                    "number {} of {} issued twice (tickets {other} and {})",
+                    t.label, t.issued_department, t.id
+                ));
+            }
+        }
+    }
+    Ok(stored)
 }
 
 pub(super) fn open_store(
