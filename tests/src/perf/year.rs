@@ -115,16 +115,21 @@ fn rss_bytes() -> anyhow::Result<u64> {
 
 /// The VmRSS line of a `/proc/PID/status` text, in bytes.
 fn vm_rss(status: &str) -> anyhow::Result<u64> {
+    status_bytes(status, "VmRSS:")
+}
+
+/// The line `key` (e.g. `VmHWM:`) of a `/proc/PID/status` text, in bytes.
+fn status_bytes(status: &str, key: &str) -> anyhow::Result<u64> {
     let line = status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .context("no VmRSS line")?;
+        .find(|l| l.starts_with(key))
+        .with_context(|| format!("no {key} line"))?;
     let kib: u64 = line
         .split_whitespace()
         .nth(1)
-        .context("empty VmRSS line")?
+        .with_context(|| format!("empty {key} line"))?
         .parse()
-        .context("VmRSS is not a number")?;
+        .with_context(|| format!("{key} is not a number"))?;
     Ok(kib * 1024)
 }
 
@@ -134,6 +139,7 @@ fn simulate_day(
     clock: &ManualClock,
     start: Timestamp,
     measure: bool,
+    durable: bool,
 ) -> anyhow::Result<Vec<Duration>> {
     clock.set(start);
     store.roll_service_day()?;
@@ -144,7 +150,7 @@ fn simulate_day(
         clock.advance(SignedDuration::from_secs(10));
         let department = format!("d{}", i % DEPARTMENTS);
         let flushed = measure && i < MEASURED;
-        if measure && i == MEASURED {
+        if measure && !durable && i == MEASURED {
             store.set_durability(Durability::Deferred)?;
         }
         let started = Instant::now();
@@ -247,9 +253,31 @@ fn reopen(dir: &std::path::Path) -> anyhow::Result<()> {
 
 /// VmRSS of process `pid`, from `/proc/PID/status`.
 fn rss_of(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .with_context(|| format!("reading /proc/{pid}/status"))?;
-    vm_rss(&status)
+    vm_rss(&status_of(pid)?)
+}
+
+/// VmHWM of process `pid`: its peak resident memory since its last execve.
+fn hwm_of(pid: u32) -> anyhow::Result<u64> {
+    status_bytes(&status_of(pid)?, "VmHWM:")
+}
+
+fn status_of(pid: u32) -> anyhow::Result<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))
+}
+
+/// Peaks (VmHWM) of the kiosk's images, one per service day.
+#[derive(Default)]
+struct Peaks {
+    /// Largest image peak of a day after day 30, accelerated days.
+    after_day_30: u64,
+    /// The same over the days run with real flushes (`YEAR_DURABLE_EVERY`).
+    durable_after_day_30: u64,
+    /// Every image peak, accelerated and durable, for the range line.
+    all: Vec<u64>,
+    durable: Vec<u64>,
+    /// Peak at the end of the current day's service (before the roll).
+    service: u64,
 }
 
 /// Run the scenario.
@@ -305,6 +333,7 @@ pub fn run() -> anyhow::Result<()> {
     let mut peak = 0;
     let mut after_day_30 = 0;
     let mut figures = Vec::new();
+    let mut peaks = Peaks::default();
     let every_day = std::env::var_os("YEAR_RSS_EVERY_DAY").is_some();
     use std::io::{BufRead as _, Write as _};
     for line in out.lines() {
@@ -328,11 +357,43 @@ pub fn run() -> anyhow::Result<()> {
             let d: i32 = d.parse()?;
             // The day's peak, at the end of its (accelerated) service.
             let rss = rss_of(pid)?;
+            peaks.service = hwm_of(pid)?;
             peak = peak.max(rss);
             if (d + 1) % 30 == 0 || d + 1 == days || every_day {
                 println!("year_rss_day_{}_before_roll_bytes: {rss} bytes", d + 1);
             }
             writeln!(go)?;
+        } else if let Some(rest) = line.strip_prefix("year_hwm ") {
+            // The image's peak just before its execve: day `d + 1`'s, from
+            // its start through the service, the roll and any compaction.
+            let mut words = rest.split_whitespace().map(str::parse::<u64>);
+            let (Some(Ok(d)), Some(Ok(hwm)), Some(Ok(rss))) =
+                (words.next(), words.next(), words.next())
+            else {
+                anyhow::bail!("bad line from the kiosk: {line}");
+            };
+            let d = i32::try_from(d)? + 1;
+            let durable = child::durable_day(d - 1);
+            if durable {
+                peaks.durable.push(hwm);
+            } else {
+                peaks.all.push(hwm);
+            }
+            if d > 30 {
+                let max = if durable {
+                    &mut peaks.durable_after_day_30
+                } else {
+                    &mut peaks.after_day_30
+                };
+                *max = (*max).max(hwm);
+            }
+            if d % 30 == 0 || d == days || every_day || durable {
+                let kind = if durable { "flushed" } else { "deferred" };
+                println!(
+                    "year_hwm_day_{d}_bytes: {hwm} bytes ({kind}; peak of the service {}, resident before the execve {rss})",
+                    peaks.service
+                );
+            }
         } else if line.starts_with("year_roll ") {
             rolled_at = Some(Instant::now());
         } else if !line.starts_with("load_average") {
@@ -367,6 +428,30 @@ pub fn run() -> anyhow::Result<()> {
     print_store_files(&dir_path.join("store"))?;
     println!("year_rss_max_after_day_30_bytes: {after_day_30} bytes");
     println!("year_rss_peak_before_roll_bytes: {peak} bytes");
+    println!(
+        "year_hwm_max_after_day_30_bytes: {} bytes (VmHWM of each day's image, days 31 on, deferred flushes)",
+        peaks.after_day_30
+    );
+    if !peaks.durable.is_empty() {
+        println!(
+            "year_hwm_durable_max_after_day_30_bytes: {} bytes (days run with real flushes: {})",
+            peaks.durable_after_day_30,
+            peaks.durable.len()
+        );
+    }
+    for (name, list) in [
+        ("deferred", &mut peaks.all),
+        ("flushed", &mut peaks.durable),
+    ] {
+        list.sort_unstable();
+        if let (Some(lo), Some(hi)) = (list.first(), list.last()) {
+            println!(
+                "year_hwm_range_{name}: {lo}–{hi} bytes, median {} ({} days)",
+                list[list.len() / 2],
+                list.len()
+            );
+        }
+    }
     if !windows.is_empty() {
         println!(
             "year_reexec_window_ms_p50: {} ms",
