@@ -11,18 +11,36 @@
 //! data directory continues the same service day. To finish in minutes the
 //! bulk of the simulation runs with [`Durability::Deferred`] (no fsync per
 //! operation — simulation only; the store is flushed before each
-//! re-execution); the first 500 issues of the first and of the last day run
+//! re-execution, and every `YEAR_SIM_FLUSH_EVERY` tickets, 100 unless set:
+//! see below); the first 500 issues of the first and of the last day run
 //! with real flushes and give `issue_p99_start` and `issue_p99_end`.
+//!
+//! **Memory.** The kiosk's peak of each day is `VmHWM`, which the kernel
+//! resets at each execve: the child reads its own just before the roll's
+//! re-execution and the parent prints `year_hwm_day_N_bytes` (day N's image
+//! from its start through the service, the roll's pack and prune and any
+//! compaction; with the peak of the service alone and the resident memory
+//! before the execve), `year_hwm_max_after_day_30_bytes` (the goal's
+//! figure: < 32 MiB), `year_hwm_range_deferred`. `YEAR_DURABLE_EVERY=N`
+//! runs every Nth day with real flushes throughout, as a kiosk does, and
+//! prints those days as `flushed`, with `year_hwm_durable_max_after_day_30_bytes`
+//! and `year_hwm_range_flushed`. An accelerated day without flushes piles
+//! up what sled has not written yet: `YEAR_SIM_FLUSH_EVERY=0` (the old
+//! simulation) gave service peaks of 58–83 MB on days after a compaction
+//! where the same days flushed took 20–21 MB and the accelerated days
+//! flushed every 100 tickets 22–26 MB (`YEAR_DAYS=8
+//! YEAR_COMPACT_MIN_BYTES=20000000`, a compaction every other day).
+//! `YEAR_CACHE_BYTES` sets sled's cache instead of the kiosk's 8 MiB.
 //!
 //! This process only watches: it reads the kiosk's `/proc/PID/status` (the
 //! same PID through every re-execution) and prints `year_rss_day_N_bytes`
 //! every 30 days and at the end (right after the roll's re-execution: what
 //! the kiosk starts day N + 1 with), `year_rss_day_N_before_roll_bytes`
-//! (at the end of day N's service, the day's peak; a simulated day runs in
-//! about two seconds with deferred flushes, which piles up more sled
-//! garbage than a real day does), `year_rss_max_after_day_30_bytes` (the
-//! largest after-roll figure from day 31 on) and
-//! `year_rss_peak_before_roll_bytes`, `year_reexec_window_ms_p50`/`_max`
+//! (resident at the end of day N's service: not the day's peak, which the
+//! roll's pack and prune and a compaction may pass; see **Memory** above),
+//! `year_rss_max_after_day_30_bytes` (the largest after-roll figure from
+//! day 31 on) and `year_rss_peak_before_roll_bytes` (the largest
+//! end-of-service figure), `year_reexec_window_ms_p50`/`_max`
 //! (from the kiosk saying it stops for the roll to the new image saying it
 //! is live: the window in which a button press would not be seen),
 //! `year_disk_bytes` (files in the data directory), and from the kiosk
@@ -133,6 +151,15 @@ fn status_bytes(status: &str, key: &str) -> anyhow::Result<u64> {
     Ok(kib * 1024)
 }
 
+/// Tickets between two flushes of an accelerated day:
+/// `YEAR_SIM_FLUSH_EVERY`, 100 unless set, 0 for none (see the module docs).
+fn sim_flush_every() -> usize {
+    std::env::var("YEAR_SIM_FLUSH_EVERY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100)
+}
+
 /// One service day; returns the sorted latencies of the measured issues.
 fn simulate_day(
     store: &Store,
@@ -141,6 +168,7 @@ fn simulate_day(
     measure: bool,
     durable: bool,
 ) -> anyhow::Result<Vec<Duration>> {
+    let flush_every = sim_flush_every();
     clock.set(start);
     store.roll_service_day()?;
     store.prune()?;
@@ -151,6 +179,13 @@ fn simulate_day(
         let department = format!("d{}", i % DEPARTMENTS);
         let flushed = measure && i < MEASURED;
         if measure && !durable && i == MEASURED {
+            store.set_durability(Durability::Deferred)?;
+        }
+        if !(durable || measure && i < MEASURED) && flush_every > 0 && i % flush_every == 0 && i > 0
+        {
+            // What sled has not written yet, written now (as its own flusher
+            // does every 500 ms, an eternity in the accelerated day).
+            store.set_durability(Durability::Flush)?;
             store.set_durability(Durability::Deferred)?;
         }
         let started = Instant::now();

@@ -70,6 +70,13 @@ pub fn run(dir: &Path, days: i32) -> anyhow::Result<()> {
         .context("first_day is not a date")?;
     let mut config = store_center(DEPARTMENTS, 90);
     config.kiosk.data_dir = dir.join("store");
+    // `YEAR_CACHE_BYTES`: sled's cache instead of the kiosk's default.
+    if let Some(bytes) = std::env::var("YEAR_CACHE_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        config.kiosk.store_cache_bytes = bytes;
+    }
     let tz = config.center.timezone.clone();
     let config = Arc::new(config);
     let clock = ManualClock::new(day_start(first, day, &tz)?);
