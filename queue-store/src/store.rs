@@ -710,6 +710,19 @@ impl Inner {
     }
 }
 
+impl Drop for Inner {
+    /// A store closed cleanly leaves sled holding everything and the
+    /// journal with nothing to apply (an older build, which does not read
+    /// the journal, then finds every record).
+    fn drop(&mut self) {
+        if self.broken.is_none() {
+            if let Err(err) = self.checkpoint() {
+                tracing::warn!(error = %err, "the queue store could not checkpoint its journal while closing; the next start applies it");
+            }
+        }
+    }
+}
+
 fn unreadable_pack(day: Date, err: &pack::UnpackError) -> StoreError {
     StoreError::Inconsistent(format!(
         "the pack of service day {day} is unreadable: {err}"
