@@ -187,3 +187,24 @@ fn a_full_journal_starts_over_and_every_ticket_stays() {
         4096
     );
 }
+
+#[test]
+fn a_journal_that_cannot_be_opened_stops_the_store_with_a_message_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let clock = ManualClock::new(morning());
+    drop(open(&dir, &fixture_center(), &clock));
+    std::fs::remove_file(dir.join(journal::FILE)).unwrap();
+    std::fs::create_dir(dir.join(journal::FILE)).unwrap();
+    let err = Store::open(
+        &dir,
+        std::sync::Arc::new(fixture_center()),
+        std::sync::Arc::new(clock.clone()),
+        &StoreOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("the journal file journal"), "{err}");
+    assert!(err.contains(&dir.display().to_string()), "{err}");
+    assert!(err.contains("is writable"), "{err}");
+}

@@ -198,6 +198,16 @@ fn io(doing: &'static str) -> impl Fn(std::io::Error) -> StoreError {
     move |e| disk::io_err(doing, e.into())
 }
 
+/// A journal file that cannot be opened or made is the data directory's
+/// problem (its owner or permissions, say after a command run as root):
+/// the error names the directory and says so.
+fn unopenable(dir: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
+    move |e| StoreError::Open {
+        dir: dir.to_owned(),
+        source: std::io::Error::new(e.kind(), format!("the journal file {FILE}: {e}")).into(),
+    }
+}
+
 impl Journal {
     /// Opens `dir`'s journal (making it when missing), applies to `db`'s
     /// hot tree the records sled may lack, and checkpoints, so the journal
@@ -219,7 +229,7 @@ impl Journal {
             .read(true)
             .write(true)
             .open(&path)
-            .map_err(io("opening the journal"))?;
+            .map_err(unopenable(dir))?;
         let mark: Option<Mark> = match db
             .get(MARK_KEY)
             .map_err(|e| disk::io_err("reading the journal mark", e))?
@@ -267,7 +277,7 @@ impl Journal {
                 .read(true)
                 .write(true)
                 .open(&path)
-                .map_err(io("opening the journal"))?;
+                .map_err(unopenable(dir))?;
         }
         Ok((journal, Replayed { records, created }))
     }
@@ -379,7 +389,7 @@ fn crc(header: &[u8], payload: &[u8]) -> u32 {
 /// record never changes the file's size).
 fn make_file(dir: &Path, capacity: u64) -> Result<(), StoreError> {
     let tmp = dir.join(FILE_NEW);
-    let mut file = File::create(&tmp).map_err(io("making the journal"))?;
+    let mut file = File::create(&tmp).map_err(unopenable(dir))?;
     let zeros = vec![0u8; 64 * 1024];
     let mut left = capacity;
     while left > 0 {
