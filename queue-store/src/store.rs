@@ -8,68 +8,47 @@
 //! # Durability
 //!
 //! Each operation computes its whole change (counter bump, tickets, runtime
-//! records, events), writes it as **one atomic sled batch**, then calls
-//! `flush()` followed by `fdatasync` of sled's log file (sled 0.34 itself
-//! only uses `sync_file_range`, which does not survive a power cut),
-//! **before** returning. So once
-//! [`Store::issue`] returns a number, that number survives a crash or a power
-//! cut and is never handed out again; and the event log on disk is always a
-//! gap-free prefix (an operation is either fully on disk with all its events,
-//! or absent). Events are broadcast to subscribers only after the flush.
-//! [`Durability::Deferred`] skips the flush and exists only for simulations
-//! and benchmarks; the daemon must never use it.
+//! records, events) as one list of writes to the hot tree, appends it as
+//! **one record to the store's [`journal`]** and `fdatasync`s it, then
+//! applies the same writes to sled as **one atomic batch** without
+//! flushing (sled writes them from its own threads within 500 ms), all
+//! **before** returning. So once [`Store::issue`] returns a number, that
+//! number survives a crash or a power cut and is never handed out again:
+//! opening applies the journal's records sled may lack. The event log on
+//! disk is always a gap-free prefix (an operation is either fully in the
+//! journal with all its events, or absent; a record torn by a cut fails its
+//! checksum and was never acknowledged). Events are broadcast to
+//! subscribers only after the sync. [`Durability::Deferred`] skips the
+//! journal and exists only for simulations and benchmarks; the daemon must
+//! never use it.
 //!
-//! Why not a single `fdatasync` after the batch (#16 asked): `apply_batch`
-//! only copies the batch into sled's in-memory log buffer; nothing of it is
-//! in the file until that buffer is written, and only `flush()` forces the
-//! write. sled 0.34 writes a log buffer in one place (`IoBufs::write_to_log`)
-//! as `pwrite` immediately followed by `sync_file_range(WAIT_BEFORE | WRITE
-//! | WAIT_AFTER)` of the same range, with no option to leave the second out.
-//! So an `fdatasync` without the flush syncs a file that does not hold the
-//! ticket yet (a kill or a power cut after it returns can lose a number
-//! already printed), and the flush without the `fdatasync` survives a
-//! killed process but not a power cut (`sync_file_range` neither empties the
-//! disk's write cache nor commits a grown file size). The pair is the least
-//! that keeps both promises; since `sync_file_range` has already written and
-//! waited for the pages, the `fdatasync` after it only commits metadata and
-//! flushes the disk's cache. The crash test (`tests/tests/crash.rs`, 200+
-//! SIGKILLs) and the soak's power-cut row check the kill side; the power cut
-//! side rests on this argument (a SIGKILL cannot drop the page cache).
+//! Why a journal (#16 asked whether a single `fdatasync` after the batch
+//! would do): it would not. `apply_batch` only copies the batch into
+//! sled's in-memory log buffer, and only `flush()` writes it; sled 0.34
+//! writes a log buffer (`IoBufs::write_to_log`) as `pwrite` followed by
+//! `sync_file_range` of the same range, from one of its pool threads, and
+//! it writes a 24-byte batch manifest on its own before each batch. Before
+//! the journal each issue was therefore two such pairs plus our
+//! `fdatasync` (for the power cut: `sync_file_range` neither empties the
+//! disk's write cache nor commits a grown file size), and the slowest 1%
+//! of issues waited mostly on the hand-offs between sled's threads (strace
+//! of `perf -- issue`, 2026-12-01). The journal is one `pwrite` and one
+//! `fdatasync` on the calling thread, into a file whose blocks were
+//! written when it was made, so no metadata changes; sled's own writes
+//! leave the issue path. Checkpoints (sled flushed and synced, the
+//! journal started over) come when the journal is full, about every two
+//! thousand operations, at each opening and around the writes that bypass
+//! it ([`Store::prune`], compaction, [`Store::set_durability`]).
 //!
-//! Where an issue's time goes (#16, `strace -f -T` and a timed build of
-//! `perf -- issue` on ext4 over virtio, 2026-12-01): each issue is exactly
-//! two `pwrite` + `sync_file_range` pairs, each done by one of sled's pool
-//! threads (a 24-byte batch manifest, which sled writes on its own before
-//! the batch, then the batch itself, ~850 bytes, or ~15 KB when sled
-//! rewrites a whole node), then our `fdatasync`; no `fallocate`, no
-//! truncation; sled's flusher adds an `fsync` now and then (37 in a run of
-//! 10,100 issues). Medians: 0.15 ms per `sync_file_range`, 0.13 ms for the
-//! `fdatasync`. Under the machine's usual load (load average 5–12 on 2
-//! cores) the slowest 1% of issues spend most of their time waiting for a
-//! CPU, not for the disk (sled hands each write to a pool thread and wakes
-//! all its idle pool threads to do so), and so does the raw `fsync`: both
-//! p99s sit on the scheduler's 4 ms ticks and the ratio is about 1. When
-//! the CPU waits are short (raw `fsync` p50 0.12 ms) the ratio is 2.5–3 and
-//! the slowest 1% of issues (3.4 ms under strace) spend under 0.6 ms in
-//! these syscalls (`fdatasync` p99 0.45 ms, both `sync_file_range`s 0.6
-//! ms): the rest is, as far as strace can tell (it slows those too),
-//! sled's hand-offs between threads. Diagnostic runs with
-//! the whole process under `SCHED_FIFO` showed an `fdatasync` p99 of 2–9
-//! ms, but there sled's pool threads starve the kernel's own I/O threads
-//! (one such run spun both cores until killed), so those figures mostly
-//! measure that. In them, keeping the log file's tail pre-extended with
-//! written zeros (so no write grows the file) brought sled's flush p99
-//! from 0.5–1.7 ms to 0.25 ms; turning sled's flusher off changed nothing
-//! clear. The pre-extension is not used: writing past sled's end of file from outside sled races with
-//! sled's own writes (its flusher and segment cleaning write, and start new
-//! segments at the end of the file, on their own threads, outside the
-//! store's lock); a lost race overwrites log records sled counts as
-//! written, which a SIGKILL test would rarely catch. Doing it safely needs
-//! sled to zero a segment when it allocates it (its `bump_tip`), i.e. a
-//! patched sled. Once a store is older than its first segment cleanings,
-//! sled mostly writes into freed segments inside the file (it zero-fills
-//! them when it opens), where no write grows the file anyway. The sync path
-//! is unchanged.
+//! The crash test (`tests/tests/crash.rs`, 200 SIGKILLs, with an 8 KiB
+//! journal so that checkpoints happen every few operations) checks that no
+//! acknowledged number is lost or reused and fails if no opening had to
+//! apply journal records; it fails at once with the replay switched off.
+//! `tests/store_journal.rs` rebuilds a store from a copy of sled's files
+//! taken at a checkpoint plus the journal written after it (whole, torn, or
+//! another store's), and the `v2-journal` fixture is such a directory. The
+//! power-cut side rests on `fdatasync` of a file whose size and blocks do
+//! not change (a SIGKILL cannot drop the page cache).
 //!
 //! [`Store::prune`] changes two trees at once (see `disk.rs`): each finished
 //! day is packed, and each expired day removed, in **one sled transaction**
@@ -155,6 +134,7 @@ pub mod day;
 mod disk;
 pub mod error;
 pub mod heap;
+pub mod journal;
 pub mod pack;
 pub mod queue;
 pub mod record;
@@ -177,6 +157,7 @@ use crate::clock::Clock;
 
 use citizen::{CitizenIndex, TicketKey};
 pub use error::{ActionError, IssueError, RatingError, StoreError};
+use journal::{Journal, Writes};
 pub use queue::{IssuedTicket, RatingOutcome, RatingRequest};
 
 use queue::{Change, DayStart, QueueState};
@@ -204,9 +185,10 @@ const REMOVE_BATCH: usize = 256;
 /// Whether each operation waits for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
-    /// Flush (fsync) before returning: the only mode for the daemon.
+    /// Journal and `fdatasync` before returning: the only mode for the
+    /// daemon.
     Flush,
-    /// Do not flush; sled writes in the background every 500 ms. For
+    /// No journal; sled writes in the background every 500 ms. For
     /// simulations and benchmarks only: a crash may lose acknowledged numbers.
     Deferred,
 }
@@ -220,6 +202,9 @@ pub struct StoreOptions {
     pub durability: Durability,
     /// Events buffered per subscriber before it lags.
     pub broadcast_capacity: usize,
+    /// The journal's size ([`journal::BYTES`]); the crash test makes it
+    /// small so that kills also land on the checkpoints of a full journal.
+    pub journal_bytes: u64,
 }
 
 impl Default for StoreOptions {
@@ -228,6 +213,7 @@ impl Default for StoreOptions {
             cache_bytes: 8 * 1024 * 1024,
             durability: Durability::Flush,
             broadcast_capacity: 1024,
+            journal_bytes: journal::BYTES,
         }
     }
 }
@@ -336,17 +322,23 @@ struct Inner {
     queue: QueueState,
     /// Flush or not.
     durability: Durability,
-    /// sled's log file, opened only to `fdatasync` it after each flush.
+    /// sled's log file, opened only to `fdatasync` it at each checkpoint.
     log_file: std::fs::File,
+    /// Where each operation's writes are made durable first.
+    journal: Journal,
     /// The data directory, to reopen sled after a failed write.
     dir: PathBuf,
     /// sled's cache size, to reopen it the same way.
     cache_bytes: u64,
+    /// The journal's size, to reopen it the same way.
+    journal_bytes: u64,
     /// Why the store cannot write, after a failed write that reopening did
     /// not cure yet (disk still full).
     broken: Option<String>,
     /// The live day's phone page keys and service times.
     citizen: CitizenIndex,
+    /// Journal records applied by the last opening.
+    replayed: usize,
 }
 
 /// What opening the data directory gives.
@@ -356,13 +348,16 @@ struct Opened {
     days: BTreeMap<Date, DayStart>,
     queue: QueueState,
     log_file: std::fs::File,
+    journal: Journal,
     citizen: CitizenIndex,
+    replayed: usize,
 }
 
 impl Opened {
     fn open(
         dir: &Path,
         cache_bytes: u64,
+        journal_bytes: u64,
         lock_wait: std::time::Duration,
     ) -> Result<Opened, StoreError> {
         let began = std::time::Instant::now();
@@ -375,6 +370,14 @@ impl Opened {
         // only when it opens: what dominates a start (see Store::maintain).
         let sled_open = began.elapsed();
         disk::check_format(&db)?;
+        let log_file = std::fs::File::open(dir.join("db")).map_err(|source| StoreError::Open {
+            dir: dir.to_owned(),
+            source: source.into(),
+        })?;
+        let (journal, replayed) = Journal::open(dir, &db, &log_file, journal_bytes)?;
+        if replayed.created {
+            tracing::info!(dir = %dir.display(), "the queue store's journal was made");
+        }
         let queue = disk::load(&db)?;
         let cold = db
             .open_tree(disk::COLD_TREE)
@@ -382,13 +385,10 @@ impl Opened {
         let days = disk::days(&db)?.into_iter().collect();
         let citizen =
             disk::citizen_index(&db, queue.core.service_day, queue.core.day_first_ticket)?;
-        let log_file = std::fs::File::open(dir.join("db")).map_err(|source| StoreError::Open {
-            dir: dir.to_owned(),
-            source: source.into(),
-        })?;
         tracing::info!(
             sled_ms = sled_open.as_millis() as u64,
             total_ms = began.elapsed().as_millis() as u64,
+            journal_records = replayed.records,
             "queue store opened"
         );
         Ok(Opened {
@@ -397,7 +397,9 @@ impl Opened {
             days,
             queue,
             log_file,
+            journal,
             citizen,
+            replayed: replayed.records,
         })
     }
 }
@@ -507,7 +509,7 @@ impl std::fmt::Debug for Store {
 }
 
 impl Inner {
-    /// Persist `change` atomically (and flush), or reload from disk so memory
+    /// Persist `change` atomically (journaled), or reload from disk so memory
     /// never runs ahead of it.
     fn persist(&mut self, change: &Change) -> Result<(), StoreError> {
         if change.is_empty() && change.departments.is_empty() && change.counters.is_empty() {
@@ -523,20 +525,15 @@ impl Inner {
                 _ => None,
             })
             .collect();
-        let mut batch = sled::Batch::default();
-        disk::write_change(&mut batch, &self.queue, change, |id| {
+        let mut writes = Writes::default();
+        disk::write_change(&mut writes, &self.queue, change, |id| {
             fresh
                 .iter()
                 .find(|(t, _)| *t == id)
                 .map(|(_, k)| *k)
                 .or_else(|| self.citizen.key_of(id))
         });
-        let result = self
-            .db
-            .apply_batch(batch)
-            .map_err(|e| disk::io_err("writing a queue change", e))
-            .and_then(|()| self.flush());
-        if let Err(err) = result {
+        if let Err(err) = self.write(&writes) {
             tracing::error!(error = %err, "queue store write failed; reopening the store from disk");
             self.recover(&err);
             return Err(err);
@@ -590,7 +587,12 @@ impl Inner {
         // thread's bag and let the epochs move on.
         let deadline = std::time::Instant::now() + REOPEN_LOCK_WAIT;
         let opened = loop {
-            match Opened::open(&self.dir, self.cache_bytes, std::time::Duration::ZERO) {
+            match Opened::open(
+                &self.dir,
+                self.cache_bytes,
+                self.journal_bytes,
+                std::time::Duration::ZERO,
+            ) {
                 Err(StoreError::Open { ref source, .. })
                     if lock_held(source) && std::time::Instant::now() < deadline =>
                 {
@@ -608,7 +610,9 @@ impl Inner {
         self.days = opened.days;
         self.queue = opened.queue;
         self.log_file = opened.log_file;
+        self.journal = opened.journal;
         self.citizen = opened.citizen;
+        self.replayed = opened.replayed;
         Ok(())
     }
 
@@ -665,20 +669,61 @@ impl Inner {
         self.packed_ticket(id)
     }
 
-    fn flush(&self) -> Result<(), StoreError> {
-        if self.durability == Durability::Flush {
-            self.db
-                .flush()
-                .map_err(|e| disk::io_err("flushing to disk", e))?;
-            // sled 0.34 ends its flush with `sync_file_range`, which neither
-            // empties the disk's write cache nor commits a grown file size:
-            // enough for a killed process, not for a power cut. fdatasync on
-            // the same file (any descriptor of the inode) closes that gap.
-            self.log_file
-                .sync_data()
-                .map_err(|e| disk::io_err("syncing sled's log file", e.into()))?;
+    /// Write one operation's `writes`: with [`Durability::Flush`] into the
+    /// journal and synced, then into sled's memory one write at a time (see
+    /// [`Writes::apply`]); with [`Durability::Deferred`] as one sled batch.
+    fn write(&mut self, writes: &Writes) -> Result<(), StoreError> {
+        let as_batch = |db: &sled::Db| {
+            db.apply_batch(writes.to_batch())
+                .map_err(|e| disk::io_err("writing a queue change", e))
+        };
+        match self.durability {
+            Durability::Deferred => as_batch(&self.db),
+            Durability::Flush => {
+                if self.journal.append(writes, &self.db, &self.log_file)? {
+                    writes
+                        .apply(&self.db)
+                        .map_err(|e| disk::io_err("writing a queue change", e))
+                } else {
+                    // Larger than the whole journal: straight into sled.
+                    self.unjournaled(|inner| as_batch(&inner.db))
+                }
+            }
         }
-        Ok(())
+    }
+
+    /// Make everything written so far durable in sled itself and start the
+    /// journal over (see [`journal`]).
+    fn checkpoint(&mut self) -> Result<(), StoreError> {
+        self.journal.checkpoint(&self.db, &self.log_file)
+    }
+
+    /// Run `write`, which changes sled without the journal, between two
+    /// checkpoints: no journal record is applied over it at an opening,
+    /// and it is durable before the next journaled write.
+    fn unjournaled<T>(
+        &mut self,
+        write: impl FnOnce(&mut Inner) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if !self.journal.is_empty() {
+            self.checkpoint()?;
+        }
+        let result = write(self);
+        self.checkpoint()?;
+        result
+    }
+}
+
+impl Drop for Inner {
+    /// A store closed cleanly leaves sled holding everything and the
+    /// journal with nothing to apply (an older build, which does not read
+    /// the journal, then finds every record).
+    fn drop(&mut self) {
+        if self.broken.is_none() {
+            if let Err(err) = self.checkpoint() {
+                tracing::warn!(error = %err, "the queue store could not checkpoint its journal while closing; the next start applies it");
+            }
+        }
     }
 }
 
@@ -702,8 +747,10 @@ impl Store {
             days,
             queue,
             log_file,
+            journal,
             citizen,
-        } = Opened::open(dir, options.cache_bytes, LOCK_WAIT)?;
+            replayed,
+        } = Opened::open(dir, options.cache_bytes, options.journal_bytes, LOCK_WAIT)?;
         let (events, _) = broadcast::channel(options.broadcast_capacity.max(1));
         Ok(Store {
             shared: Arc::new(Shared {
@@ -715,10 +762,13 @@ impl Store {
                     queue,
                     durability: options.durability,
                     log_file,
+                    journal,
                     dir: dir.to_owned(),
                     cache_bytes: options.cache_bytes,
+                    journal_bytes: options.journal_bytes,
                     broken: None,
                     citizen,
+                    replayed,
                 }),
                 config: LiveConfig::new(config),
                 clock,
@@ -1067,9 +1117,12 @@ impl Store {
     /// Change durability at run time (simulations only).
     pub fn set_durability(&self, durability: Durability) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        inner.durability = durability;
-        if durability == Durability::Flush {
-            inner.flush()?;
+        if inner.durability != durability {
+            // Deferred writes bypass the journal: none may be pending in it
+            // while they happen, and they are durable before the next
+            // journaled one.
+            inner.checkpoint()?;
+            inner.durability = durability;
         }
         Ok(())
     }
@@ -1111,6 +1164,12 @@ impl Store {
     /// removed by [`Store::prune`]).
     pub fn oldest_kept_seq(&self) -> u64 {
         self.lock().queue.core.oldest_kept_seq
+    }
+
+    /// How many journal records the last opening applied: operations
+    /// acknowledged before a kill or a cut that sled had not written yet.
+    pub fn journal_replayed(&self) -> usize {
+        self.lock().replayed
     }
 
     /// Whether the store can write: false after a failed write (disk full
@@ -1228,34 +1287,35 @@ impl Store {
         let retention = i64::from(config.kiosk.retention_days);
         let cutoff = today.checked_sub(retention.days()).unwrap_or(today);
         let days: Vec<(Date, DayStart)> = inner.days.iter().map(|(d, s)| (*d, *s)).collect();
-        let mut report = PruneReport::default();
-        for (day, start) in days {
-            if day >= today {
-                break;
+        // Packs and removals span two trees and go to sled directly.
+        let report = inner.unjournaled(|inner| {
+            let mut report = PruneReport::default();
+            for (day, start) in days {
+                if day >= today {
+                    break;
+                }
+                if start.packed {
+                    // Left by a crash between a pack and the removal of the
+                    // records it replaces: usually nothing, found in one seek.
+                    let end = inner.day_end_ticket(day);
+                    inner.remove_keys(
+                        disk::ticket_key(start.first_ticket),
+                        disk::ticket_key(end),
+                        "removing a packed day's ticket records",
+                    )?;
+                }
+                if day < cutoff {
+                    report.tickets += inner.remove_day(day, start)?;
+                    report.days.push(day.to_string());
+                } else if !start.packed {
+                    report.packed_tickets += inner.pack_day(day, start)?;
+                    report.packed_days.push(day.to_string());
+                }
             }
-            if start.packed {
-                // Left by a crash between a pack and the removal of the
-                // records it replaces: usually nothing, found in one seek.
-                let end = inner.day_end_ticket(day);
-                inner.remove_keys(
-                    disk::ticket_key(start.first_ticket),
-                    disk::ticket_key(end),
-                    "removing a packed day's ticket records",
-                )?;
-            }
-            if day < cutoff {
-                report.tickets += inner.remove_day(day, start)?;
-                report.days.push(day.to_string());
-            } else if !start.packed {
-                report.packed_tickets += inner.pack_day(day, start)?;
-                report.packed_days.push(day.to_string());
-            }
-        }
-        report.events = inner.prune_events()?;
+            report.events = inner.prune_events()?;
+            Ok(report)
+        })?;
         if report.days.is_empty() && report.events == 0 {
-            if !report.packed_days.is_empty() {
-                inner.flush()?;
-            }
             return Ok(report);
         }
         let kind = EventKind::Pruned {
@@ -1420,8 +1480,8 @@ impl Store {
     /// It runs under the store lock: a press or a call waits for it (tens of
     /// milliseconds) and is then applied to the reopened store; none slips
     /// between the close and the open. Everything acknowledged is already on
-    /// disk (each operation flushes before returning) and sled flushes again
-    /// when its handle drops. If the reopen fails the store is unavailable
+    /// disk (each operation is journaled before returning) and the step
+    /// starts with a checkpoint. If the reopen fails the store is unavailable
     /// and the next operation tries again, as after a failed write.
     ///
     /// **Not called by the daemon**, which re-executes itself at the roll
@@ -1444,14 +1504,10 @@ impl Store {
         if let Some(reason) = inner.broken.clone() {
             return Err(StoreError::Unavailable { reason });
         }
-        inner.flush()?;
         // Whatever the durability, nothing may be left in sled's buffers
         // when its handle goes: its background writes would keep the old
         // handle (and its file lock) alive past the reopen.
-        inner
-            .db
-            .flush()
-            .map_err(|e| disk::io_err("flushing before the daily reopen", e))?;
+        inner.checkpoint()?;
         if let Err(err) = inner.reopen() {
             tracing::error!(error = %err, "the daily reopen of the queue store failed; changes are refused until it opens again");
             inner.broken = Some(format!("the daily reopen failed: {err}"));
@@ -1554,12 +1610,11 @@ impl Store {
         if let Some(reason) = inner.broken.clone() {
             return Err(StoreError::Unavailable { reason });
         }
-        // Everything acknowledged is on disk already; whatever the
-        // durability, nothing may wait in sled's buffers when it is copied.
-        inner
-            .db
-            .flush()
-            .map_err(|e| disk::io_err("flushing before the compaction", e))?;
+        // Everything acknowledged is on disk already (in the journal, or
+        // in sled); whatever the durability, nothing may wait in sled's
+        // buffers when it is copied, and the journal holds nothing the
+        // copy lacks.
+        inner.checkpoint()?;
         let dir = self.shared.dir.clone();
         let bytes_before = compact::sled_bytes(&dir)
             .map_err(|e| disk::io_err("measuring sled's files", e.into()))?;

@@ -9,6 +9,13 @@
 //! "format 2" below existed); `fixtures/v2` by format 2's, with a ticket
 //! picked on the touch screen, a rating, a paused counter, a chosen call,
 //! a parked ticket and a no-show brought back on every day.
+//!
+//! With `FIXTURE_JOURNAL=1` the data directory is what a power cut on the
+//! last day leaves (`fixtures/v2-journal`, the journal's first format): sled's
+//! files as they were right after that day's pruning (a checkpoint: the
+//! journal empty, sled synced), and the journal as it was at the end,
+//! holding the whole last day. Opened, it must give what the release
+//! reported at the end.
 
 #[path = "store_support/mod.rs"]
 mod store_support;
@@ -19,7 +26,7 @@ use queue_store::clock::Clock;
 use queue_store::clock::ManualClock;
 use queue_store::report::{from_store, ReportRequest};
 use queue_store::store::RatingRequest;
-use store_support::{fixture_center, local, open};
+use store_support::{fixture_center, local, open, sled_image};
 
 #[test]
 #[ignore = "writes a fixture; run by hand when the stored format changes"]
@@ -27,6 +34,8 @@ fn write_fixture() {
     let dir = std::path::PathBuf::from(std::env::var("FIXTURE_DIR").expect("FIXTURE_DIR"));
     assert!(!dir.exists(), "{} exists already", dir.display());
     let data = dir.join("data");
+    let journal = std::env::var_os("FIXTURE_JOURNAL").is_some();
+    let image = dir.join("image");
     let config = fixture_center();
     let clock = ManualClock::new(local(2026, 11, 20, 8, 0));
     let store = open(&data, &config, &clock);
@@ -38,6 +47,9 @@ fn write_fixture() {
         let k = i64::from(day - 19);
         clock.set(local(2026, 11, day, 7, 40));
         store.prune().unwrap();
+        if day == 26 && journal {
+            sled_image(&data, &image);
+        }
         let a = store
             .issue(&"ho-tich".into(), Some("nguoi-cao-tuoi"), Actor::Button)
             .unwrap();
@@ -182,6 +194,21 @@ fn write_fixture() {
     expected.insert("events".into(), serde_json::to_value(&events).unwrap());
     expected.insert("now".into(), serde_json::to_value(clock.now()).unwrap());
     drop(store);
+    if journal {
+        // The day's records: the journal's current epoch, from offset 0.
+        let bytes = std::fs::read(data.join(queue_store::store::journal::FILE)).unwrap();
+        let mut end = 0;
+        while bytes.len() >= end + 28
+            && &bytes[end..end + 4] == b"QJ01"
+            && bytes[end + 4..end + 20] == bytes[4..20]
+        {
+            end += 28 + u32::from_le_bytes(bytes[end + 20..end + 24].try_into().unwrap()) as usize;
+        }
+        assert!(end > 0, "the last day left no journal record");
+        std::fs::remove_dir_all(&data).unwrap();
+        std::fs::rename(&image, &data).unwrap();
+        std::fs::write(data.join(queue_store::store::journal::FILE), &bytes[..end]).unwrap();
+    }
     std::fs::write(
         dir.join("expected.json"),
         serde_json::to_vec_pretty(&expected).unwrap(),

@@ -12,42 +12,15 @@ use jiff::SignedDuration;
 use queue_protocol::Actor;
 use queue_store::clock::ManualClock;
 use queue_store::store::compact::{self, Finished};
-use queue_store::store::{CompactPolicy, EventsSince, Store};
-use serde_json::{json, Value};
-use store_support::{fixture_center, local, open};
+use queue_store::store::{CompactPolicy, Store};
+use serde_json::Value;
+use store_support::{copy_dir, fixture_center, local, open, state};
 
 /// A handle of this process just dropped may hold sled's lock a moment.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn staff() -> Actor {
     Actor::Staff { name: "lan".into() }
-}
-
-/// Everything the store answers about its records.
-fn state(store: &Store) -> Value {
-    let after = store.oldest_kept_seq().saturating_sub(1);
-    let events = match store.events_since(after, usize::MAX).unwrap() {
-        EventsSince::Events(events) => events,
-        EventsSince::Gap { oldest_kept_seq } => panic!("gap at {oldest_kept_seq}"),
-    };
-    for pair in events.windows(2) {
-        assert_eq!(pair[0].seq + 1, pair[1].seq, "hole after {}", pair[0].seq);
-    }
-    assert_eq!(events.last().map(|e| e.seq), Some(store.last_seq()));
-    let tickets: Vec<_> = store
-        .service_days()
-        .into_iter()
-        .flat_map(|day| store.day_tickets(day).unwrap())
-        .collect();
-    json!({
-        "snapshot": store.snapshot(),
-        "last_seq": store.last_seq(),
-        "oldest_kept_seq": store.oldest_kept_seq(),
-        "days": store.service_days(),
-        "summaries": store.summaries().unwrap(),
-        "tickets": tickets,
-        "events": events,
-    })
 }
 
 /// A few service days of traffic (three packed, one live) in `dir`.
@@ -236,9 +209,11 @@ fn the_policy_asks_for_a_compaction_only_past_its_sizes() {
         min_bytes: 1,
         factor: 2,
     };
-    assert_eq!(store.compaction_due(&small).unwrap(), Some(bytes));
+    // sled's background writer may grow its files between the two reads.
+    let due = store.compaction_due(&small).unwrap();
+    assert!(due.is_some_and(|b| b >= bytes), "{due:?} < {bytes}");
     let large = CompactPolicy {
-        min_bytes: bytes + 1,
+        min_bytes: bytes * 4,
         factor: 2,
     };
     assert_eq!(store.compaction_due(&large).unwrap(), None);
@@ -256,7 +231,8 @@ fn the_policy_asks_for_a_compaction_only_past_its_sizes() {
         assert_eq!(store.compaction_due(&policy).unwrap(), None);
     }
     std::fs::write(dir.path().join(compact::BYTES), "1").unwrap();
-    assert_eq!(store.compaction_due(&policy).unwrap(), Some(now));
+    let due = store.compaction_due(&policy).unwrap();
+    assert!(due.is_some_and(|b| b >= now), "{due:?} < {now}");
 }
 
 #[test]
@@ -301,7 +277,7 @@ fn an_uncommitted_copy_is_discarded_and_the_files_of_others_stay() {
 fn the_format_fixtures_open_the_same_after_a_compaction() {
     let config = fixture_center();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    for name in ["v1", "v2"] {
+    for name in ["v1", "v2", "v2-journal"] {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("data");
         copy_dir(&root.join(name).join("data"), &data);
@@ -317,18 +293,5 @@ fn the_format_fixtures_open_the_same_after_a_compaction() {
         let store = open(&data, &config, &clock);
         assert_eq!(state(&store), before, "{name}");
         issue_fresh(&store);
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }

@@ -18,7 +18,7 @@ use queue_store::clock::ManualClock;
 use queue_store::report::{from_store, ReportRequest};
 use queue_store::store::{EventsSince, Store};
 use serde_json::Value;
-use store_support::{fixture_center, open};
+use store_support::{copy_dir, fixture_center, open};
 
 fn fixtures() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -30,20 +30,6 @@ fn fixtures() -> Vec<PathBuf> {
     dirs.sort();
     assert!(!dirs.is_empty(), "no fixture in {}", root.display());
     dirs
-}
-
-/// Copy a fixture's data directory: opening a store writes to it.
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Value {

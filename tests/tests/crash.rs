@@ -5,7 +5,10 @@
 //! service days and prunes after each, so kills also hit packing, retention
 //! and event pruning: acknowledged tickets of kept days must still be found
 //! (packed or not), and the kept events must be a hole-free run from
-//! `oldest_kept_seq` to the last one.
+//! `oldest_kept_seq` to the last one. The child's journal is small, so it
+//! fills and starts over every few operations; the test fails if no
+//! opening had to apply journal records (the kills never hit a write sled
+//! had not made itself).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
@@ -41,6 +44,8 @@ fn sigkill_never_loses_or_reuses_an_acknowledged_number() {
     let mut rng = rand::rng();
     let mut acked: Acked = HashMap::new();
     let mut rounds_with_acks = 0;
+    // Openings that applied journal records, and how many records.
+    let (mut replaying_opens, mut replayed) = (0, 0);
     for round in 0..ROUNDS {
         let mut child = Command::new(env!("CARGO_BIN_EXE_crash-child"))
             .arg(&store_dir)
@@ -89,7 +94,16 @@ fn sigkill_never_loses_or_reuses_an_acknowledged_number() {
         child.wait().unwrap();
         reader.join().unwrap();
         lines.extend(rx.try_iter());
-        if !lines.is_empty() {
+        if let Some(n) = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("OPENED ")?.parse::<usize>().ok())
+        {
+            if n > 0 {
+                replaying_opens += 1;
+                replayed += n;
+            }
+        }
+        if lines.iter().any(|l| l.starts_with("ACK ")) {
             rounds_with_acks += 1;
         }
         // A line cut by the kill does not parse and is ignored: it was
@@ -165,8 +179,14 @@ fn sigkill_never_loses_or_reuses_an_acknowledged_number() {
     }
     assert_eq!(events.last().map(|e| e.seq), Some(store.last_seq()));
     assert!(checked > 0, "no acknowledged ticket left to check");
+    // The kills must have hit writes sled had not made yet, or the journal
+    // went untested.
+    assert!(
+        replaying_opens > 0,
+        "no opening applied a journal record in {ROUNDS} rounds"
+    );
     eprintln!(
-        "{} acknowledged tickets over {ROUNDS} kills, {checked} on {} kept days, events from {oldest}",
+        "{} acknowledged tickets over {ROUNDS} kills, {checked} on {} kept days, events from {oldest}; {replaying_opens} openings applied {replayed} journal records",
         acked.len(),
         kept_days.len()
     );

@@ -88,6 +88,7 @@ impl Kiosk {
                 cache_bytes: 1024 * 1024,
                 durability: Durability::Flush,
                 broadcast_capacity: 4096,
+                ..StoreOptions::default()
             },
         )
         .unwrap();

@@ -98,6 +98,7 @@ impl TestKiosk {
                 cache_bytes: 1024 * 1024,
                 durability: setup.durability,
                 broadcast_capacity: setup.broadcast_capacity,
+                ..StoreOptions::default()
             },
         )
         .expect("store opens");

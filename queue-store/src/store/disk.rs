@@ -13,6 +13,7 @@
 //! | `t/<ticket id u64 BE>` | [`Ticket`] (days not packed yet: today) |
 //! | `e/<seq u64 BE>` | [`Event`] (the last few service days) |
 //! | `v` | the disk format, a JSON number (absent before format 1 was named) |
+//! | `j` | the journal's [`super::journal::Mark`] (absent before the journal existed) |
 //!
 //! The **cold** tree (`days`) holds what changes once a day: packed days
 //! and summaries. It is a tree of its own so that a pack of a few hundred
@@ -41,6 +42,7 @@ use serde::Serialize;
 
 use super::citizen::{CitizenIndex, TicketKey};
 use super::error::StoreError;
+use super::journal::Writes;
 use super::pack::Pack;
 use super::queue::{
     Change, Core, CounterRuntime, DayStart, DepartmentRuntime, QueueState, LAST_CALLS,
@@ -179,7 +181,7 @@ fn io(doing: &'static str) -> impl Fn(sled::Error) -> StoreError {
 /// Add `change` and the state's dirty runtime records to `batch`; each
 /// ticket is written with its key from `key_of`.
 pub fn write_change(
-    batch: &mut sled::Batch,
+    batch: &mut Writes,
     state: &QueueState,
     change: &Change,
     key_of: impl Fn(TicketId) -> Option<TicketKey>,

@@ -247,10 +247,83 @@ pub struct QueueState {
     pub counters: BTreeMap<u16, CounterRuntime>,
     /// Open tickets by id.
     open: BTreeMap<TicketId, Ticket>,
+    /// Counts and numbers of the open tickets, kept with `open` (in
+    /// [`QueueState::put`]) so that an issue does not walk every open ticket.
+    index: OpenIndex,
     /// Recent calls, newest first.
     last_calls: VecDeque<CallInfo>,
     /// What changed since the last `take_change`.
     change: Change,
+}
+
+/// How many tickets wait in a department's queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Waiting {
+    all: u32,
+    priority: u32,
+}
+
+/// What an issue needs to know of the open tickets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct OpenIndex {
+    /// Waiting tickets by (current) department; departments with none may
+    /// be missing or hold zeros.
+    waiting: BTreeMap<String, Waiting>,
+    /// (issuing department, number) of every open ticket.
+    numbers: BTreeSet<(String, u32)>,
+}
+
+impl OpenIndex {
+    /// The open tickets among `tickets`, by id, and their index.
+    fn of(tickets: impl Iterator<Item = Ticket>) -> (BTreeMap<TicketId, Ticket>, OpenIndex) {
+        let mut index = OpenIndex::default();
+        let open = tickets
+            .filter(|t| t.state.is_open())
+            .inspect(|t| index.add(t))
+            .map(|t| (t.id, t))
+            .collect();
+        (open, index)
+    }
+
+    fn add(&mut self, ticket: &Ticket) {
+        self.numbers
+            .insert((ticket.issued_department.clone(), ticket.number));
+        if ticket.state == TicketState::Waiting {
+            let entry = self.waiting.entry(ticket.department.clone()).or_default();
+            entry.all += 1;
+            entry.priority += u32::from(ticket.priority.is_some());
+        }
+    }
+
+    fn remove(&mut self, ticket: &Ticket) {
+        self.numbers
+            .remove(&(ticket.issued_department.clone(), ticket.number));
+        if ticket.state == TicketState::Waiting {
+            if let Some(entry) = self.waiting.get_mut(&ticket.department) {
+                entry.all = entry.all.saturating_sub(1);
+                entry.priority = entry
+                    .priority
+                    .saturating_sub(u32::from(ticket.priority.is_some()));
+            }
+        }
+    }
+
+    fn waiting(&self, department: &str) -> Waiting {
+        self.waiting.get(department).copied().unwrap_or_default()
+    }
+
+    /// The same index without the departments that have nobody waiting.
+    fn trimmed(&self) -> OpenIndex {
+        OpenIndex {
+            waiting: self
+                .waiting
+                .iter()
+                .filter(|(_, w)| w.all > 0)
+                .map(|(d, w)| (d.clone(), *w))
+                .collect(),
+            numbers: self.numbers.clone(),
+        }
+    }
 }
 
 fn ms(now: Timestamp) -> i64 {
@@ -310,15 +383,13 @@ impl QueueState {
         open: impl IntoIterator<Item = Ticket>,
         last_calls: VecDeque<CallInfo>,
     ) -> Self {
+        let (open, index) = OpenIndex::of(open.into_iter());
         Self {
             core,
             departments,
             counters,
-            open: open
-                .into_iter()
-                .filter(|t| t.state.is_open())
-                .map(|t| (t.id, t))
-                .collect(),
+            open,
+            index,
             last_calls,
             change: Change::default(),
         }
@@ -364,10 +435,16 @@ impl QueueState {
                 }
             }
         }
-        if ticket.state.is_open() {
-            self.open.insert(ticket.id, ticket.clone());
+        let before = if ticket.state.is_open() {
+            self.open.insert(ticket.id, ticket.clone())
         } else {
-            self.open.remove(&ticket.id);
+            self.open.remove(&ticket.id)
+        };
+        if let Some(before) = before {
+            self.index.remove(&before);
+        }
+        if ticket.state.is_open() {
+            self.index.add(&ticket);
         }
         self.change.tickets.push(ticket);
     }
@@ -501,10 +578,12 @@ impl QueueState {
         let dept = self.admit(config, department, service, priority, now)?;
         let number = self.next_number(dept)?;
         let department = department.as_str();
-        let ahead = self
-            .waiting_in(department)
-            .filter(|t| priority.is_none() || t.priority.is_some())
-            .count() as u32;
+        let waiting = self.index.waiting(department);
+        let ahead = if priority.is_some() {
+            waiting.priority
+        } else {
+            waiting.all
+        };
         let estimated_wait = self.estimate(config, department, ahead);
         let label = dept.block.label(number);
         let ticket = Ticket {
@@ -641,9 +720,9 @@ impl QueueState {
             },
         };
         if self
-            .open
-            .values()
-            .any(|t| t.issued_department == dept.id.as_str() && t.number == number)
+            .index
+            .numbers
+            .contains(&(dept.id.as_str().to_owned(), number))
         {
             return Err(exhausted());
         }
@@ -1727,10 +1806,10 @@ impl QueueState {
             .departments
             .iter()
             .map(|d| {
-                let (waiting, priority_waiting) =
-                    self.waiting_in(&d.id.0).fold((0u32, 0u32), |(w, p), t| {
-                        (w + 1, p + u32::from(t.priority.is_some()))
-                    });
+                let Waiting {
+                    all: waiting,
+                    priority: priority_waiting,
+                } = self.index.waiting(&d.id.0);
                 DepartmentQueue {
                     department: d.id.0.clone(),
                     name: d.name.clone(),
@@ -1790,6 +1869,13 @@ impl QueueState {
                     self.core.next_ticket
                 ));
             }
+        }
+        let (_, counted) = OpenIndex::of(self.open.values().cloned());
+        let kept = self.index.trimmed();
+        if kept != counted {
+            return Err(format!(
+                "the open tickets' index {kept:?} differs from the open tickets' {counted:?}"
+            ));
         }
         Ok(())
     }

@@ -19,6 +19,16 @@
 //! The format in force is the metadata key `v` of the hot tree. A store whose
 //! format is newer than [`FORMAT`] was written by a newer kiosk and is
 //! refused at open, so an older binary never half-reads it.
+//!
+//! Beside sled's files, the data directory holds the store's journal
+//! (`journal`, layout `QJ01` in [`super::journal`]; `tests/fixtures/v2-journal`
+//! is a format 2 store whose last day is only in its journal). It did not
+//! change the format: sled's records are the same, and the journal's mark
+//! (key `j`) is new and ignored by older builds. An older build does not
+//! read the journal either, so a kiosk should not be downgraded between an
+//! unclean stop (a power cut, a kill) and its next start on this build,
+//! which applies the journal; after a clean stop (the store checkpoints
+//! when it closes) or any start sled holds everything.
 
 use queue_protocol::{
     Actor, CounterStatus, DaySummary, DurationStats, Event, EventKind, PrintStatus, Ticket,

@@ -12,7 +12,8 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use kiosk_config::*;
 use queue_store::clock::ManualClock;
-use queue_store::store::{Store, StoreOptions};
+use queue_store::store::{EventsSince, Store, StoreOptions};
+use serde_json::{json, Value};
 
 /// A department with a plain numeric block.
 pub fn department(id: &str, first: u32, last: u32) -> Department {
@@ -201,4 +202,65 @@ pub fn fixture_center() -> CenterConfig {
     config.kiosk.retention_days = 3;
     config.center.closed_weekdays.clear();
     config
+}
+
+/// Everything the store answers about its records.
+pub fn state(store: &Store) -> Value {
+    let after = store.oldest_kept_seq().saturating_sub(1);
+    let events = match store.events_since(after, usize::MAX).unwrap() {
+        EventsSince::Events(events) => events,
+        EventsSince::Gap { oldest_kept_seq } => panic!("gap at {oldest_kept_seq}"),
+    };
+    for pair in events.windows(2) {
+        assert_eq!(pair[0].seq + 1, pair[1].seq, "hole after {}", pair[0].seq);
+    }
+    assert_eq!(events.last().map(|e| e.seq), Some(store.last_seq()));
+    let tickets: Vec<_> = store
+        .service_days()
+        .into_iter()
+        .flat_map(|day| store.day_tickets(day).unwrap())
+        .collect();
+    json!({
+        "snapshot": store.snapshot(),
+        "last_seq": store.last_seq(),
+        "oldest_kept_seq": store.oldest_kept_seq(),
+        "days": store.service_days(),
+        "summaries": store.summaries().unwrap(),
+        "tickets": tickets,
+        "events": events,
+    })
+}
+
+/// Copy a directory tree (a fixture's data directory: opening a store
+/// writes to it).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// sled's files of the data directory `from` (not the journal) copied
+/// into a new directory `to`: what a cut leaves of sled when it had
+/// written nothing since.
+pub fn sled_image(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !queue_store::store::compact::is_sled_entry(&name) {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(&name));
+        } else {
+            std::fs::copy(entry.path(), to.join(&name)).unwrap();
+        }
+    }
 }

@@ -4,7 +4,11 @@
 //! can: issues tickets and calls, serves and finishes them. After each issue
 //! has returned (so after the store's flush) it prints the acknowledged
 //! ticket as `ACK <department> <service day> <number> <ticket id>` and
-//! flushes stdout. It runs until killed.
+//! flushes stdout. Right after opening it prints `OPENED <n>`: the journal
+//! records its opening applied (what the last kill left unwritten by sled). It runs until killed.
+//!
+//! The store's journal is kept small (8 KiB) so that it fills and starts
+//! over every few operations.
 //!
 //! Days pass fast: a [`ManualClock`] moves to the next service day every
 //! [`ISSUES_PER_DAY`] issues, and each new day is followed by
@@ -38,10 +42,14 @@ fn main() -> anyhow::Result<()> {
         Arc::new(clock.clone()),
         &StoreOptions {
             cache_bytes: 1024 * 1024,
+            // About eight operations per journal: kills also land on the
+            // checkpoints of a full journal.
+            journal_bytes: 8 * 1024,
             ..StoreOptions::default()
         },
     )
     .with_context(|| format!("opening the store in {}", dir.display()))?;
+    println!("OPENED {}", store.journal_replayed());
     let mut day = store.service_day().unwrap_or(date(2026, 1, 1));
     clock.set(day.at(8, 0, 0, 0).to_zoned(tz.clone())?.timestamp());
     let stdout = std::io::stdout();

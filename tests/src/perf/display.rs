@@ -150,6 +150,7 @@ impl LoopbackKiosk {
                     cache_bytes: 1024 * 1024,
                     durability: Durability::Flush,
                     broadcast_capacity: 4096,
+                    ..StoreOptions::default()
                 },
             ) {
                 Ok(store) => break store,
