@@ -268,3 +268,88 @@ fn retention_removes_packs_but_keeps_summaries() {
     assert_eq!(summaries.len(), 4, "day 20 summarised forever, 21 too");
     assert_eq!(summaries[0].service_day, "2026-11-20");
 }
+
+/// The records of the default tree whose keys start with `prefix`, read
+/// with the store closed.
+fn raw_records(dir: &std::path::Path, prefix: &[u8]) -> Vec<(sled::IVec, sled::IVec)> {
+    let db = sled::open(dir).unwrap();
+    db.scan_prefix(prefix).map(Result::unwrap).collect()
+}
+
+/// Write `records` back as they were, with the store closed: what a crash
+/// between a pack (or a new `oldest_kept_seq`) and the batched removal of
+/// the records it replaces leaves on disk.
+fn put_back(dir: &std::path::Path, records: &[(sled::IVec, sled::IVec)]) {
+    let db = sled::open(dir).unwrap();
+    for (k, v) in records {
+        db.insert(k, v.clone()).unwrap();
+    }
+    db.flush().unwrap();
+}
+
+#[test]
+fn records_a_crash_leaves_after_a_pack_are_never_read_and_go_at_the_next_prune() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = every_day_open();
+    let clock = ManualClock::new(local(2026, 11, 20, 8, 0));
+    let store = open(dir.path(), &config, &clock);
+    for d in 20..=22 {
+        work_a_day(&store, &clock, d);
+    }
+    clock.set(local(2026, 11, 23, 8, 0));
+    store.roll_service_day().unwrap();
+    drop(store);
+    let tickets = raw_records(dir.path(), b"t/");
+    let events = raw_records(dir.path(), b"e/");
+
+    let store = open(dir.path(), &config, &clock);
+    let report = store.prune().unwrap();
+    assert_eq!(report.packed_tickets, 15, "days 20, 21 and 22 packed");
+    let keep_from = store.oldest_kept_seq();
+    assert!(keep_from > 1, "days 20 and 21 lose their events");
+    let last_seq = store.last_seq();
+    let packed: Vec<Ticket> = (20..=22)
+        .flat_map(|d| store.day_tickets(day(d)).unwrap())
+        .collect();
+    drop(store);
+    assert_eq!(raw_records(dir.path(), b"t/"), Vec::new(), "copies removed");
+    assert!(raw_records(dir.path(), b"e/")
+        .iter()
+        .all(|(k, _)| k.as_ref()
+            >= [b"e/".as_slice(), &keep_from.to_be_bytes()]
+                .concat()
+                .as_slice()));
+
+    // As if killed right after the pack's transaction and the new
+    // `oldest_kept_seq`: every ticket record and every old event is back.
+    put_back(dir.path(), &tickets);
+    put_back(dir.path(), &events);
+    let store = open(dir.path(), &config, &clock);
+    assert_eq!(store.oldest_kept_seq(), keep_from);
+    assert_eq!(
+        store.events_since(0, 10).unwrap(),
+        EventsSince::Gap {
+            oldest_kept_seq: keep_from
+        },
+        "events under oldest_kept_seq are not served"
+    );
+    for t in &packed {
+        assert_eq!(store.ticket(t.id).unwrap().as_ref(), Some(t));
+    }
+    assert_eq!(store.day_tickets(day(21)).unwrap().len(), 5);
+    let report = store.prune().unwrap();
+    assert_eq!(report.packed_tickets, 0, "nothing left to pack");
+    assert_eq!(report.events, usize::try_from(keep_from - 1).unwrap());
+    assert!(store.last_seq() > last_seq, "the removal is recorded");
+    for t in &packed {
+        assert_eq!(store.ticket(t.id).unwrap().as_ref(), Some(t));
+    }
+    drop(store);
+    assert_eq!(raw_records(dir.path(), b"t/"), Vec::new());
+    assert!(raw_records(dir.path(), b"e/")
+        .iter()
+        .all(|(k, _)| k.as_ref()
+            >= [b"e/".as_slice(), &keep_from.to_be_bytes()]
+                .concat()
+                .as_slice()));
+}

@@ -383,14 +383,16 @@ pub fn tickets_between(tree: &sled::Tree, first: u64, end: u64) -> Result<Vec<Ti
         .collect()
 }
 
-/// Keys in `from..to` (for removal).
+/// The first `limit` keys of `tree` from `from` (included) to `to`.
 pub fn keys_between(
     tree: &sled::Tree,
     from: Vec<u8>,
     to: Vec<u8>,
+    limit: usize,
 ) -> Result<Vec<sled::IVec>, StoreError> {
     tree.range(from..to)
         .keys()
+        .take(limit)
         .map(|k| k.map_err(io("listing keys to remove")))
         .collect()
 }

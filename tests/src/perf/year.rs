@@ -11,18 +11,36 @@
 //! data directory continues the same service day. To finish in minutes the
 //! bulk of the simulation runs with [`Durability::Deferred`] (no fsync per
 //! operation — simulation only; the store is flushed before each
-//! re-execution); the first 500 issues of the first and of the last day run
+//! re-execution, and every `YEAR_SIM_FLUSH_EVERY` tickets, 100 unless set:
+//! see below); the first 500 issues of the first and of the last day run
 //! with real flushes and give `issue_p99_start` and `issue_p99_end`.
+//!
+//! **Memory.** The kiosk's peak of each day is `VmHWM`, which the kernel
+//! resets at each execve: the child reads its own just before the roll's
+//! re-execution and the parent prints `year_hwm_day_N_bytes` (day N's image
+//! from its start through the service, the roll's pack and prune and any
+//! compaction; with the peak of the service alone and the resident memory
+//! before the execve), `year_hwm_max_after_day_30_bytes` (the goal's
+//! figure: < 32 MiB), `year_hwm_range_deferred`. `YEAR_DURABLE_EVERY=N`
+//! runs every Nth day with real flushes throughout, as a kiosk does, and
+//! prints those days as `flushed`, with `year_hwm_durable_max_after_day_30_bytes`
+//! and `year_hwm_range_flushed`. An accelerated day without flushes piles
+//! up what sled has not written yet: `YEAR_SIM_FLUSH_EVERY=0` (the old
+//! simulation) gave service peaks of 58–83 MB on days after a compaction
+//! where the same days flushed took 20–21 MB and the accelerated days
+//! flushed every 100 tickets 22–26 MB (`YEAR_DAYS=8
+//! YEAR_COMPACT_MIN_BYTES=20000000`, a compaction every other day).
+//! `YEAR_CACHE_BYTES` sets sled's cache instead of the kiosk's 8 MiB.
 //!
 //! This process only watches: it reads the kiosk's `/proc/PID/status` (the
 //! same PID through every re-execution) and prints `year_rss_day_N_bytes`
 //! every 30 days and at the end (right after the roll's re-execution: what
 //! the kiosk starts day N + 1 with), `year_rss_day_N_before_roll_bytes`
-//! (at the end of day N's service, the day's peak; a simulated day runs in
-//! about two seconds with deferred flushes, which piles up more sled
-//! garbage than a real day does), `year_rss_max_after_day_30_bytes` (the
-//! largest after-roll figure from day 31 on) and
-//! `year_rss_peak_before_roll_bytes`, `year_reexec_window_ms_p50`/`_max`
+//! (resident at the end of day N's service: not the day's peak, which the
+//! roll's pack and prune and a compaction may pass; see **Memory** above),
+//! `year_rss_max_after_day_30_bytes` (the largest after-roll figure from
+//! day 31 on) and `year_rss_peak_before_roll_bytes` (the largest
+//! end-of-service figure), `year_reexec_window_ms_p50`/`_max`
 //! (from the kiosk saying it stops for the roll to the new image saying it
 //! is live: the window in which a button press would not be seen),
 //! `year_disk_bytes` (files in the data directory), and from the kiosk
@@ -115,17 +133,31 @@ fn rss_bytes() -> anyhow::Result<u64> {
 
 /// The VmRSS line of a `/proc/PID/status` text, in bytes.
 fn vm_rss(status: &str) -> anyhow::Result<u64> {
+    status_bytes(status, "VmRSS:")
+}
+
+/// The line `key` (e.g. `VmHWM:`) of a `/proc/PID/status` text, in bytes.
+fn status_bytes(status: &str, key: &str) -> anyhow::Result<u64> {
     let line = status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .context("no VmRSS line")?;
+        .find(|l| l.starts_with(key))
+        .with_context(|| format!("no {key} line"))?;
     let kib: u64 = line
         .split_whitespace()
         .nth(1)
-        .context("empty VmRSS line")?
+        .with_context(|| format!("empty {key} line"))?
         .parse()
-        .context("VmRSS is not a number")?;
+        .with_context(|| format!("{key} is not a number"))?;
     Ok(kib * 1024)
+}
+
+/// Tickets between two flushes of an accelerated day:
+/// `YEAR_SIM_FLUSH_EVERY`, 100 unless set, 0 for none (see the module docs).
+fn sim_flush_every() -> usize {
+    std::env::var("YEAR_SIM_FLUSH_EVERY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100)
 }
 
 /// One service day; returns the sorted latencies of the measured issues.
@@ -134,7 +166,9 @@ fn simulate_day(
     clock: &ManualClock,
     start: Timestamp,
     measure: bool,
+    durable: bool,
 ) -> anyhow::Result<Vec<Duration>> {
+    let flush_every = sim_flush_every();
     clock.set(start);
     store.roll_service_day()?;
     store.prune()?;
@@ -144,7 +178,14 @@ fn simulate_day(
         clock.advance(SignedDuration::from_secs(10));
         let department = format!("d{}", i % DEPARTMENTS);
         let flushed = measure && i < MEASURED;
-        if measure && i == MEASURED {
+        if measure && !durable && i == MEASURED {
+            store.set_durability(Durability::Deferred)?;
+        }
+        if !(durable || measure && i < MEASURED) && flush_every > 0 && i % flush_every == 0 && i > 0
+        {
+            // What sled has not written yet, written now (as its own flusher
+            // does every 500 ms, an eternity in the accelerated day).
+            store.set_durability(Durability::Flush)?;
             store.set_durability(Durability::Deferred)?;
         }
         let started = Instant::now();
@@ -247,9 +288,31 @@ fn reopen(dir: &std::path::Path) -> anyhow::Result<()> {
 
 /// VmRSS of process `pid`, from `/proc/PID/status`.
 fn rss_of(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .with_context(|| format!("reading /proc/{pid}/status"))?;
-    vm_rss(&status)
+    vm_rss(&status_of(pid)?)
+}
+
+/// VmHWM of process `pid`: its peak resident memory since its last execve.
+fn hwm_of(pid: u32) -> anyhow::Result<u64> {
+    status_bytes(&status_of(pid)?, "VmHWM:")
+}
+
+fn status_of(pid: u32) -> anyhow::Result<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))
+}
+
+/// Peaks (VmHWM) of the kiosk's images, one per service day.
+#[derive(Default)]
+struct Peaks {
+    /// Largest image peak of a day after day 30, accelerated days.
+    after_day_30: u64,
+    /// The same over the days run with real flushes (`YEAR_DURABLE_EVERY`).
+    durable_after_day_30: u64,
+    /// Every image peak, accelerated and durable, for the range line.
+    all: Vec<u64>,
+    durable: Vec<u64>,
+    /// Peak at the end of the current day's service (before the roll).
+    service: u64,
 }
 
 /// Run the scenario.
@@ -305,6 +368,7 @@ pub fn run() -> anyhow::Result<()> {
     let mut peak = 0;
     let mut after_day_30 = 0;
     let mut figures = Vec::new();
+    let mut peaks = Peaks::default();
     let every_day = std::env::var_os("YEAR_RSS_EVERY_DAY").is_some();
     use std::io::{BufRead as _, Write as _};
     for line in out.lines() {
@@ -328,11 +392,43 @@ pub fn run() -> anyhow::Result<()> {
             let d: i32 = d.parse()?;
             // The day's peak, at the end of its (accelerated) service.
             let rss = rss_of(pid)?;
+            peaks.service = hwm_of(pid)?;
             peak = peak.max(rss);
             if (d + 1) % 30 == 0 || d + 1 == days || every_day {
                 println!("year_rss_day_{}_before_roll_bytes: {rss} bytes", d + 1);
             }
             writeln!(go)?;
+        } else if let Some(rest) = line.strip_prefix("year_hwm ") {
+            // The image's peak just before its execve: day `d + 1`'s, from
+            // its start through the service, the roll and any compaction.
+            let mut words = rest.split_whitespace().map(str::parse::<u64>);
+            let (Some(Ok(d)), Some(Ok(hwm)), Some(Ok(rss))) =
+                (words.next(), words.next(), words.next())
+            else {
+                anyhow::bail!("bad line from the kiosk: {line}");
+            };
+            let d = i32::try_from(d)? + 1;
+            let durable = child::durable_day(d - 1);
+            if durable {
+                peaks.durable.push(hwm);
+            } else {
+                peaks.all.push(hwm);
+            }
+            if d > 30 {
+                let max = if durable {
+                    &mut peaks.durable_after_day_30
+                } else {
+                    &mut peaks.after_day_30
+                };
+                *max = (*max).max(hwm);
+            }
+            if d % 30 == 0 || d == days || every_day || durable {
+                let kind = if durable { "flushed" } else { "deferred" };
+                println!(
+                    "year_hwm_day_{d}_bytes: {hwm} bytes ({kind}; peak of the service {}, resident before the execve {rss})",
+                    peaks.service
+                );
+            }
         } else if line.starts_with("year_roll ") {
             rolled_at = Some(Instant::now());
         } else if !line.starts_with("load_average") {
@@ -367,6 +463,30 @@ pub fn run() -> anyhow::Result<()> {
     print_store_files(&dir_path.join("store"))?;
     println!("year_rss_max_after_day_30_bytes: {after_day_30} bytes");
     println!("year_rss_peak_before_roll_bytes: {peak} bytes");
+    println!(
+        "year_hwm_max_after_day_30_bytes: {} bytes (VmHWM of each day's image, days 31 on, deferred flushes)",
+        peaks.after_day_30
+    );
+    if !peaks.durable.is_empty() {
+        println!(
+            "year_hwm_durable_max_after_day_30_bytes: {} bytes (days run with real flushes: {})",
+            peaks.durable_after_day_30,
+            peaks.durable.len()
+        );
+    }
+    for (name, list) in [
+        ("deferred", &mut peaks.all),
+        ("flushed", &mut peaks.durable),
+    ] {
+        list.sort_unstable();
+        if let (Some(lo), Some(hi)) = (list.first(), list.last()) {
+            println!(
+                "year_hwm_range_{name}: {lo}–{hi} bytes, median {} ({} days)",
+                list[list.len() / 2],
+                list.len()
+            );
+        }
+    }
     if !windows.is_empty() {
         println!(
             "year_reexec_window_ms_p50: {} ms",

@@ -70,6 +70,13 @@ pub fn run(dir: &Path, days: i32) -> anyhow::Result<()> {
         .context("first_day is not a date")?;
     let mut config = store_center(DEPARTMENTS, 90);
     config.kiosk.data_dir = dir.join("store");
+    // `YEAR_CACHE_BYTES`: sled's cache instead of the kiosk's default.
+    if let Some(bytes) = std::env::var("YEAR_CACHE_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        config.kiosk.store_cache_bytes = bytes;
+    }
     let tz = config.center.timezone.clone();
     let config = Arc::new(config);
     let clock = ManualClock::new(day_start(first, day, &tz)?);
@@ -135,6 +142,9 @@ pub fn run(dir: &Path, days: i32) -> anyhow::Result<()> {
         driver.await??;
         match ended {
             Ended::Reexec(listener) => {
+                // The image's peak, compaction included: read now, as the
+                // kernel resets it at the execve.
+                println!("year_hwm {day} {}", peak_of_image()?);
                 let store_dir = &config.kiosk.data_dir;
                 if store_dir.join(compact::READY).exists() {
                     println!(
@@ -147,6 +157,28 @@ pub fn run(dir: &Path, days: i32) -> anyhow::Result<()> {
             Ended::Stopped => Ok(()),
         }
     })
+}
+
+/// `VmHWM` (the peak resident memory since this image's execve) and
+/// `VmRSS` of this process, in bytes, as "HWM RSS".
+fn peak_of_image() -> anyhow::Result<String> {
+    let status =
+        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    Ok(format!(
+        "{} {}",
+        super::status_bytes(&status, "VmHWM:")?,
+        super::status_bytes(&status, "VmRSS:")?
+    ))
+}
+
+/// Whether day `day` (0-based) runs with real flushes throughout:
+/// every `YEAR_DURABLE_EVERY`th day (1-based), to compare a real day's
+/// memory with the accelerated ones.
+pub fn durable_day(day: i32) -> bool {
+    std::env::var("YEAR_DURABLE_EVERY")
+        .ok()
+        .and_then(|v| v.parse::<i32>().ok())
+        .is_some_and(|n| n > 0 && (day + 1) % n == 0)
 }
 
 /// The daemon's compaction policy, or never with `YEAR_NO_COMPACT=1`
@@ -199,12 +231,13 @@ fn drive(
         return Ok(false);
     }
     let measure = day == 0 || day == days - 1;
-    store.set_durability(if measure {
+    let durable = durable_day(day);
+    store.set_durability(if measure || durable {
         Durability::Flush
     } else {
         Durability::Deferred
     })?;
-    let latencies = simulate_day(store, clock, day_start(first, day, &tz)?, measure)?;
+    let latencies = simulate_day(store, clock, day_start(first, day, &tz)?, measure, durable)?;
     if measure {
         let which = if day == 0 { "start" } else { "end" };
         println!(
