@@ -245,8 +245,12 @@ impl Journal {
                 .read_to_end(&mut content)
                 .map_err(io("reading the journal"))?;
             let mut at = 0;
+            // One write at a time, as in service: a cut during the replay
+            // leaves the journal as it was, and the checkpoint below makes
+            // the whole replay durable at once.
             while let Some((writes, next)) = record_at(&content, at, mark)? {
-                db.apply_batch(writes.to_batch())
+                writes
+                    .apply(db)
                     .map_err(|e| disk::io_err("applying the journal", e))?;
                 records += 1;
                 at = next;
