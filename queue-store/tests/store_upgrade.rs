@@ -18,7 +18,7 @@ use queue_store::clock::ManualClock;
 use queue_store::report::{from_store, ReportRequest};
 use queue_store::store::{EventsSince, Store};
 use serde_json::Value;
-use store_support::{copy_dir, fixture_center, open};
+use store_support::{copy_dir, fixture_center, open, raw_open};
 
 fn fixtures() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -238,20 +238,4 @@ fn an_older_store_is_marked_with_this_format_once_opened() {
         db.get(b"v").unwrap().as_deref(),
         Some(queue_store::store::record::FORMAT.to_string().as_bytes())
     );
-}
-
-/// sled's own handle on a store just closed: sled lets its file lock go
-/// from a background thread, so the open is retried for a few seconds.
-fn raw_open(data: &Path) -> sled::Db {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        match sled::open(data) {
-            Ok(db) => return db,
-            Err(err) if std::time::Instant::now() < deadline => {
-                eprintln!("retrying sled::open: {err}");
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            Err(err) => panic!("opening {}: {err}", data.display()),
-        }
-    }
 }
