@@ -5,6 +5,8 @@
 
 mod store_support;
 
+mod raw_sled;
+
 use jiff::civil::{date, Date};
 use jiff::SignedDuration;
 use kiosk_config::CenterConfig;
@@ -272,7 +274,7 @@ fn retention_removes_packs_but_keeps_summaries() {
 /// The records of the default tree whose keys start with `prefix`, read
 /// with the store closed.
 fn raw_records(dir: &std::path::Path, prefix: &[u8]) -> Vec<(sled::IVec, sled::IVec)> {
-    let db = store_support::raw_open(dir);
+    let db = raw_sled::raw_open(dir);
     db.scan_prefix(prefix).map(Result::unwrap).collect()
 }
 
@@ -280,7 +282,7 @@ fn raw_records(dir: &std::path::Path, prefix: &[u8]) -> Vec<(sled::IVec, sled::I
 /// between a pack (or a new `oldest_kept_seq`) and the batched removal of
 /// the records it replaces leaves on disk.
 fn put_back(dir: &std::path::Path, records: &[(sled::IVec, sled::IVec)]) {
-    let db = store_support::raw_open(dir);
+    let db = raw_sled::raw_open(dir);
     for (k, v) in records {
         db.insert(k, v.clone()).unwrap();
     }

@@ -11,14 +11,17 @@
 #[path = "store_support/mod.rs"]
 mod store_support;
 
+mod raw_sled;
+
 use std::path::{Path, PathBuf};
 
 use queue_protocol::{Actor, Event, EventKind, Ticket};
 use queue_store::clock::ManualClock;
 use queue_store::report::{from_store, ReportRequest};
 use queue_store::store::{EventsSince, Store};
+use raw_sled::raw_open;
 use serde_json::Value;
-use store_support::{copy_dir, fixture_center, open, raw_open};
+use store_support::{copy_dir, fixture_center, open};
 
 fn fixtures() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
