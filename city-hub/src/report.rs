@@ -73,6 +73,17 @@ pub const TIME_ZONE: &str = "Asia/Ho_Chi_Minh";
 /// Rating levels in the order they are shown; others follow by name.
 pub const RATING_LEVELS: [&str; 4] = ["very_satisfied", "satisfied", "neutral", "unsatisfied"];
 
+impl GroupBy {
+    /// Every grouping.
+    pub const ALL: [GroupBy; 5] = [
+        GroupBy::Center,
+        GroupBy::Department,
+        GroupBy::Officer,
+        GroupBy::Hour,
+        GroupBy::Day,
+    ];
+}
+
 impl std::str::FromStr for GroupBy {
     type Err = String;
 
@@ -126,6 +137,25 @@ pub struct Row {
     pub ratings_total: u64,
     /// Days counted from kept summaries only (no p50 for them).
     pub summary_days: u64,
+}
+
+impl Row {
+    /// A row with nothing counted yet (officers issue nothing: `issued` is
+    /// `None` for them).
+    fn empty(center: &str, key: &str, by: GroupBy) -> Row {
+        Row {
+            center: center.to_owned(),
+            key: key.to_owned(),
+            issued: (by != GroupBy::Officer).then_some(0),
+            served: 0,
+            no_show: 0,
+            waiting: Stats::default(),
+            service: Stats::default(),
+            ratings: BTreeMap::new(),
+            ratings_total: 0,
+            summary_days: 0,
+        }
+    }
 }
 
 /// A report.
@@ -349,24 +379,12 @@ pub async fn report_from_facts(
         };
         by_key.insert((row.center.clone(), row.key.clone()), row);
     }
-    let empty = |center: &str, key: &str| Row {
-        center: center.to_owned(),
-        key: key.to_owned(),
-        issued: (by != GroupBy::Officer).then_some(0),
-        served: 0,
-        no_show: 0,
-        waiting: Stats::default(),
-        service: Stats::default(),
-        ratings: BTreeMap::new(),
-        ratings_total: 0,
-        summary_days: 0,
-    };
     for r in &ratings {
         let (center, key, level): (String, String, String) = (r.get(0), r.get(1), r.get(2));
         let n = r.get::<_, i64>(3).max(0) as u64;
         let row = by_key
             .entry((center.clone(), key.clone()))
-            .or_insert_with(|| empty(&center, &key));
+            .or_insert_with(|| Row::empty(&center, &key, by));
         *row.ratings.entry(level).or_default() += n;
         row.ratings_total += n;
     }
@@ -382,18 +400,6 @@ fn with_summaries(
     mut by_key: BTreeMap<(String, String), Row>,
     summaries: &[tokio_postgres::Row],
 ) -> CityReport {
-    let empty = |center: &str, key: &str| Row {
-        center: center.to_owned(),
-        key: key.to_owned(),
-        issued: (by != GroupBy::Officer).then_some(0),
-        served: 0,
-        no_show: 0,
-        waiting: Stats::default(),
-        service: Stats::default(),
-        ratings: BTreeMap::new(),
-        ratings_total: 0,
-        summary_days: 0,
-    };
     let mut summary_only = Vec::new();
     let mut kept: BTreeMap<(String, String), Vec<(String, DaySummary)>> = BTreeMap::new();
     for r in summaries {
@@ -415,7 +421,7 @@ fn with_summaries(
     for ((center, key), days) in kept {
         let row = by_key
             .entry((center.clone(), key.clone()))
-            .or_insert_with(|| empty(&center, &key));
+            .or_insert_with(|| Row::empty(&center, &key, by));
         let mut distinct: Vec<&str> = days.iter().map(|(d, _)| d.as_str()).collect();
         distinct.dedup();
         row.summary_days += distinct.len() as u64;

@@ -139,13 +139,7 @@ async fn the_hub_killed_twenty_times_while_ingesting_loses_and_doubles_nothing()
         assert_eq!(got, (last, last, 1, last), "{id}: every event exactly once");
     }
     let day = a.app.store().service_day().unwrap().to_string();
-    for by in [
-        GroupBy::Center,
-        GroupBy::Department,
-        GroupBy::Officer,
-        GroupBy::Hour,
-        GroupBy::Day,
-    ] {
+    for by in GroupBy::ALL {
         let rolled = report(&db, &day, &day, by).await.unwrap();
         let facts = report_from_facts(&db, &day, &day, by).await.unwrap();
         assert_eq!(rolled.rows, facts.rows, "by {by:?}");

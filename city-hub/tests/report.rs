@@ -6,7 +6,7 @@ mod api_support;
 mod pg_support;
 mod traffic;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use api_support::{Setup, TestKiosk};
 use city_hub::config::{Center, HubConfig};
@@ -14,7 +14,7 @@ use city_hub::report::{report, GroupBy, Row};
 use display_daemon::http::BaseUrl;
 use pg_support::PgCluster;
 use queue_store::report::{from_store, ReportRequest};
-use traffic::timed_day;
+use traffic::{timed_day, wait_ingested};
 
 fn kiosk_rows(kiosk: &TestKiosk, by: &str) -> Vec<queue_store::report::Row> {
     let day = kiosk.app.store().service_day().unwrap().to_string();
@@ -70,12 +70,7 @@ async fn a_day_at_two_centers_reads_the_same_as_each_kiosks_report() {
     };
     let hub = city_hub::start(&config).await.expect("hub starts");
     for (id, kiosk) in [("phu-hoi", &a), ("vy-da", &b)] {
-        let last = kiosk.app.store().last_seq();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while hub.status.center(id).unwrap().stored_seq < last {
-            assert!(Instant::now() < deadline, "{id} not ingested");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_ingested(&hub, id, kiosk).await;
     }
     let day = a.app.store().service_day().unwrap().to_string();
     assert_eq!(day, b.app.store().service_day().unwrap().to_string());
@@ -238,13 +233,7 @@ async fn ratings_are_counted_per_level_by_department_and_officer() {
 /// renamed to `as_center` (to compare two centers fed the same events).
 async fn all_rows(db: &city_hub::Db, day: &str, center: &str, as_center: &str) -> Vec<Row> {
     let mut rows = Vec::new();
-    for by in [
-        GroupBy::Center,
-        GroupBy::Department,
-        GroupBy::Officer,
-        GroupBy::Hour,
-        GroupBy::Day,
-    ] {
+    for by in GroupBy::ALL {
         let report = report(db, day, day, by).await.expect("report");
         rows.extend(
             report
@@ -283,12 +272,7 @@ async fn facts_are_the_same_from_batches_a_replay_single_events_and_the_migratio
         accounts: None,
     };
     let hub = city_hub::start(&config).await.expect("hub starts");
-    let last = a.app.store().last_seq();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while hub.status.center("phu-hoi").unwrap().stored_seq < last {
-        assert!(Instant::now() < deadline, "not ingested");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_ingested(&hub, "phu-hoi", &a).await;
     hub.stop().await;
     let day = a.app.store().service_day().unwrap().to_string();
     let db = city_hub::Db::new(&pg.database()).unwrap();

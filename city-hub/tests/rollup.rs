@@ -10,7 +10,7 @@ mod api_support;
 mod pg_support;
 mod traffic;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use api_support::{Setup, TestKiosk};
 use city_hub::config::{Center, HubConfig};
@@ -21,21 +21,13 @@ use display_daemon::http::{BaseUrl, Client};
 use pg_support::PgCluster;
 use queue_protocol::{DaySummary, DurationStats};
 use serde_json::{json, Value};
-use traffic::timed_day;
-
-const GROUPINGS: [GroupBy; 5] = [
-    GroupBy::Center,
-    GroupBy::Department,
-    GroupBy::Officer,
-    GroupBy::Hour,
-    GroupBy::Day,
-];
+use traffic::{timed_day, wait_ingested};
 
 /// Asserts the rollup report equals the facts report by every grouping
 /// over `from..=to`; returns the rows, every grouping in turn.
 async fn same_as_facts(db: &Db, from: &str, to: &str, when: &str) -> Vec<Row> {
     let mut all = Vec::new();
-    for by in GROUPINGS {
+    for by in GroupBy::ALL {
         let rolled = report(db, from, to, by).await.expect("rollup report");
         let facts = report_from_facts(db, from, to, by)
             .await
@@ -192,11 +184,7 @@ async fn rollups_equal_the_facts_through_late_events_backfill_and_the_migration(
     .await
     .unwrap();
     let last = kiosk.app.store().last_seq();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while hub.status.center("phu-hoi").unwrap().stored_seq < last {
-        assert!(Instant::now() < deadline, "not ingested");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_ingested(&hub, "phu-hoi", &kiosk).await;
     hub.stop().await;
     let day = kiosk.app.store().service_day().unwrap().to_string();
     let streamed = same_as_facts(&db, &day, &day, "streamed day").await;

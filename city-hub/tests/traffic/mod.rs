@@ -6,6 +6,18 @@ use queue_protocol::Actor;
 
 use crate::api_support::TestKiosk;
 
+/// Waits (up to a minute) until `hub` has stored center `id`'s events up
+/// to `kiosk`'s last one.
+#[allow(dead_code)] // the backfill test, which shares this module, does not wait
+pub async fn wait_ingested(hub: &city_hub::HubHandle, id: &str, kiosk: &TestKiosk) {
+    let last = kiosk.app.store().last_seq();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while hub.status.center(id).unwrap().stored_seq < last {
+        assert!(std::time::Instant::now() < deadline, "{id} not ingested");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// A day with real durations: tickets issued minutes apart, officers at
 /// three counters calling, sometimes recalling, serving for a varied time,
 /// a no-show every fourth call, and a ticket served without "start".

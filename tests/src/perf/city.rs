@@ -677,13 +677,7 @@ async fn month(cluster: &TempCluster) -> anyhow::Result<()> {
         row.get::<_, i64>(1) as f64 / (1024.0 * 1024.0)
     );
     let (from, to) = ("2026-10-01", "2026-10-31");
-    for by in [
-        city_hub::report::GroupBy::Center,
-        city_hub::report::GroupBy::Department,
-        city_hub::report::GroupBy::Officer,
-        city_hub::report::GroupBy::Hour,
-        city_hub::report::GroupBy::Day,
-    ] {
+    for by in city_hub::report::GroupBy::ALL {
         let name = format!("{by:?}").to_lowercase();
         let mut rows = Vec::new();
         for run in ["cold", "warm"] {
