@@ -144,6 +144,17 @@ impl LoginThrottle {
             .failures
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.wait_in(&table, addr, account, now)
+    }
+
+    /// The longest delay `table` still imposes on this address and account.
+    fn wait_in(
+        &self,
+        table: &HashMap<ThrottleKey, Failures>,
+        addr: IpAddr,
+        account: &str,
+        now: Instant,
+    ) -> Option<Duration> {
         Self::keys(addr, account)
             .iter()
             .filter_map(|(key, which)| Some((table.get(key)?, *which)))
@@ -168,16 +179,7 @@ impl LoginThrottle {
             .failures
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let wait = Self::keys(addr, account)
-            .iter()
-            .filter_map(|(key, which)| Some((table.get(key)?, *which)))
-            .filter_map(|(f, which)| {
-                let delay = self.delay_after(f.count, self.free(which))?;
-                let ready = f.last + delay;
-                (ready > now).then(|| ready - now)
-            })
-            .max();
-        if let Some(wait) = wait {
+        if let Some(wait) = self.wait_in(&table, addr, account, now) {
             return Err(Refusal::Throttled(wait));
         }
         self.take_token(now)?;
