@@ -26,7 +26,7 @@ use queue_store::clock::Clock;
 use queue_store::clock::ManualClock;
 use queue_store::report::{from_store, ReportRequest};
 use queue_store::store::RatingRequest;
-use store_support::{fixture_center, local, open, sled_image};
+use store_support::{fixture_center, journal_record_ends, local, open, sled_image};
 
 #[test]
 #[ignore = "writes a fixture; run by hand when the stored format changes"]
@@ -197,13 +197,7 @@ fn write_fixture() {
     if journal {
         // The day's records: the journal's current epoch, from offset 0.
         let bytes = std::fs::read(data.join(queue_store::store::journal::FILE)).unwrap();
-        let mut end = 0;
-        while bytes.len() >= end + 28
-            && &bytes[end..end + 4] == b"QJ01"
-            && bytes[end + 4..end + 20] == bytes[4..20]
-        {
-            end += 28 + u32::from_le_bytes(bytes[end + 20..end + 24].try_into().unwrap()) as usize;
-        }
+        let end = journal_record_ends(&bytes).last().copied().unwrap_or(0);
         assert!(end > 0, "the last day left no journal record");
         std::fs::remove_dir_all(&data).unwrap();
         std::fs::rename(&image, &data).unwrap();

@@ -15,7 +15,9 @@ use queue_protocol::Actor;
 use queue_store::clock::ManualClock;
 use queue_store::store::journal;
 use queue_store::store::{Store, StoreOptions};
-use store_support::{copy_dir, fixture_center, morning, open, sled_image, state};
+use store_support::{
+    copy_dir, fixture_center, journal_record_ends, morning, open, sled_image, state,
+};
 
 /// The open tickets as (department, number), in order.
 fn open_numbers(store: &Store) -> Vec<(String, u32)> {
@@ -34,21 +36,6 @@ fn pair(department: &str, number: u32) -> (String, u32) {
 
 fn staff() -> Actor {
     Actor::Staff { name: "lan".into() }
-}
-
-/// Where each of the journal's records of the current epoch ends.
-fn record_ends(journal: &[u8]) -> Vec<usize> {
-    let mut ends = Vec::new();
-    let mut at = 0;
-    while journal.len() >= at + 28 && &journal[at..at + 4] == b"QJ01" {
-        if at > 0 && journal[at + 12..at + 20] != journal[12..20] {
-            break;
-        }
-        let len = u32::from_le_bytes(journal[at + 20..at + 24].try_into().unwrap()) as usize;
-        at += 28 + len;
-        ends.push(at);
-    }
-    ends
 }
 
 /// A store with one ticket from an earlier run, reopened (the journal
@@ -102,7 +89,7 @@ fn a_record_torn_by_the_cut_is_left_out_and_its_number_is_issued_again() {
     store_and_image(&live, &image, &clock);
     let config = fixture_center();
     let mut bytes = std::fs::read(live.join(journal::FILE)).unwrap();
-    let ends = record_ends(&bytes);
+    let ends = journal_record_ends(&bytes);
     assert_eq!(
         ends.len(),
         3,

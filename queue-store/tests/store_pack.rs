@@ -167,17 +167,28 @@ fn tickets_remember_the_counter_and_who_served_them() {
     assert_eq!(packed.served_by.as_deref(), Some("lan"));
 }
 
+/// A store in `dir` after three worked days (20–22 November) and the roll
+/// into the 23rd, nothing packed yet.
+fn three_days_then_the_fourth(
+    dir: &std::path::Path,
+    config: &CenterConfig,
+    clock: &ManualClock,
+) -> Store {
+    let store = open(dir, config, clock);
+    for d in 20..=22 {
+        work_a_day(&store, clock, d);
+    }
+    clock.set(local(2026, 11, 23, 8, 0));
+    store.roll_service_day().unwrap();
+    store
+}
+
 #[test]
 fn events_older_than_the_window_are_removed_with_a_gap() {
     let dir = tempfile::tempdir().unwrap();
     let config = every_day_open();
     let clock = ManualClock::new(local(2026, 11, 20, 8, 0));
-    let store = open(dir.path(), &config, &clock);
-    for d in 20..=22 {
-        work_a_day(&store, &clock, d);
-    }
-    clock.set(local(2026, 11, 23, 8, 0));
-    store.roll_service_day().unwrap();
+    let store = three_days_then_the_fourth(dir.path(), &config, &clock);
     let EventsSince::Events(all) = store.events_since(0, usize::MAX).unwrap() else {
         panic!("nothing pruned yet");
     };
@@ -294,12 +305,7 @@ fn records_a_crash_leaves_after_a_pack_are_never_read_and_go_at_the_next_prune()
     let dir = tempfile::tempdir().unwrap();
     let config = every_day_open();
     let clock = ManualClock::new(local(2026, 11, 20, 8, 0));
-    let store = open(dir.path(), &config, &clock);
-    for d in 20..=22 {
-        work_a_day(&store, &clock, d);
-    }
-    clock.set(local(2026, 11, 23, 8, 0));
-    store.roll_service_day().unwrap();
+    let store = three_days_then_the_fourth(dir.path(), &config, &clock);
     drop(store);
     let tickets = raw_records(dir.path(), b"t/");
     let events = raw_records(dir.path(), b"e/");

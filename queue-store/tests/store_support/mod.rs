@@ -264,3 +264,20 @@ pub fn sled_image(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Where each record of a journal file's first epoch ends (the layout of
+/// `queue_store::store::journal`, read independently of it): the records
+/// from offset 0 that carry the first record's store id and epoch.
+pub fn journal_record_ends(journal: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut at = 0;
+    while journal.len() >= at + 28
+        && &journal[at..at + 4] == b"QJ01"
+        && journal[at + 4..at + 20] == journal[4..20]
+    {
+        let len = u32::from_le_bytes(journal[at + 20..at + 24].try_into().unwrap()) as usize;
+        at += 28 + len;
+        ends.push(at);
+    }
+    ends
+}
