@@ -8,71 +8,16 @@ mod store_support;
 
 use std::path::Path;
 
-use jiff::SignedDuration;
-use queue_protocol::Actor;
 use queue_store::clock::ManualClock;
 use queue_store::store::compact::{self, Finished};
-use queue_store::store::{CompactPolicy, Store};
+use queue_store::store::CompactPolicy;
 use serde_json::Value;
-use store_support::{copy_dir, fixture_center, local, open, state};
+use store_support::{
+    busy_store, copy_dir, fixture_center, issue_fresh, leftovers, local, open, state,
+};
 
 /// A handle of this process just dropped may hold sled's lock a moment.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
-
-fn staff() -> Actor {
-    Actor::Staff { name: "lan".into() }
-}
-
-/// A few service days of traffic (three packed, one live) in `dir`.
-fn busy_store(dir: &Path, clock: &ManualClock) -> Store {
-    let config = fixture_center();
-    let store = open(dir, &config, clock);
-    for day in 0..4 {
-        clock.set(local(2026, 11, 20 + day, 8, 0));
-        store.roll_service_day().unwrap();
-        store.prune().unwrap();
-        for i in 0..30 {
-            clock.advance(SignedDuration::from_secs(30));
-            let department = if i % 3 == 0 { "dat-dai" } else { "ho-tich" };
-            store
-                .issue(&department.into(), None, Actor::Button)
-                .unwrap();
-            if i % 2 == 0 {
-                let _ = store.call_next(1 + (i % 3) as u16, staff());
-            }
-        }
-    }
-    store
-}
-
-/// Issue one ticket and check its number was never used that day.
-fn issue_fresh(store: &Store) {
-    let before: Vec<u32> = store
-        .day_tickets(store.service_day().unwrap())
-        .unwrap()
-        .iter()
-        .filter(|t| t.issued_department == "ho-tich")
-        .map(|t| t.number)
-        .collect();
-    let issued = store.issue(&"ho-tich".into(), None, Actor::Button).unwrap();
-    assert!(
-        !before.contains(&issued.ticket.number),
-        "number {} used again",
-        issued.ticket.number
-    );
-    assert_eq!(
-        Some(&issued.ticket.number),
-        before.iter().max().map(|n| n + 1).as_ref()
-    );
-}
-
-fn leftovers(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("compact.") && n != compact::BYTES)
-        .collect()
-}
 
 #[test]
 fn a_compacted_store_opens_with_every_record_and_goes_on_numbering() {

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use jiff::civil::{date, time, Weekday};
 use jiff::tz::TimeZone;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use kiosk_config::*;
+use queue_protocol::Actor;
 use queue_store::clock::ManualClock;
 use queue_store::store::{EventsSince, Store, StoreOptions};
 use serde_json::{json, Value};
@@ -280,4 +281,58 @@ pub fn journal_record_ends(journal: &[u8]) -> Vec<usize> {
         ends.push(at);
     }
     ends
+}
+
+/// A few service days of traffic (three packed, one live) in `dir`, for
+/// the compaction tests.
+pub fn busy_store(dir: &Path, clock: &ManualClock) -> Store {
+    let config = fixture_center();
+    let store = open(dir, &config, clock);
+    for day in 0..4 {
+        clock.set(local(2026, 11, 20 + day, 8, 0));
+        store.roll_service_day().unwrap();
+        store.prune().unwrap();
+        for i in 0..30 {
+            clock.advance(SignedDuration::from_secs(30));
+            let department = if i % 3 == 0 { "dat-dai" } else { "ho-tich" };
+            store
+                .issue(&department.into(), None, Actor::Button)
+                .unwrap();
+            if i % 2 == 0 {
+                let _ = store.call_next(1 + (i % 3) as u16, Actor::Staff { name: "lan".into() });
+            }
+        }
+    }
+    store
+}
+
+/// Issue one ticket and check its number was never used that day: the
+/// numbering goes on after a compaction.
+pub fn issue_fresh(store: &Store) {
+    let before: Vec<u32> = store
+        .day_tickets(store.service_day().unwrap())
+        .unwrap()
+        .iter()
+        .filter(|t| t.issued_department == "ho-tich")
+        .map(|t| t.number)
+        .collect();
+    let issued = store.issue(&"ho-tich".into(), None, Actor::Button).unwrap();
+    assert!(
+        !before.contains(&issued.ticket.number),
+        "number {} used again",
+        issued.ticket.number
+    );
+    assert_eq!(
+        Some(&issued.ticket.number),
+        before.iter().max().map(|n| n + 1).as_ref()
+    );
+}
+
+/// What a compaction left in `dir` (its size hint aside).
+pub fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("compact.") && n != queue_store::store::compact::BYTES)
+        .collect()
 }
