@@ -31,21 +31,39 @@
 //! have no opening sessions at all counts as always open: it is never
 //! re-executed at the roll, only when asked.
 //!
-//! At the roll the old image packs and prunes the finished day, then
-//! re-executes. Packing in the old image keeps its memory out of the new
-//! image's day (packed in the new image, a day peaked at about 68 MB
-//! instead of 25 MB in `perf -- year`), at a price on disk: sled deletes
-//! the blob file of a node it replaced only once the log segment holding
-//! the replacement is full, and a process that ends first loses that
-//! deletion (the store module's "Compaction" docs). That, and whatever else
-//! sled never reclaims,
-//! is bounded by the maintenance step's compaction: before the `execve`,
-//! [`compact_if_due`] copies the store into fresh files once they have
-//! grown past [`CompactPolicy`] (64 MiB, and twice their size right after
-//! the last copy), and the new image swaps the copy in when it opens the
-//! store (crash-safe: `queue_store::store::compact`). The copy happens
-//! while nothing takes presses or requests, so it only lengthens that
-//! day's window.
+//! # The maintenance step
+//!
+//! sled keeps every page it reads or writes resident (its cache evicts
+//! only after many accesses), and a dropped handle does not give that
+//! memory back to the system. So the memory-heavy work of the night runs
+//! in images and processes that end:
+//!
+//! 1. **The old image** (the day's service) rolls the service day and
+//!    re-executes into the *maintenance image* (`kiosk run` sets
+//!    `KIOSK_MAINTENANCE`; `commands::run::Stage`). It does not pack or
+//!    prune: in the day's image that added up to 10 MB over the service
+//!    and took 44 nights of the year over 32 MiB. A center still open at
+//!    the roll (always open) prunes in place, as it is not re-executed.
+//! 2. **The maintenance image** ([`run_maintenance`]) opens the store,
+//!    packs and prunes the finished days, and when the files have grown
+//!    past [`CompactPolicy`] (64 MiB, and twice their size right after the
+//!    last copy) schedules a compaction ([`schedule_compaction_if_due`]);
+//!    it closes the store and re-executes into the *service image*. No
+//!    button, printer or API runs in it; connections wait in the backlog.
+//! 3. **The service image**, before it opens the store, makes a scheduled
+//!    compaction in short-lived child processes of the same binary
+//!    ([`run_scheduled_compaction`]: readers of the old store one after
+//!    the other, then one writer of the copy; crash-safe:
+//!    `queue_store::store::compact`) and swaps the copy in as it opens.
+//!    Made in the old image, the copy had raised that night's peak by
+//!    19–40 MB (to 47–76 MB in `perf -- year`). A kiosk started afresh
+//!    (by systemd, after a power cut) never copies: it drops the request
+//!    and opens at once; the next roll schedules it again.
+//!
+//! The compaction bounds what sled never reclaims (log segments more than
+//! half live, blob files whose deletion a process ending forgot: the store
+//! module's "Compaction" docs). All of it happens while nothing takes
+//! presses or requests, so it only lengthens that night's window.
 
 use std::future::Future;
 use std::path::Path;
@@ -68,6 +86,7 @@ use crate::buttons::{ButtonPanel, ButtonPoller, ButtonPress};
 use crate::leds::{KioskCondition, LightState, StatusLights};
 use crate::printing::{Printer, PrinterHealth};
 use queue_store::clock::Clock;
+use queue_store::store::compact::{self, ChildCompaction};
 use queue_store::store::{CompactPolicy, Store, StoreOptions};
 
 /// How many accepted presses may wait while one is being printed. A press
@@ -96,6 +115,7 @@ pub fn open_app(
 ) -> anyhow::Result<App> {
     let data_dir = &config.kiosk.data_dir;
     ensure_dir(data_dir)?;
+    run_scheduled_compaction(&config);
     let store = Store::open(
         data_dir,
         Arc::clone(&config),
@@ -165,7 +185,6 @@ where
     let never = Reexec {
         at_roll: false,
         requested: std::future::pending(),
-        compact: CompactPolicy::default(),
     };
     run_until(app, hardware, listener, public, api, extra, shutdown, never)
         .await
@@ -178,8 +197,6 @@ pub struct Reexec<F> {
     pub at_roll: bool,
     /// Whenever this completes (`SIGUSR2` in `kiosk run`).
     pub requested: F,
-    /// When the store is compacted before the re-execution.
-    pub compact: CompactPolicy,
 }
 
 /// How [`run_until`] ended.
@@ -212,7 +229,6 @@ where
 {
     let Hardware { buttons, lights } = hardware;
     let roll = reexec.at_roll.then(|| Arc::new(Notify::new()));
-    let compact = reexec.compact;
     let address = listener.local_addr().ok();
     let stop_buttons = Arc::new(AtomicBool::new(false));
     let (press_tx, press_rx) = mpsc::channel(PRESS_QUEUE);
@@ -326,38 +342,119 @@ where
         stopping_ms = stopping_at.elapsed().as_millis() as u64,
         "kiosk stopped for re-execution; the listening socket stays open"
     );
-    let store = app.store().clone();
-    blocking(move || compact_if_due(&store, &compact)).await;
     Ok(Ended::Reexec(listener))
 }
 
-/// The maintenance step's compaction, between the stop for a re-execution
-/// and the `execve` (see the module docs): when `policy` says sled's files
-/// grew enough, the store is copied into fresh files, which the new image
-/// swaps in when it opens the store. Nothing takes presses or requests at
-/// that point (connections wait in the socket's backlog). A failure is
-/// logged and the store is used as it is; `None` when nothing was done.
-pub fn compact_if_due(
-    store: &Store,
-    policy: &CompactPolicy,
-) -> Option<queue_store::store::Compaction> {
-    match store.compaction_due(policy) {
+/// The maintenance step's compaction, between the stop for a
+/// re-execution and the `execve` (see the module docs): when `policy` says
+/// sled's files grew enough, the store is made durable in sled's own files
+/// and the compaction is scheduled for the new image
+/// ([`run_scheduled_compaction`]). A failure is logged and the store is
+/// used as it is; the files' size when scheduled.
+pub fn schedule_compaction_if_due(store: &Store, policy: &CompactPolicy) -> Option<u64> {
+    match store.schedule_compaction(policy) {
         Ok(Some(bytes)) => {
             tracing::info!(
                 bytes,
-                "the queue store's files grew: compacting them before the re-execution"
+                "the queue store's files grew: the new process compacts them before it opens the store"
             );
-            match store.compact() {
-                Ok(done) => Some(done),
-                Err(err) => {
-                    tracing::error!(error = %err, "compacting the queue store failed; it is used as it is and the next roll tries again");
-                    None
-                }
-            }
+            Some(bytes)
         }
         Ok(None) => None,
         Err(err) => {
-            tracing::warn!(error = %err, "cannot measure the queue store's files; no compaction this time");
+            tracing::warn!(error = %err, "cannot schedule a compaction of the queue store; the next roll tries again");
+            None
+        }
+    }
+}
+
+/// The maintenance image's work (see the module docs): open the store,
+/// start the service day if it is due, pack and prune finished days,
+/// schedule a compaction when `policy` says the files grew, and close the
+/// store (everything in sled's own files). The caller then re-executes
+/// into the service image ([`crate::commands::run::Stage::Service`]). A
+/// store that does not open is an error (the service image would not open
+/// it either); a failed prune or schedule is logged and the service goes
+/// on.
+pub fn run_maintenance(
+    config: &Arc<CenterConfig>,
+    clock: Arc<dyn Clock>,
+    policy: &CompactPolicy,
+) -> anyhow::Result<()> {
+    let data_dir = &config.kiosk.data_dir;
+    let began = std::time::Instant::now();
+    let store = Store::open(
+        data_dir,
+        Arc::clone(config),
+        clock,
+        &StoreOptions::from_settings(&config.kiosk),
+    )
+    .with_context(|| format!("opening the queue store in {}", data_dir.display()))?;
+    if let Err(err) = store.roll_service_day() {
+        tracing::error!(error = %err, "cannot start the new service day; the service image tries again");
+    }
+    match store.prune() {
+        Ok(report) => tracing::debug!(?report, "retention checked"),
+        Err(err) => tracing::error!(error = %err, "retention failed; old days are kept"),
+    }
+    schedule_compaction_if_due(&store, policy);
+    drop(store);
+    tracing::info!(
+        ms = began.elapsed().as_millis() as u64,
+        "maintenance done: old days packed and pruned; starting the service"
+    );
+    Ok(())
+}
+
+/// Runs the compaction the previous image scheduled
+/// ([`schedule_compaction_if_due`]), in short-lived child processes of this
+/// binary (`queue_store::store::compact::compact_in_children`: the copy's
+/// memory goes with them), before the store is opened; [`open_app`] calls
+/// it first. Only in a re-executed image, at the roll: a kiosk started
+/// afresh (after a power cut) opens at once and leaves the compaction to
+/// the next roll. A failure is logged and the store is used as it is.
+pub fn run_scheduled_compaction(config: &CenterConfig) -> Option<ChildCompaction> {
+    run_scheduled_compaction_in_pieces(config, compact::PIECE_BYTES)
+}
+
+/// [`run_scheduled_compaction`], each child copying about `piece_bytes`
+/// (the maintenance soak makes them small, so that its kills fall between
+/// children).
+pub fn run_scheduled_compaction_in_pieces(
+    config: &CenterConfig,
+    piece_bytes: u64,
+) -> Option<ChildCompaction> {
+    let dir = &config.kiosk.data_dir;
+    if !compact::take_due(dir) {
+        return None;
+    }
+    if !crate::commands::run::reexecuted() {
+        tracing::info!("a compaction of the queue store was scheduled, but this is a fresh start: it waits for the next roll");
+        return None;
+    }
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot find this binary to run the compaction; the store is used as it is");
+            return None;
+        }
+    };
+    match compact::compact_in_children(dir, config.kiosk.store_cache_bytes, &exe, piece_bytes) {
+        Ok(done) => {
+            tracing::info!(
+                records = done.records,
+                bytes_before = done.bytes_before,
+                bytes_after = done.bytes_after,
+                pieces = done.pieces,
+                reader_peak_bytes = done.reader_peak_bytes,
+                writer_peak_bytes = done.writer_peak_bytes,
+                ms = done.took.as_millis() as u64,
+                "queue store compacted in child processes; the copy is swapped in now"
+            );
+            Some(done)
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "compacting the queue store failed; it is used as it is and the next roll tries again");
             None
         }
     }
@@ -426,12 +523,19 @@ async fn keep_status<L: OutputPin + Send + 'static>(
         })
         .await;
         if today.is_some() && today != pruned_day {
-            let store = app.store().clone();
-            match blocking(move || store.prune()).await {
-                Ok(report) => tracing::debug!(?report, "retention checked"),
-                Err(err) => tracing::error!(error = %err, "retention failed; old days are kept"),
-            }
             reexec_due = roll.is_some() && pruned_day.is_some();
+            // A roll this process lived through, with the re-execution
+            // following now: the maintenance image packs and prunes, so
+            // that its memory is not this image's.
+            if !reexec_due || any_department_open(&app) {
+                let store = app.store().clone();
+                match blocking(move || store.prune()).await {
+                    Ok(report) => tracing::debug!(?report, "retention checked"),
+                    Err(err) => {
+                        tracing::error!(error = %err, "retention failed; old days are kept");
+                    }
+                }
+            }
             pruned_day = today;
         }
         if reexec_due && !any_department_open(&app) {

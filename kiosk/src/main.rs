@@ -10,6 +10,8 @@ fn main() -> ExitCode {
     // Before any thread exists: a kiosk runs for months (see the store's
     // `heap` module).
     queue_store::store::heap::tune();
+    // A child of the maintenance step's compaction does only that.
+    queue_store::store::compact::serve_child_if_asked();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run { config } => daemon_runtime()

@@ -7,7 +7,10 @@
 //! `/proc/self/exe` with the same arguments. The new image finds the socket
 //! (only when `KIOSK_LISTEN_PID` is its own PID, so a child that inherited
 //! the variables ignores them), marks it close-on-exec again and serves it
-//! instead of binding. `SIGUSR2` asks for the same re-execution at any time
+//! instead of binding. The re-execution goes through the maintenance image
+//! first ([`Stage`], `KIOSK_MAINTENANCE` set: it packs and prunes the old
+//! days and re-executes again into the service; see [`crate::daemon`]).
+//! `SIGUSR2` asks for the same re-execution at any time
 //! (`systemctl kill -s USR2 kiosk`). `/proc/self/exe` is the binary this
 //! process runs, even after a package upgrade replaced the file: an upgrade
 //! still needs `systemctl restart kiosk`. A second `SIGUSR2` during the window,
@@ -70,6 +73,19 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<ExitCode> {
     let config = Arc::new(load_config(config_path)?);
+    if maintenance_stage() {
+        // The maintenance image between two service days (see
+        // `crate::daemon`): no buttons, no API; connections wait in the
+        // socket's backlog.
+        let listener = inherited_listener(config.kiosk.listen)
+            .context("the maintenance image has no listening socket; systemd restarts the kiosk")?;
+        crate::daemon::run_maintenance(
+            &config,
+            Arc::new(SystemClock),
+            &queue_store::store::CompactPolicy::default(),
+        )?;
+        return Err(reexec_self(listener, Stage::Service));
+    }
     let transport = ticket_printer::open(&config.kiosk.printer).with_context(|| {
         format!(
             "opening the printer configured in {}",
@@ -134,7 +150,6 @@ pub async fn run(
     let reexec = Reexec {
         at_roll: config.kiosk.daily_reexec,
         requested: reexec_signal(),
-        compact: queue_store::store::CompactPolicy::default(),
     };
     let ended = run_until(
         app,
@@ -149,7 +164,7 @@ pub async fn run(
     .await?;
     match ended {
         Ended::Stopped => Ok(ExitCode::SUCCESS),
-        Ended::Reexec(listener) => Err(reexec_self(listener)),
+        Ended::Reexec(listener) => Err(reexec_self(listener, Stage::Maintenance)),
     }
 }
 
@@ -157,6 +172,34 @@ pub async fn run(
 pub const LISTEN_FD: &str = "KIOSK_LISTEN_FD";
 /// Environment variable holding the PID the socket is meant for.
 pub const LISTEN_PID: &str = "KIOSK_LISTEN_PID";
+
+/// Environment variable set for the maintenance image.
+pub const MAINTENANCE: &str = "KIOSK_MAINTENANCE";
+
+/// Which image [`reexec_self`] starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The maintenance image: opens the store, packs and prunes, schedules
+    /// a compaction, closes it and re-executes into the service
+    /// (`crate::daemon::run_maintenance`). Its memory ends with it.
+    Maintenance,
+    /// The service image: buttons, printer, API.
+    Service,
+}
+
+/// Whether this image is the maintenance image ([`Stage::Maintenance`]).
+pub fn maintenance_stage() -> bool {
+    reexecuted() && std::env::var_os(MAINTENANCE).is_some()
+}
+
+/// Whether this image was started by [`reexec_self`] of this very process
+/// (not by systemd, nor as a child that inherited the variables).
+pub fn reexecuted() -> bool {
+    std::env::var(LISTEN_PID)
+        .ok()
+        .and_then(|pid| pid.parse::<u32>().ok())
+        .is_some_and(|pid| pid == std::process::id())
+}
 
 /// Completes on `SIGUSR2`; never when its handler cannot be installed.
 async fn reexec_signal() {
@@ -178,8 +221,7 @@ async fn reexec_signal() {
 #[allow(unsafe_code)] // fcntl and from_raw_fd, with their SAFETY comments.
 pub fn inherited_listener(want: std::net::SocketAddr) -> Option<std::net::TcpListener> {
     use std::os::fd::FromRawFd;
-    let pid: u32 = std::env::var(LISTEN_PID).ok()?.parse().ok()?;
-    if pid != std::process::id() {
+    if !reexecuted() {
         return None;
     }
     let fd: i32 = std::env::var(LISTEN_FD).ok()?.parse().ok()?;
@@ -217,9 +259,9 @@ pub fn inherited_listener(want: std::net::SocketAddr) -> Option<std::net::TcpLis
 }
 
 /// Re-executes this kiosk (same PID, same arguments) with `listener` open
-/// in the new image; returns only if that failed.
+/// in the new image, as the `stage` image; returns only if that failed.
 #[allow(unsafe_code)] // fcntl, with its SAFETY comment.
-pub fn reexec_self(listener: std::net::TcpListener) -> anyhow::Error {
+pub fn reexec_self(listener: std::net::TcpListener, stage: Stage) -> anyhow::Error {
     use std::os::fd::IntoRawFd;
     use std::os::unix::process::CommandExt;
     let fd = listener.into_raw_fd();
@@ -241,7 +283,11 @@ pub fn reexec_self(listener: std::net::TcpListener) -> anyhow::Error {
         .args(args)
         .env(LISTEN_FD, fd.to_string())
         .env(LISTEN_PID, std::process::id().to_string());
-    tracing::info!("re-executing the kiosk");
+    match stage {
+        Stage::Maintenance => command.env(MAINTENANCE, "1"),
+        Stage::Service => command.env_remove(MAINTENANCE),
+    };
+    tracing::info!(?stage, "re-executing the kiosk");
     let err = command.exec();
     anyhow::anyhow!(
         "re-executing /proc/self/exe failed ({err}); systemd restarts the kiosk (Restart=on-failure)"

@@ -8,6 +8,8 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A child of the year's (or the maintenance soak's) compaction.
+    queue_store::store::compact::serve_child_if_asked();
     let scenario = std::env::args().nth(1).unwrap_or_default();
     let scenarios = system_tests::perf::SCENARIOS;
     match scenarios.iter().find(|(name, _)| *name == scenario) {

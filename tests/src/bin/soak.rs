@@ -13,6 +13,8 @@ use anyhow::Context;
 use system_tests::soak::{maintenance, power, ratings, run_one, table, Mode, SCENARIOS};
 
 fn main() -> anyhow::Result<ExitCode> {
+    // A child of the year's (or the maintenance soak's) compaction.
+    queue_store::store::compact::serve_child_if_asked();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some(power::CHILD_FLAG) {
         let dir = args.get(1).context("--power-child DIR PORT")?;

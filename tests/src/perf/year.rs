@@ -60,8 +60,11 @@
 //! is the first, the start right after the year's kiosk ended (sled replays
 //! its log since its last opening: the last roll).
 //! `year_disk_db_bytes`, `year_disk_blobs_bytes` and `year_disk_snap_bytes`
-//! split sled's files; `year_compacted_after_day_N_bytes` is printed for each
-//! compaction the kiosk made before a re-execution (the copy's size),
+//! split sled's files; `year_compaction_before_day_N` is printed for each
+//! compaction the kiosk scheduled at a roll and made in child processes
+//! before its next image opened the store (the copy's size, the readers
+//! and the peaks of a reader and of the writer), `year_compactions` counts
+//! them,
 //! `YEAR_NO_COMPACT=1` turns them off for comparison and
 //! `YEAR_COMPACT_MIN_BYTES` lowers the size they start from.
 //! `YEAR_DAYS` shortens the run for a quick look, `YEAR_RSS_EVERY_DAY=1`
@@ -313,6 +316,10 @@ struct Peaks {
     durable: Vec<u64>,
     /// Peak at the end of the current day's service (before the roll).
     service: u64,
+    /// Each maintenance image's peak (pack, prune, scheduling), and the
+    /// largest after day 30.
+    maintenance: Vec<u64>,
+    maintenance_after_day_30: u64,
 }
 
 /// Run the scenario.
@@ -369,6 +376,7 @@ pub fn run() -> anyhow::Result<()> {
     let mut after_day_30 = 0;
     let mut figures = Vec::new();
     let mut peaks = Peaks::default();
+    let mut compactions = Vec::new();
     let every_day = std::env::var_os("YEAR_RSS_EVERY_DAY").is_some();
     use std::io::{BufRead as _, Write as _};
     for line in out.lines() {
@@ -429,6 +437,34 @@ pub fn run() -> anyhow::Result<()> {
                     peaks.service
                 );
             }
+        } else if let Some(rest) = line.strip_prefix("year_hwm_maintenance ") {
+            // The maintenance image after day `d` (1-based): its peak.
+            let mut words = rest.split_whitespace().map(str::parse::<u64>);
+            let (Some(Ok(d)), Some(Ok(hwm))) = (words.next(), words.next()) else {
+                anyhow::bail!("bad line from the kiosk: {line}");
+            };
+            peaks.maintenance.push(hwm);
+            if d > 30 {
+                peaks.maintenance_after_day_30 = peaks.maintenance_after_day_30.max(hwm);
+            }
+            if d % 30 == 0 || every_day {
+                println!("year_hwm_maintenance_after_day_{d}_bytes: {hwm} bytes");
+            }
+        } else if let Some(rest) = line.strip_prefix("year_compaction ") {
+            // A compaction in the children of day `d`'s image, before it
+            // opened the store.
+            let words = rest
+                .split_whitespace()
+                .map(str::parse::<u64>)
+                .collect::<Result<Vec<u64>, _>>()?;
+            let [d, records, before, after, pieces, reader, writer, ms] = words.as_slice() else {
+                anyhow::bail!("bad line from the kiosk: {line}");
+            };
+            compactions.push((*reader, *writer));
+            println!(
+                "year_compaction_before_day_{}: copy {after} bytes (files {before} bytes before), {records} records, {pieces} readers, peak of a reader {reader} bytes, of the writer {writer} bytes, {ms} ms",
+                d + 1
+            );
         } else if line.starts_with("year_roll ") {
             rolled_at = Some(Instant::now());
         } else if !line.starts_with("load_average") {
@@ -466,6 +502,19 @@ pub fn run() -> anyhow::Result<()> {
     println!(
         "year_hwm_max_after_day_30_bytes: {} bytes (VmHWM of each day's image, days 31 on, deferred flushes)",
         peaks.after_day_30
+    );
+    peaks.maintenance.sort_unstable();
+    println!(
+        "year_hwm_maintenance_max_after_day_30_bytes: {} bytes (the maintenance images: pack, prune, compaction scheduled; {} of them, median {} bytes)",
+        peaks.maintenance_after_day_30,
+        peaks.maintenance.len(),
+        peaks.maintenance.get(peaks.maintenance.len() / 2).copied().unwrap_or(0)
+    );
+    println!(
+        "year_compactions: {} (largest peak of a reader {} bytes, of the writer {} bytes; one process at a time)",
+        compactions.len(),
+        compactions.iter().map(|c| c.0).max().unwrap_or(0),
+        compactions.iter().map(|c| c.1).max().unwrap_or(0)
     );
     if !peaks.durable.is_empty() {
         println!(

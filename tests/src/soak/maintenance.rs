@@ -1,18 +1,24 @@
 //! Scenario `maintenance kills`: the kiosk is killed with SIGKILL during
-//! its maintenance step — the service-day roll and prune, the compaction
-//! of the store, the re-execution and the new image's opening, which swaps
-//! the compacted copy in.
+//! its maintenance step — the service-day roll and prune, the scheduling
+//! of a compaction, the re-execution, the compaction in the new image's
+//! child processes (readers and a writer of the copy, which die with it)
+//! and the new image's opening, which swaps the compacted copy in.
 //!
 //! The kiosk is the soak binary re-run as `soak --maintenance-child DIR
 //! PORT` ([`child_main`]). Each image of it opens the store as the daemon
 //! does ([`open_app`]: a committed compaction is swapped in here) and
 //! prints `OPENED`, presses a few tickets through the real press pipeline
 //! (the power-cut scenario's presses, one `PRINTED …` line each), then runs
-//! the maintenance step with the daemon's own functions — roll, prune,
-//! [`compact_if_due`] with a policy that always compacts — printing
-//! `MAINT begin` before it and `MAINT committed` after the copy is
-//! committed, and re-executes itself exactly as `kiosk run` does
-//! ([`reexec_self`]: same PID, listening socket handed over). So one child
+//! the maintenance step with the daemon's own functions: it prints
+//! `MAINT begin`, rolls the service day and re-executes itself exactly as
+//! `kiosk run` does ([`reexec_self`]: same PID, listening socket handed
+//! over) into the maintenance image, which packs and prunes
+//! ([`run_maintenance`], with a policy that always schedules a
+//! compaction) and re-executes into the service image. That image runs
+//! the scheduled compaction in child processes
+//! of the soak binary ([`run_scheduled_compaction_in_pieces`], small
+//! pieces so that it takes several readers) and prints `MAINT committed`
+//! once the copy is committed, before it opens the store. So one child
 //! goes through the step again and again until it is killed.
 //!
 //! The parent kills each child at a random moment after its first
@@ -34,8 +40,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use kiosk::app::blocking;
-use kiosk::commands::run::{inherited_listener, reexec_self};
-use kiosk::daemon::{compact_if_due, open_app};
+use kiosk::commands::run::{inherited_listener, maintenance_stage, reexec_self, Stage};
+use kiosk::daemon::{open_app, run_maintenance, run_scheduled_compaction_in_pieces};
 use queue_store::clock::SystemClock;
 use queue_store::store::{compact, CompactPolicy};
 use rand::Rng;
@@ -50,6 +56,10 @@ pub const CHILD_FLAG: &str = "--maintenance-child";
 /// Presses each image makes before its maintenance step.
 const PRESSES: usize = 3;
 
+/// Keys and values each compaction child copies: small, so that a
+/// compaction takes several children and kills fall between them.
+const PIECE_BYTES: u64 = 16 * 1024;
+
 /// Compact at every step (the daemon's default waits for 64 MiB).
 const ALWAYS: CompactPolicy = CompactPolicy {
     min_bytes: 0,
@@ -59,10 +69,11 @@ const ALWAYS: CompactPolicy = CompactPolicy {
 /// Where a kill fell, from the lines the child printed before it.
 #[derive(Debug, Default)]
 struct Phases {
-    /// After `MAINT begin`, before `MAINT committed`: roll, prune, copy.
+    /// After `MAINT begin`, before `MAINT committed`: the roll, the
+    /// maintenance image (pack, prune), the copy in child processes.
     copy: u64,
-    /// After the commit, before the new image said `OPENED`: the
-    /// `execve` and the opening that swaps the copy in.
+    /// After the commit, before the new image said `OPENED`: the opening
+    /// that swaps the copy in.
     swap: u64,
     /// After the new image opened.
     after: u64,
@@ -190,7 +201,12 @@ pub fn run(mode: Mode) -> anyhow::Result<Row> {
             }
         };
         opened += 1;
-        for leftover in [compact::NEW_DIR, compact::OLD_DIR, compact::READY] {
+        for leftover in [
+            compact::NEW_DIR,
+            compact::OLD_DIR,
+            compact::READY,
+            compact::STREAM,
+        ] {
             row.expect(!config.kiosk.data_dir.join(leftover).exists(), || {
                 format!("round {round}: {leftover} left after the store opened")
             });
@@ -207,7 +223,7 @@ pub fn run(mode: Mode) -> anyhow::Result<Row> {
         format!("kills missed the maintenance step: {phases:?}")
     });
     row.check(format!(
-        "{} kills: {} in roll/prune/copy, {} between the commit and the new image's opening (execve, swap), {} after",
+        "{} kills: {} in the roll, the maintenance image (pack, prune) and the copy by child processes, {} between the commit and the service image's opening (swap), {} after",
         rounds, phases.copy, phases.swap, phases.after
     ));
     row.check(format!(
@@ -224,17 +240,33 @@ pub fn run(mode: Mode) -> anyhow::Result<Row> {
     Ok(row)
 }
 
-/// One image of the kiosk child: open, press, maintenance step, re-execute.
+/// One image of the kiosk child: the maintenance image (pack, prune,
+/// compaction scheduled, re-execute), or the service image (compaction,
+/// open, press, roll, re-execute into the maintenance image).
 pub fn child_main(dir: PathBuf, printer_port: u16) -> anyhow::Result<()> {
     let config = Arc::new(center(
         &dir,
         std::net::SocketAddr::from(([127, 0, 0, 1], printer_port)),
     )?);
+    let want = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    if maintenance_stage() {
+        let listener = inherited_listener(want).context("the maintenance image's socket")?;
+        run_maintenance(&config, Arc::new(SystemClock), &ALWAYS)?;
+        anyhow::ensure!(
+            config.kiosk.data_dir.join(compact::DUE).exists(),
+            "the maintenance step scheduled no compaction"
+        );
+        return Err(reexec_self(listener, Stage::Service));
+    }
     super::runtime()?.block_on(async move {
+        // The compaction the last image scheduled, in child processes, as
+        // `open_app` would run it (then it finds nothing to do).
+        if run_scheduled_compaction_in_pieces(&config, PIECE_BYTES).is_some() {
+            say("MAINT committed")?;
+        }
         let transport = ticket_printer::open(&config.kiosk.printer)?;
         let app = open_app(Arc::clone(&config), transport, Arc::new(SystemClock))?;
         say("OPENED")?;
-        let want = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let listener = match inherited_listener(want) {
             Some(listener) => listener,
             None => std::net::TcpListener::bind(want)?,
@@ -245,16 +277,8 @@ pub fn child_main(dir: PathBuf, printer_port: u16) -> anyhow::Result<()> {
         }
         say("MAINT begin")?;
         let store = app.store().clone();
-        let compacted = blocking(move || -> anyhow::Result<bool> {
-            store.roll_service_day()?;
-            store.prune()?;
-            Ok(compact_if_due(&store, &ALWAYS).is_some())
-        })
-        .await?;
-        if compacted {
-            say("MAINT committed")?;
-        }
-        Err(reexec_self(listener))
+        blocking(move || store.roll_service_day()).await?;
+        Err(reexec_self(listener, Stage::Maintenance))
     })
 }
 

@@ -23,10 +23,13 @@ use std::time::Duration;
 use anyhow::Context;
 use jiff::civil::Date;
 use jiff::Timestamp;
-use kiosk::commands::run::{inherited_listener, reexec_self, NoPin};
-use kiosk::daemon::{api_state, open_app, run_until, Ended, Hardware, Reexec};
+use kiosk::commands::run::{inherited_listener, maintenance_stage, reexec_self, NoPin, Stage};
+use kiosk::daemon::{
+    api_state, open_app, run_maintenance, run_scheduled_compaction, run_until, Ended, Hardware,
+    Reexec,
+};
 use queue_store::clock::ManualClock;
-use queue_store::store::{compact, CompactPolicy, Durability, Store};
+use queue_store::store::{CompactPolicy, Durability, Store};
 use tokio::sync::Notify;
 
 use super::{against_fresh, simulate_day, DEPARTMENTS};
@@ -84,10 +87,32 @@ pub fn run(dir: &Path, days: i32) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let want = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    if maintenance_stage() {
+        // The maintenance image between two days, as in `kiosk run`.
+        let listener = inherited_listener(want).context("the maintenance image's socket")?;
+        run_maintenance(&config, Arc::new(clock.clone()), &compact_policy())?;
+        println!("year_hwm_maintenance {day} {}", peak_of_image()?);
+        std::io::stdout().flush()?;
+        return Err(reexec_self(listener, Stage::Service));
+    }
     runtime.block_on(async move {
+        // A compaction the last image scheduled, as `open_app` would run
+        // it, but reported to the parent.
+        if let Some(done) = run_scheduled_compaction(&config) {
+            println!(
+                "year_compaction {day} {} {} {} {} {} {} {}",
+                done.records,
+                done.bytes_before,
+                done.bytes_after,
+                done.pieces,
+                done.reader_peak_bytes,
+                done.writer_peak_bytes,
+                done.took.as_millis()
+            );
+        }
         let transport = ticket_printer::open(&config.kiosk.printer)?;
         let app = open_app(Arc::clone(&config), transport, Arc::new(clock.clone()))?;
-        let want = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let listener = match inherited_listener(want) {
             Some(listener) => listener,
             None => std::net::TcpListener::bind(want)?,
@@ -135,7 +160,6 @@ pub fn run(dir: &Path, days: i32) -> anyhow::Result<()> {
             Reexec {
                 at_roll: false,
                 requested: async move { again.notified().await },
-                compact: compact_policy(),
             },
         )
         .await?;
@@ -145,14 +169,8 @@ pub fn run(dir: &Path, days: i32) -> anyhow::Result<()> {
                 // The image's peak, compaction included: read now, as the
                 // kernel resets it at the execve.
                 println!("year_hwm {day} {}", peak_of_image()?);
-                let store_dir = &config.kiosk.data_dir;
-                if store_dir.join(compact::READY).exists() {
-                    println!(
-                        "year_compacted_after_day_{day}_bytes: {} bytes",
-                        compact::last_compacted_bytes(store_dir).unwrap_or(0)
-                    );
-                }
-                Err(reexec_self(listener))
+                std::io::stdout().flush()?;
+                Err(reexec_self(listener, Stage::Maintenance))
             }
             Ended::Stopped => Ok(()),
         }
@@ -246,12 +264,11 @@ fn drive(
         );
     }
     report_and_wait(&format!("year_day_end {day}"))?;
-    // The roll, as the daemon does it: the new day starts, old days are
-    // packed and pruned; then everything is flushed and the process
-    // re-executes itself.
+    // The roll, as the daemon does it: the new day starts; everything is
+    // flushed and the process re-executes itself into the maintenance
+    // image, which packs and prunes the old days.
     clock.set(day_start(first, day + 1, &tz)?);
     store.roll_service_day()?;
-    store.prune()?;
     store.set_durability(Durability::Flush)?;
     let next = dir_of(config).join("sim_day");
     std::fs::write(next.with_extension("new"), (day + 1).to_string())?;
