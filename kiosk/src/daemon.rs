@@ -432,6 +432,7 @@ pub fn run_scheduled_compaction_in_pieces(
         tracing::info!("a compaction of the queue store was scheduled, but this is a fresh start: it waits for the next roll");
         return None;
     }
+    crate::commands::run::keep_listener_from_children();
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(err) => {
@@ -439,7 +440,13 @@ pub fn run_scheduled_compaction_in_pieces(
             return None;
         }
     };
-    match compact::compact_in_children(dir, config.kiosk.store_cache_bytes, &exe, piece_bytes) {
+    match compact::compact_in_children(
+        dir,
+        config.kiosk.store_cache_bytes,
+        &exe,
+        piece_bytes,
+        compact::CHILD_LIMIT,
+    ) {
         Ok(done) => {
             tracing::info!(
                 records = done.records,

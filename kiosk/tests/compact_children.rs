@@ -2,8 +2,8 @@
 //! `kiosk` binary (`queue_store::store::compact::compact_in_children`, run
 //! by `kiosk::daemon::run_scheduled_compaction`): the copy is made by
 //! readers and a writer that end, and the store opens with every record
-//! and goes on numbering; a child that fails leaves the store as it was;
-//! a compaction scheduled before a fresh start (not a re-execution) waits
+//! and goes on numbering; a child that fails, or hangs past its time
+//! limit and is killed, leaves the store as it was; a compaction scheduled before a fresh start (not a re-execution) waits
 //! for the next roll.
 
 #[path = "../../queue-store/tests/store_support/mod.rs"]
@@ -36,7 +36,9 @@ fn a_copy_made_by_child_processes_opens_with_every_record() {
     drop(store);
 
     // Small pieces: several readers, each going on where the last stopped.
-    let done = compact::compact_in_children(dir.path(), 1024 * 1024, kiosk(), 2048).unwrap();
+    let done =
+        compact::compact_in_children(dir.path(), 1024 * 1024, kiosk(), 2048, compact::CHILD_LIMIT)
+            .unwrap();
     assert!(done.pieces > 3, "{done:?}");
     assert!(done.records > 100, "{done:?}");
     assert!(
@@ -77,8 +79,56 @@ fn a_child_that_fails_leaves_the_store_as_it_was() {
     drop(store);
 
     // A binary that does not serve the children: no answer, no copy.
-    let err = compact::compact_in_children(dir.path(), 1024 * 1024, Path::new("/bin/true"), 2048)
-        .unwrap_err();
+    let err = compact::compact_in_children(
+        dir.path(),
+        1024 * 1024,
+        Path::new("/bin/true"),
+        2048,
+        compact::CHILD_LIMIT,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("the store is used as it is"),
+        "{err}"
+    );
+    assert!(
+        leftovers(dir.path()).is_empty(),
+        "{:?}",
+        leftovers(dir.path())
+    );
+    let store = open(dir.path(), &config, &clock);
+    assert_eq!(state(&store), before);
+}
+
+#[test]
+fn a_child_that_hangs_is_killed_and_the_store_stays_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(local(2026, 11, 20, 8, 0));
+    let config = fixture_center();
+    let store = busy_store(dir.path(), &clock);
+    let before = state(&store);
+    drop(store);
+    // A "binary" that never answers, as a child stuck in sled would.
+    let stuck = dir.path().join("stuck.sh");
+    std::fs::write(&stuck, "#!/bin/sh\nexec sleep 600\n").unwrap();
+    let mut permissions = std::fs::metadata(&stuck).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&stuck, permissions).unwrap();
+
+    let began = std::time::Instant::now();
+    let err = compact::compact_in_children(
+        dir.path(),
+        1024 * 1024,
+        &stuck,
+        2048,
+        std::time::Duration::from_secs(1),
+    )
+    .unwrap_err();
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(60),
+        "killed after its limit, not waited for: {:?}",
+        began.elapsed()
+    );
     assert!(
         err.to_string().contains("the store is used as it is"),
         "{err}"

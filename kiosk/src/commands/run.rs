@@ -201,6 +201,25 @@ pub fn reexecuted() -> bool {
         .is_some_and(|pid| pid == std::process::id())
 }
 
+/// Mark the listening socket the previous image handed over close-on-exec
+/// before [`inherited_listener`] takes it, so that the child processes the
+/// image starts first (the compaction's) do not hold it.
+#[allow(unsafe_code)] // fcntl, with its SAFETY comment.
+pub fn keep_listener_from_children() {
+    if !reexecuted() {
+        return;
+    }
+    if let Some(fd) = std::env::var(LISTEN_FD)
+        .ok()
+        .and_then(|fd| fd.parse::<i32>().ok())
+        .filter(|fd| *fd >= 3)
+    {
+        // SAFETY: F_SETFD takes no pointer; on a number that is not open it
+        // only fails with EBADF.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+}
+
 /// Completes on `SIGUSR2`; never when its handler cannot be installed.
 async fn reexec_signal() {
     use tokio::signal::unix::{signal, SignalKind};

@@ -53,7 +53,7 @@
 mod children;
 
 pub use children::{
-    compact_in_children, serve_child_if_asked, ChildCompaction, CHILD_ENV, PIECE_BYTES,
+    compact_in_children, serve_child_if_asked, ChildCompaction, CHILD_ENV, CHILD_LIMIT, PIECE_BYTES,
 };
 
 use std::collections::BTreeSet;
@@ -233,7 +233,7 @@ fn copy(
     if !steps.go() {
         return Ok(None);
     }
-    let mut sink = SledSink::new(open_copy(new_dir, cache_bytes)?, None);
+    let mut sink = SledSink::new(open_copy(new_dir, cache_bytes)?);
     let mut records = 0u64;
     let mut cursor = Cursor::START;
     loop {
@@ -348,131 +348,41 @@ trait Sink {
 }
 
 /// Records written into the copy, in batches of [`BATCH`] records or
-/// [`BATCH_BYTES`] of keys and values; with [`Recycle`], the copy is
-/// closed and opened again at each new tree and every
-/// [`Recycle::every_bytes`].
+/// [`BATCH_BYTES`] of keys and values.
 struct SledSink {
-    db: Option<sled::Db>,
-    tree: Option<(Vec<u8>, sled::Tree)>,
+    db: sled::Db,
+    tree: Option<sled::Tree>,
     batch: sled::Batch,
     in_batch: usize,
     batch_bytes: usize,
-    recycle: Option<Recycle>,
-    since_recycle: u64,
-}
-
-/// How a long copy keeps its memory down: sled keeps every node it wrote
-/// resident until the handle is closed (its cache does not evict them),
-/// so the writer closes and reopens the copy now and then. Before each
-/// close it writes [`Recycle::JUNK_BYTES`] into a scratch tree and drops
-/// it: sled deletes a blob file it replaced only once its log has moved
-/// on, and forgets the deletion if the handle closes first. Without it a
-/// `YEAR_DAYS=30` copy had 19.6 MB of blobs instead of 6.4 MB; with 1 MB
-/// 7.1 MB. The writer then peaked at 16.8 MB instead of 21.2 MB.
-struct Recycle {
-    dir: std::path::PathBuf,
-    cache_bytes: u64,
-    every_bytes: u64,
-}
-
-impl Recycle {
-    /// Written before each close, bytes.
-    const JUNK_BYTES: usize = 2 * 1024 * 1024;
-    /// The scratch tree.
-    const JUNK_TREE: &'static [u8] = b"compact-scratch";
 }
 
 impl SledSink {
-    fn new(db: sled::Db, recycle: Option<Recycle>) -> Self {
+    fn new(db: sled::Db) -> Self {
         SledSink {
-            db: Some(db),
+            db,
             tree: None,
             batch: sled::Batch::default(),
             in_batch: 0,
             batch_bytes: 0,
-            recycle,
-            since_recycle: 0,
         }
-    }
-
-    fn db(&self) -> Result<&sled::Db, StoreError> {
-        self.db.as_ref().ok_or_else(|| {
-            StoreError::Inconsistent("the compaction copy could not be reopened".into())
-        })
     }
 
     /// Everything written; the copy, to be sealed.
     fn finish(mut self) -> Result<sled::Db, StoreError> {
         self.flush()?;
-        self.tree = None;
-        self.db.take().ok_or_else(|| {
-            StoreError::Inconsistent("the compaction copy could not be reopened".into())
-        })
-    }
-
-    /// Close the copy and open it again (see [`Recycle`]).
-    fn recycle(&mut self) -> Result<(), StoreError> {
-        let Some((dir, cache_bytes)) = self
-            .recycle
-            .as_ref()
-            .map(|r| (r.dir.clone(), r.cache_bytes))
-        else {
-            return Ok(());
-        };
-        self.flush()?;
-        let name = self.tree.take().map(|(name, _)| name);
-        let db = self.db.take().ok_or_else(|| {
-            StoreError::Inconsistent("the compaction copy could not be reopened".into())
-        })?;
-        let junk = db
-            .open_tree(Recycle::JUNK_TREE)
-            .map_err(sled_io("writing the compaction's scratch tree"))?;
-        let filler = vec![0u8; 1000];
-        for i in 0..Recycle::JUNK_BYTES / filler.len() {
-            junk.insert((i as u64).to_be_bytes(), filler.as_slice())
-                .map_err(sled_io("writing the compaction's scratch tree"))?;
-        }
-        drop(junk);
-        db.drop_tree(Recycle::JUNK_TREE)
-            .map_err(sled_io("dropping the compaction's scratch tree"))?;
-        db.flush()
-            .map_err(sled_io("flushing the compacted store"))?;
-        drop(db);
-        if !wait_released(&dir) {
-            tracing::warn!("the compaction copy's handle kept its lock; reopening it anyway");
-        }
-        super::heap::release_free();
-        let db = open_copy(&dir, cache_bytes)?;
-        if let Some(name) = name {
-            let tree = db
-                .open_tree(&name)
-                .map_err(sled_io("creating a tree of the compacted store"))?;
-            self.tree = Some((name, tree));
-        }
-        self.db = Some(db);
-        self.since_recycle = 0;
-        Ok(())
+        Ok(self.db)
     }
 }
 
 impl Sink for SledSink {
     fn tree(&mut self, name: &[u8]) -> Result<(), StoreError> {
-        if self
-            .tree
-            .as_ref()
-            .is_some_and(|(current, _)| current == name)
-        {
-            return self.flush();
-        }
-        if self.tree.is_some() {
-            self.recycle()?;
-        }
         self.flush()?;
-        let tree = self
-            .db()?
-            .open_tree(name)
-            .map_err(sled_io("creating a tree of the compacted store"))?;
-        self.tree = Some((name.to_vec(), tree));
+        self.tree = Some(
+            self.db
+                .open_tree(name)
+                .map_err(sled_io("creating a tree of the compacted store"))?,
+        );
         Ok(())
     }
 
@@ -480,16 +390,8 @@ impl Sink for SledSink {
         self.batch.insert(key, value);
         self.in_batch += 1;
         self.batch_bytes += key.len() + value.len();
-        self.since_recycle += (key.len() + value.len()) as u64;
         if self.in_batch == BATCH || self.batch_bytes >= BATCH_BYTES {
             self.flush()?;
-        }
-        if self
-            .recycle
-            .as_ref()
-            .is_some_and(|r| self.since_recycle >= r.every_bytes)
-        {
-            self.recycle()?;
         }
         Ok(())
     }
@@ -499,7 +401,7 @@ impl Sink for SledSink {
         self.in_batch = 0;
         self.batch_bytes = 0;
         match &self.tree {
-            Some((_, tree)) => tree
+            Some(tree) => tree
                 .apply_batch(batch)
                 .map_err(sled_io("writing the compacted store")),
             None => Ok(()),

@@ -17,11 +17,16 @@
 //!
 //! **Memory.** The kiosk's peak of each day is `VmHWM`, which the kernel
 //! resets at each execve: the child reads its own just before the roll's
-//! re-execution and the parent prints `year_hwm_day_N_bytes` (day N's image
-//! from its start through the service, the roll's pack and prune and any
-//! compaction; with the peak of the service alone and the resident memory
-//! before the execve), `year_hwm_max_after_day_30_bytes` (the goal's
-//! figure: < 32 MiB), `year_hwm_range_deferred`. `YEAR_DURABLE_EVERY=N`
+//! re-execution and the parent prints `year_hwm_day_N_bytes` (day N's
+//! service image from its start, a compaction's child processes started,
+//! through the service and the roll; with the peak of the service alone
+//! and the resident memory before the execve),
+//! `year_hwm_max_after_day_30_bytes` (the goal's figure: < 32 MiB),
+//! `year_hwm_range_deferred`; then `year_hwm_maintenance_after_day_N_bytes`
+//! and `year_hwm_maintenance_max_after_day_30_bytes`, the maintenance
+//! image between two days (pack, prune, compaction scheduled), and
+//! `year_compactions` with the largest peaks of the compaction's reader
+//! and writer processes. `YEAR_DURABLE_EVERY=N`
 //! runs every Nth day with real flushes throughout, as a kiosk does, and
 //! prints those days as `flushed`, with `year_hwm_durable_max_after_day_30_bytes`
 //! and `year_hwm_range_flushed`. An accelerated day without flushes piles

@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use super::{
     commit, copy_piece, io, open_copy, record_bytes, remove_if_present, seal, sled_bytes, Copied,
-    Cursor, Recycle, SledSink, Steps, NEW_DIR, READY, READY_TMP, STREAM,
+    Cursor, SledSink, Steps, NEW_DIR, READY, READY_TMP, STREAM,
 };
 
 mod frames;
@@ -60,10 +60,6 @@ const PARENT_ENV: &str = "QUEUE_STORE_COMPACT_PARENT";
 
 /// Keys and values one reader takes by default.
 pub const PIECE_BYTES: u64 = 2 * 1024 * 1024;
-
-/// Keys and values the writer writes before it closes and reopens the
-/// copy, to let go of what sled kept of it (see `Recycle`).
-const RECYCLE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// More pieces than this means the copy makes no progress.
 const MAX_PIECES: u32 = 100_000;
@@ -90,14 +86,16 @@ pub struct ChildCompaction {
 /// Copy the store in `dir` into fresh files and commit the copy, in child
 /// processes of `exe` (this binary: its `main` must call
 /// [`serve_child_if_asked`]), each reader taking about `piece_bytes` of
-/// keys and values ([`PIECE_BYTES`] in the kiosk). The store must not be
-/// open. On an error before the commit the copy is removed and the store
-/// is as it was.
+/// keys and values ([`PIECE_BYTES`] in the kiosk), each killed after
+/// `limit` ([`CHILD_LIMIT`] in the kiosk). The store must not be open. On
+/// an error before the commit the copy is removed and the store is as it
+/// was.
 pub fn compact_in_children(
     dir: &Path,
     cache_bytes: u64,
     exe: &Path,
     piece_bytes: u64,
+    limit: Duration,
 ) -> Result<ChildCompaction, StoreError> {
     let began = Instant::now();
     if dir.join(READY).exists() {
@@ -109,7 +107,7 @@ pub fn compact_in_children(
     remove_if_present(&new_dir).map_err(io("removing an unfinished compaction copy"))?;
     let _ = std::fs::remove_file(dir.join(READY_TMP));
     let bytes_before = sled_bytes(dir).map_err(io("measuring sled's files"))?;
-    let result = run_children(dir, cache_bytes, exe, piece_bytes.max(1));
+    let result = run_children(dir, cache_bytes, exe, piece_bytes.max(1), limit);
     if result.is_err() && !dir.join(READY).exists() {
         let _ = std::fs::remove_dir_all(&new_dir);
         let _ = std::fs::remove_file(dir.join(READY_TMP));
@@ -152,19 +150,53 @@ fn spawn_child(
         .map_err(io("starting a compaction child process"))
 }
 
-/// Kills and reaps `child` when dropped (an error on the way).
-struct Reaped(std::process::Child);
+/// How long one child may run: far beyond its work (a reader takes about
+/// 50 ms here, the writer of a year's store under a second; a Pi's SD
+/// card is several times slower), short enough that a child stuck in sled
+/// (0.34 can deadlock waiting for one of its own file truncations) does
+/// not keep the kiosk from opening for long. It is then killed, and the
+/// compaction fails as any other.
+pub const CHILD_LIMIT: Duration = Duration::from_secs(120);
+
+/// A child, killed after its time limit ([`CHILD_LIMIT`] in the kiosk),
+/// and killed and reaped when dropped (an error on the way).
+struct Reaped(std::process::Child, Option<std::sync::mpsc::Sender<()>>);
+
+impl Reaped {
+    #[allow(unsafe_code)] // kill, with its SAFETY comment.
+    fn watched(child: std::process::Child, limit: Duration) -> Reaped {
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let pid = child.id();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
+                tracing::error!(
+                    pid,
+                    "a compaction child ran past {} s; it is killed and the store is used as it is",
+                    limit.as_secs()
+                );
+                if let Ok(pid) = libc::pid_t::try_from(pid) {
+                    // SAFETY: kill takes no pointer; `pid` is a child of
+                    // this process that is not reaped yet (the sender
+                    // is dropped only after it is).
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+        });
+        Reaped(child, Some(done))
+    }
+}
 
 impl Drop for Reaped {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        drop(self.1.take());
     }
 }
 
 fn child_failed(role: &str, status: std::process::ExitStatus) -> StoreError {
     StoreError::Inconsistent(format!(
-        "the compaction {role} ended with {status}; the store is used as it is (its messages are in the log above)"
+        "the compaction {role} ended with {status}; the store is used as it is (its messages are in the log above; a child that runs too long is killed)"
     ))
 }
 
@@ -173,16 +205,19 @@ fn run_children(
     cache_bytes: u64,
     exe: &Path,
     piece_bytes: u64,
+    limit: Duration,
 ) -> Result<ChildCompaction, StoreError> {
     let spool_path = dir.join(STREAM);
-    let result = read_all(dir, cache_bytes, exe, piece_bytes, &spool_path).and_then(|read| {
-        let (bytes_after, writer_peak_bytes) = write_all(dir, cache_bytes, exe, &spool_path)?;
-        Ok(ChildCompaction {
-            bytes_after,
-            writer_peak_bytes,
-            ..read
-        })
-    });
+    let result =
+        read_all(dir, cache_bytes, exe, piece_bytes, limit, &spool_path).and_then(|read| {
+            let (bytes_after, writer_peak_bytes) =
+                write_all(dir, cache_bytes, exe, limit, &spool_path)?;
+            Ok(ChildCompaction {
+                bytes_after,
+                writer_peak_bytes,
+                ..read
+            })
+        });
     let _ = std::fs::remove_file(&spool_path);
     result
 }
@@ -193,6 +228,7 @@ fn read_all(
     cache_bytes: u64,
     exe: &Path,
     piece_bytes: u64,
+    limit: Duration,
     spool: &Path,
 ) -> Result<ChildCompaction, StoreError> {
     let mut to_spool = std::io::BufWriter::new(
@@ -206,14 +242,17 @@ fn read_all(
                 "the compaction made no progress after {MAX_PIECES} readers; the store is used as it is"
             )));
         }
-        let mut reader = Reaped(spawn_child(
-            exe,
-            "read",
-            dir,
-            cache_bytes,
-            Some((&cursor, piece_bytes)),
-            std::process::Stdio::null(),
-        )?);
+        let mut reader = Reaped::watched(
+            spawn_child(
+                exe,
+                "read",
+                dir,
+                cache_bytes,
+                Some((&cursor, piece_bytes)),
+                std::process::Stdio::null(),
+            )?,
+            limit,
+        );
         let from_reader = reader
             .0
             .stdout
@@ -255,17 +294,14 @@ fn write_all(
     dir: &Path,
     cache_bytes: u64,
     exe: &Path,
+    limit: Duration,
     spool: &Path,
 ) -> Result<(u64, u64), StoreError> {
     let input = std::fs::File::open(spool).map_err(io("reading the compaction's record spool"))?;
-    let mut writer = Reaped(spawn_child(
-        exe,
-        "write",
-        dir,
-        cache_bytes,
-        None,
-        input.into(),
-    )?);
+    let mut writer = Reaped::watched(
+        spawn_child(exe, "write", dir, cache_bytes, None, input.into())?,
+        limit,
+    );
     let mut answer = String::new();
     if let Some(mut out) = writer.0.stdout.take() {
         std::io::Read::read_to_string(&mut out, &mut answer)
@@ -355,12 +391,7 @@ fn serve(role: &str) -> Result<(), StoreError> {
             frames::write_end(&mut out, next.as_ref(), peak_bytes())
         }
         "write" => {
-            let recycle = Recycle {
-                dir: new_dir.clone(),
-                cache_bytes,
-                every_bytes: RECYCLE_BYTES,
-            };
-            let mut sink = SledSink::new(open_copy(&new_dir, cache_bytes)?, Some(recycle));
+            let mut sink = SledSink::new(open_copy(&new_dir, cache_bytes)?);
             frames::apply(
                 &mut std::io::BufReader::new(std::io::stdin().lock()),
                 &mut sink,

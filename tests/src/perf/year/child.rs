@@ -5,10 +5,13 @@
 //! ([`kiosk::commands::run::reexec_self`]: same PID, listening socket
 //! handed over).
 //!
-//! Each image of the process simulates one service day through the daemon's
-//! store (the clock is a [`ManualClock`], so a day takes seconds), rolls to
-//! the next day, prunes, and asks for the re-execution; the next image
-//! finds which day it is in `sim_day` beside the store. It talks to the
+//! Each service image of the process simulates one service day through the
+//! daemon's store (the clock is a [`ManualClock`], so a day takes seconds),
+//! rolls to the next day and asks for the re-execution; the maintenance
+//! image that follows packs and prunes (prints `year_hwm_maintenance N`
+//! with its peak) and re-executes into the next service image, which
+//! makes a scheduled compaction in child processes (`year_compaction …`)
+//! and finds which day it is in `sim_day` beside the store. It talks to the
 //! parent over stdin/stdout: it prints `year_day_ready N` once live and
 //! `year_day_end N` after the day's service, and waits for a line on stdin
 //! after each, so the parent reads `/proc/PID/status` at those points;
