@@ -54,6 +54,8 @@ fn a_copy_made_by_child_processes_opens_with_every_record() {
         !dir.path().join(compact::STREAM).exists(),
         "the spool is removed"
     );
+    // What a kill right after the commit would leave: the spool too.
+    std::fs::write(dir.path().join(compact::STREAM), b"left by a kill").unwrap();
 
     let store = open(dir.path(), &config, &clock);
     assert!(

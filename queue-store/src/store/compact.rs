@@ -74,7 +74,7 @@ pub const READY: &str = "compact.ready";
 /// The commit being written.
 const READY_TMP: &str = "compact.ready.tmp";
 /// The records read for a copy made by child processes, before the
-/// writer takes them ([`children`]).
+/// writer takes them ([`compact_in_children`]).
 pub const STREAM: &str = "compact.stream";
 /// sled's size right after the last compaction.
 pub const BYTES: &str = "compact.bytes";
@@ -673,6 +673,9 @@ fn log_lock_free(dir: &Path) -> std::io::Result<bool> {
 }
 
 fn finish_steps(dir: &Path, mut steps: Steps) -> Result<Finished, StoreError> {
+    // The records a copy by child processes read: never needed once the
+    // process that spooled them is gone, committed or not.
+    let _ = std::fs::remove_file(dir.join(STREAM));
     let ready = dir.join(READY);
     let new_dir = dir.join(NEW_DIR);
     let old_dir = dir.join(OLD_DIR);
@@ -706,7 +709,6 @@ fn finish_steps(dir: &Path, mut steps: Steps) -> Result<Finished, StoreError> {
                 }
             }
             let _ = std::fs::remove_file(dir.join(READY_TMP));
-            let _ = std::fs::remove_file(dir.join(STREAM));
             return Ok(found);
         }
         Err(e) => return Err(io("reading the compaction commit")(e)),
