@@ -58,7 +58,11 @@
 //!    Made in the old image, the copy had raised that night's peak by
 //!    19–40 MB (to 47–76 MB in `perf -- year`). A kiosk started afresh
 //!    (by systemd, after a power cut) never copies: it drops the request
-//!    and opens at once; the next roll schedules it again.
+//!    and opens at once; the next roll schedules it again. A child stuck
+//!    past its limit (120 s) is killed and the store opens as it was;
+//!    under systemd (`WatchdogSec=30`, not fed during the night's
+//!    re-executions) the watchdog restarts the kiosk sooner, and that
+//!    fresh start drops the compaction the same way.
 //!
 //! The compaction bounds what sled never reclaims (log segments more than
 //! half live, blob files whose deletion a process ending forgot: the store
