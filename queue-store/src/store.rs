@@ -684,9 +684,16 @@ impl Inner {
             Durability::Deferred => as_batch(&self.db),
             Durability::Flush => {
                 if self.journal.append(writes, &self.db, &self.log_file)? {
-                    writes
+                    let applied = writes
                         .apply(&self.db)
-                        .map_err(|e| disk::io_err("writing a queue change", e))
+                        .map_err(|e| disk::io_err("writing a queue change", e));
+                    if applied.is_err() {
+                        // Refused: the record must not bring it back.
+                        if let Err(err) = self.journal.take_back_last() {
+                            tracing::error!(error = %err, "a refused change stays in the journal; the next opening may apply it");
+                        }
+                    }
+                    applied
                 } else {
                     // Larger than the whole journal: straight into sled.
                     self.unjournaled(|inner| as_batch(&inner.db))

@@ -180,6 +180,9 @@ pub struct Journal {
     /// A checkpoint failed half-way: the mark on disk may be either epoch,
     /// so nothing more is appended until the store is reopened.
     poisoned: bool,
+    /// Where the last record appended starts, until the next checkpoint
+    /// ([`Journal::take_back_last`]).
+    last: Option<u64>,
     /// Reused for each record.
     buf: Vec<u8>,
 }
@@ -270,6 +273,7 @@ impl Journal {
                 epoch: 0,
             }),
             poisoned: false,
+            last: None,
             buf: Vec::new(),
         };
         journal.checkpoint(db, log)?;
@@ -323,8 +327,36 @@ impl Journal {
             .write_all_at(&self.buf, self.end)
             .map_err(io("writing to the journal"))?;
         self.file.sync_data().map_err(io("syncing the journal"))?;
+        self.last = Some(self.end);
         self.end += self.buf.len() as u64;
         Ok(true)
+    }
+
+    /// Takes the record [`Journal::append`] just wrote back, when its
+    /// change could not be applied to sled and is refused: its header is
+    /// zeroed and synced, so no opening applies it (the change must not
+    /// come back as a ghost, e.g. a press refused on a full disk whose
+    /// ticket reappears after the reopen). If that fails the journal is
+    /// poisoned until the store reopens, and the record may still be
+    /// applied then.
+    pub fn take_back_last(&mut self) -> Result<(), StoreError> {
+        let Some(start) = self.last.take() else {
+            return Ok(());
+        };
+        let taken_back = self
+            .file
+            .write_all_at(&[0; HEADER], start)
+            .and_then(|()| self.file.sync_data());
+        match taken_back {
+            Ok(()) => {
+                self.end = start;
+                Ok(())
+            }
+            Err(e) => {
+                self.poisoned = true;
+                Err(io("taking a refused change back out of the journal")(e))
+            }
+        }
     }
 
     /// Makes sled hold every record for sure and starts the journal over
@@ -343,6 +375,7 @@ impl Journal {
             .map_err(|e| disk::io_err("syncing sled's log file", e.into()))?;
         self.mark = next;
         self.end = 0;
+        self.last = None;
         self.poisoned = false;
         Ok(())
     }
@@ -409,4 +442,60 @@ fn make_file(dir: &Path, capacity: u64) -> Result<(), StoreError> {
         .and_then(|d| d.sync_all())
         .map_err(io("making the journal"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket(n: u8) -> Writes {
+        let mut writes = Writes::default();
+        writes.insert(vec![b't', n], vec![n; 40]);
+        writes
+    }
+
+    /// A journal appended to and left without a checkpoint, as a kill
+    /// leaves it; then opened again: what it applied, and sled's keys.
+    fn append_then_reopen(take_back: bool) -> (usize, Vec<Vec<u8>>) {
+        let dir = tempfile::tempdir().unwrap();
+        let image = tempfile::tempdir().unwrap();
+        {
+            let db = sled::Config::new().path(dir.path()).open().unwrap();
+            let log = File::open(dir.path().join("db")).unwrap();
+            let (mut journal, _) = Journal::open(dir.path(), &db, &log, 64 * 1024).unwrap();
+            assert!(journal.append(&ticket(1), &db, &log).unwrap());
+            assert!(journal.append(&ticket(2), &db, &log).unwrap());
+            if take_back {
+                journal.take_back_last().unwrap();
+            }
+            // sled as the kill leaves it: the checkpoint of the opening,
+            // nothing of the two records.
+            db.flush().unwrap();
+            for entry in std::fs::read_dir(dir.path()).unwrap() {
+                let entry = entry.unwrap();
+                if entry.file_type().unwrap().is_file() {
+                    std::fs::copy(entry.path(), image.path().join(entry.file_name())).unwrap();
+                }
+            }
+        }
+        let db = sled::Config::new().path(image.path()).open().unwrap();
+        let log = File::open(image.path().join("db")).unwrap();
+        let (_, replayed) = Journal::open(image.path(), &db, &log, 64 * 1024).unwrap();
+        let keys = db
+            .iter()
+            .keys()
+            .map(|k| k.unwrap().to_vec())
+            .filter(|k| k.first() == Some(&b't'))
+            .collect();
+        (replayed.records, keys)
+    }
+
+    #[test]
+    fn a_record_taken_back_is_never_applied() {
+        assert_eq!(
+            append_then_reopen(false),
+            (2, vec![vec![b't', 1], vec![b't', 2]])
+        );
+        assert_eq!(append_then_reopen(true), (1, vec![vec![b't', 1]]));
+    }
 }
