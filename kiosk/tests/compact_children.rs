@@ -14,7 +14,10 @@ use std::path::Path;
 use queue_store::clock::ManualClock;
 use queue_store::store::compact;
 use queue_store::store::CompactPolicy;
-use store_support::{busy_store, fixture_center, issue_fresh, leftovers, local, open, state};
+use store_support::{
+    busy_store, fixture_center, leftovers, local, numbers_go_on_across_a_reopen, open, open_whole,
+    state,
+};
 
 fn kiosk() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_kiosk"))
@@ -25,6 +28,24 @@ const ALWAYS: CompactPolicy = CompactPolicy {
     min_bytes: 0,
     factor: 0,
 };
+
+/// A compaction that failed: it says the store is used as it is, left
+/// nothing behind, and the store opens as `before`.
+fn refused_and_unchanged(
+    err: &queue_store::store::StoreError,
+    dir: &Path,
+    clock: &ManualClock,
+    before: &serde_json::Value,
+) {
+    assert!(
+        err.to_string().contains("the store is used as it is"),
+        "{err}"
+    );
+    let left = leftovers(dir);
+    assert!(left.is_empty(), "{left:?}");
+    let store = open(dir, &fixture_center(), clock);
+    assert_eq!(state(&store), *before);
+}
 
 #[test]
 fn a_copy_made_by_child_processes_opens_with_every_record() {
@@ -57,25 +78,14 @@ fn a_copy_made_by_child_processes_opens_with_every_record() {
     // What a kill right after the commit would leave: the spool too.
     std::fs::write(dir.path().join(compact::STREAM), b"left by a kill").unwrap();
 
-    let store = open(dir.path(), &config, &clock);
-    assert!(
-        leftovers(dir.path()).is_empty(),
-        "{:?}",
-        leftovers(dir.path())
-    );
-    assert_eq!(state(&store), before);
-    issue_fresh(&store);
-    let after_issue = state(&store);
-    drop(store);
-    let store = open(dir.path(), &config, &clock);
-    assert_eq!(state(&store), after_issue);
+    let store = open_whole(dir.path(), &config, &clock, &before, "after the swap");
+    numbers_go_on_across_a_reopen(store, dir.path(), &config, &clock);
 }
 
 #[test]
 fn a_child_that_fails_leaves_the_store_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(local(2026, 11, 20, 8, 0));
-    let config = fixture_center();
     let store = busy_store(dir.path(), &clock);
     let before = state(&store);
     drop(store);
@@ -89,24 +99,13 @@ fn a_child_that_fails_leaves_the_store_as_it_was() {
         compact::CHILD_LIMIT,
     )
     .unwrap_err();
-    assert!(
-        err.to_string().contains("the store is used as it is"),
-        "{err}"
-    );
-    assert!(
-        leftovers(dir.path()).is_empty(),
-        "{:?}",
-        leftovers(dir.path())
-    );
-    let store = open(dir.path(), &config, &clock);
-    assert_eq!(state(&store), before);
+    refused_and_unchanged(&err, dir.path(), &clock, &before);
 }
 
 #[test]
 fn a_child_that_hangs_is_killed_and_the_store_stays_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(local(2026, 11, 20, 8, 0));
-    let config = fixture_center();
     let store = busy_store(dir.path(), &clock);
     let before = state(&store);
     drop(store);
@@ -131,17 +130,7 @@ fn a_child_that_hangs_is_killed_and_the_store_stays_as_it_was() {
         "killed after its limit, not waited for: {:?}",
         began.elapsed()
     );
-    assert!(
-        err.to_string().contains("the store is used as it is"),
-        "{err}"
-    );
-    assert!(
-        leftovers(dir.path()).is_empty(),
-        "{:?}",
-        leftovers(dir.path())
-    );
-    let store = open(dir.path(), &config, &clock);
-    assert_eq!(state(&store), before);
+    refused_and_unchanged(&err, dir.path(), &clock, &before);
 }
 
 #[test]

@@ -13,7 +13,8 @@ use queue_store::store::compact::{self, Finished};
 use queue_store::store::CompactPolicy;
 use serde_json::Value;
 use store_support::{
-    busy_store, copy_dir, fixture_center, issue_fresh, leftovers, local, open, state,
+    busy_store, copy_dir, fixture_center, issue_fresh, leftovers, local,
+    numbers_go_on_across_a_reopen, open, open_whole, state,
 };
 
 /// A handle of this process just dropped may hold sled's lock a moment.
@@ -42,18 +43,8 @@ fn a_compacted_store_opens_with_every_record_and_goes_on_numbering() {
         "committed, not yet swapped"
     );
 
-    let store = open(dir.path(), &config, &clock);
-    assert!(
-        leftovers(dir.path()).is_empty(),
-        "{:?}",
-        leftovers(dir.path())
-    );
-    assert_eq!(state(&store), before);
-    issue_fresh(&store);
-    let after_issue = state(&store);
-    drop(store);
-    let store = open(dir.path(), &config, &clock);
-    assert_eq!(state(&store), after_issue);
+    let store = open_whole(dir.path(), &config, &clock, &before, "after the swap");
+    numbers_go_on_across_a_reopen(store, dir.path(), &config, &clock);
 }
 
 #[test]
@@ -86,16 +77,12 @@ fn a_kill_at_any_step_of_the_copy_leaves_the_old_store_whole() {
         let finished = store.compact_stopping_after(steps).unwrap();
         // The kill: the handle goes without a word.
         drop(store);
-        store = open(dir.path(), &config, &clock);
-        assert!(
-            leftovers(dir.path()).is_empty(),
-            "step {steps}: {:?}",
-            leftovers(dir.path())
-        );
-        assert_eq!(
-            state(&store),
-            before,
-            "after a kill at step {steps} of the copy"
+        store = open_whole(
+            dir.path(),
+            &config,
+            &clock,
+            &before,
+            &format!("after a kill at step {steps} of the copy"),
         );
         issue_fresh(&store);
         if finished {
@@ -120,16 +107,12 @@ fn a_kill_at_any_step_of_the_swap_leaves_the_new_store_whole() {
         drop(store);
         // The next opening swaps; a kill stops it after `steps` moves.
         let finished = compact::finish_stopping_after(dir.path(), LOCK_WAIT, steps).unwrap();
-        store = open(dir.path(), &config, &clock);
-        assert!(
-            leftovers(dir.path()).is_empty(),
-            "step {steps}: {:?}",
-            leftovers(dir.path())
-        );
-        assert_eq!(
-            state(&store),
-            before,
-            "after a kill at step {steps} of the swap"
+        store = open_whole(
+            dir.path(),
+            &config,
+            &clock,
+            &before,
+            &format!("after a kill at step {steps} of the swap"),
         );
         issue_fresh(&store);
         if finished == Finished::Swapped {

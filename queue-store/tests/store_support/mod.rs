@@ -336,3 +336,36 @@ pub fn leftovers(dir: &Path) -> Vec<String> {
         .filter(|n| n.starts_with("compact.") && n != queue_store::store::compact::BYTES)
         .collect()
 }
+
+/// Open the store in `dir` after a compaction, or a kill during one, and
+/// check it is whole: no compaction file left, every record as in
+/// `before` (`when` names the moment, for the messages). The store, to go
+/// on with.
+pub fn open_whole(
+    dir: &Path,
+    config: &CenterConfig,
+    clock: &ManualClock,
+    before: &Value,
+    when: &str,
+) -> Store {
+    let store = open(dir, config, clock);
+    let left = leftovers(dir);
+    assert!(left.is_empty(), "{when}: {left:?}");
+    assert_eq!(state(&store), *before, "{when}");
+    store
+}
+
+/// Issue on `store` (numbering goes on without a reuse), close it and
+/// check the next opening of `dir` answers the same.
+pub fn numbers_go_on_across_a_reopen(
+    store: Store,
+    dir: &Path,
+    config: &CenterConfig,
+    clock: &ManualClock,
+) {
+    issue_fresh(&store);
+    let after_issue = state(&store);
+    drop(store);
+    let store = open(dir, config, clock);
+    assert_eq!(state(&store), after_issue);
+}
