@@ -206,17 +206,28 @@ pub(super) fn copy_and_commit(
     cache_bytes: u64,
     mut steps: Steps,
 ) -> Result<Copied, StoreError> {
+    uncommitted_on_error(dir, |new_dir| {
+        copy(old, new_dir, cache_bytes, &mut steps).and_then(|copied| match copied {
+            None => Ok(Copied::Stopped),
+            Some(records) => commit(dir, new_dir, records, &mut steps),
+        })
+    })
+}
+
+/// Run `copy_and_commit`, which writes the copy into `dir/compact.new`
+/// (given to it), on a clean slate: whatever an earlier attempt left is
+/// removed first (it is not committed: the store's opening finished any
+/// swap), and if `copy_and_commit` fails before the commit, the copy is
+/// removed again, so that the old store stays the store.
+fn uncommitted_on_error<T>(
+    dir: &Path,
+    copy_and_commit: impl FnOnce(&Path) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
     let new_dir = dir.join(NEW_DIR);
-    // Whatever an earlier attempt left is not committed (no `compact.ready`
-    // exists while the store is open: the open finished any swap).
     remove_if_present(&new_dir).map_err(io("removing an unfinished compaction copy"))?;
     let _ = std::fs::remove_file(dir.join(READY_TMP));
-    let result = copy(old, &new_dir, cache_bytes, &mut steps).and_then(|copied| match copied {
-        None => Ok(Copied::Stopped),
-        Some(records) => commit(dir, &new_dir, records, &mut steps),
-    });
+    let result = copy_and_commit(&new_dir);
     if result.is_err() && !dir.join(READY).exists() {
-        // Not committed: the old store is the store; the copy is garbage.
         let _ = std::fs::remove_dir_all(&new_dir);
         let _ = std::fs::remove_file(dir.join(READY_TMP));
     }

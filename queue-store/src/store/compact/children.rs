@@ -39,8 +39,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::{
-    commit, copy_piece, io, open_copy, record_bytes, remove_if_present, seal, sled_bytes, Copied,
-    Cursor, SledSink, Steps, NEW_DIR, READY, READY_TMP, STREAM,
+    commit, copy_piece, io, open_copy, record_bytes, seal, sled_bytes, uncommitted_on_error,
+    Copied, Cursor, SledSink, Steps, NEW_DIR, READY, STREAM,
 };
 
 mod frames;
@@ -105,16 +105,10 @@ pub fn compact_in_children(
             "a committed compaction waits to be swapped in; open the store first".into(),
         ));
     }
-    let new_dir = dir.join(NEW_DIR);
-    remove_if_present(&new_dir).map_err(io("removing an unfinished compaction copy"))?;
-    let _ = std::fs::remove_file(dir.join(READY_TMP));
     let bytes_before = sled_bytes(dir).map_err(io("measuring sled's files"))?;
-    let result = run_children(dir, cache_bytes, exe, piece_bytes.max(1), limit);
-    if result.is_err() && !dir.join(READY).exists() {
-        let _ = std::fs::remove_dir_all(&new_dir);
-        let _ = std::fs::remove_file(dir.join(READY_TMP));
-    }
-    let done = result?;
+    let done = uncommitted_on_error(dir, |_| {
+        run_children(dir, cache_bytes, exe, piece_bytes.max(1), limit)
+    })?;
     record_bytes(dir, done.bytes_after);
     Ok(ChildCompaction {
         bytes_before,
