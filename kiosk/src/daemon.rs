@@ -397,10 +397,7 @@ pub fn run_maintenance(
     if let Err(err) = store.roll_service_day() {
         tracing::error!(error = %err, "cannot start the new service day; the service image tries again");
     }
-    match store.prune() {
-        Ok(report) => tracing::debug!(?report, "retention checked"),
-        Err(err) => tracing::error!(error = %err, "retention failed; old days are kept"),
-    }
+    prune_logged(&store);
     schedule_compaction_if_due(&store, policy);
     drop(store);
     tracing::info!(
@@ -408,6 +405,15 @@ pub fn run_maintenance(
         "maintenance done: old days packed and pruned; starting the service"
     );
     Ok(())
+}
+
+/// Packs and prunes the finished days (the day's image, or the
+/// maintenance image); a failure is logged and old days are kept.
+fn prune_logged(store: &Store) {
+    match store.prune() {
+        Ok(report) => tracing::debug!(?report, "retention checked"),
+        Err(err) => tracing::error!(error = %err, "retention failed; old days are kept"),
+    }
 }
 
 /// Runs the compaction the previous image scheduled
@@ -540,12 +546,7 @@ async fn keep_status<L: OutputPin + Send + 'static>(
             // that its memory is not this image's.
             if !reexec_due || any_department_open(&app) {
                 let store = app.store().clone();
-                match blocking(move || store.prune()).await {
-                    Ok(report) => tracing::debug!(?report, "retention checked"),
-                    Err(err) => {
-                        tracing::error!(error = %err, "retention failed; old days are kept");
-                    }
-                }
+                blocking(move || prune_logged(&store)).await;
             }
             pruned_day = today;
         }
